@@ -1,0 +1,123 @@
+"""SMTP delivery and email rendering."""
+
+import hashlib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosmtplib
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+class PermanentDeliveryError(Exception):
+    """The SMTP server refused the message for good (5xx): retrying cannot help."""
+
+
+class TransientDeliveryError(Exception):
+    """The SMTP server is unreachable or asked us to try later (4xx)."""
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+class TemplateRenderer:
+    """Renders one text + HTML template pair per email kind; the text template sets ``subject``."""
+
+    def __init__(self, directory: Path = TEMPLATES_DIR) -> None:
+        self._env = Environment(
+            loader=FileSystemLoader(directory),
+            autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def render(self, kind: str, context: dict[str, Any]) -> RenderedEmail:
+        """Render the templates of one kind with the given context."""
+        text_template = self._env.get_template(f"{kind}.txt.j2")
+        module = text_template.make_module(context)
+        subject = " ".join(str(getattr(module, "subject", "")).split())
+        if not subject:
+            raise ValueError(f"template {kind}.txt.j2 sets no subject")
+        html = self._env.get_template(f"{kind}.html.j2").render(context)
+        return RenderedEmail(subject=subject, text=str(module), html=html)
+
+
+def message_id_for(business_key: str, *, domain: str) -> str:
+    """Return the deterministic Message-ID of the email identified by a business key."""
+    digest = hashlib.sha256(business_key.encode()).hexdigest()[:40]
+    return f"<{digest}@{domain}>"
+
+
+def build_message(
+    *,
+    sender: str,
+    sender_name: str,
+    recipient: str,
+    recipient_name: str,
+    email: RenderedEmail,
+    message_id: str,
+    reply_to: str | None = None,
+) -> EmailMessage:
+    """Assemble a multipart (text + HTML) message with a fixed Message-ID."""
+    message = EmailMessage()
+    message["From"] = formataddr((sender_name, sender))
+    message["To"] = formataddr((recipient_name, recipient))
+    message["Subject"] = email.subject
+    message["Message-ID"] = message_id
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message.set_content(email.text)
+    message.add_alternative(email.html, subtype="html")
+    return message
+
+
+class SmtpMailer:
+    """Sends messages through one SMTP server, sorting failures into permanent and transient."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        username: str | None = None,
+        password: str | None = None,
+        tls: Literal["none", "starttls", "tls"] = "none",
+        timeout: float = 30.0,
+    ) -> None:
+        self._options: dict[str, Any] = {
+            "hostname": host,
+            "port": port,
+            "username": username,
+            "password": password,
+            "use_tls": tls == "tls",
+            "start_tls": tls == "starttls",
+            "timeout": timeout,
+        }
+
+    async def send(self, message: EmailMessage) -> None:
+        """Deliver one message or raise PermanentDeliveryError / TransientDeliveryError."""
+        try:
+            await aiosmtplib.send(message, **self._options)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [error.code for error in exc.recipients]
+            detail = "; ".join(f"{e.recipient}: {e.code} {e.message}" for e in exc.recipients)
+            if codes and all(code >= 500 for code in codes):
+                raise PermanentDeliveryError(detail) from exc
+            raise TransientDeliveryError(detail) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            text = f"{exc.code} {exc.message}"
+            if exc.code >= 500:
+                raise PermanentDeliveryError(text) from exc
+            raise TransientDeliveryError(text) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise TransientDeliveryError(f"{type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,73 @@
+"""Enumerations shared by every layer of Matchmaker."""
+
+from enum import StrEnum
+
+
+class Stage(StrEnum):
+    """Where a match stands in the lifecycle."""
+
+    FOLLOW_UP = "follow_up"
+    FIELD_VISIT = "field_visit"
+    ADAPTATION = "adaptation"
+    OUTCOME = "outcome"
+    CLOSED = "closed"
+
+
+class MatchStatus(StrEnum):
+    """How a match is doing within its stage."""
+
+    ACTIVE = "active"
+    NEEDS_ATTENTION = "needs_attention"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CLOSED = "closed"
+
+
+class CloseReason(StrEnum):
+    """Why a match ended."""
+
+    COMPLETED = "completed"
+    DECLINED = "declined"
+    LAPSED = "lapsed"
+    NOT_PURSUED = "not_pursued"
+    CANCELLED = "cancelled"
+    ABANDONED = "abandoned"
+    WITHDRAWN = "withdrawn"
+
+
+class FocusArea(StrEnum):
+    """The six focus areas of the South-South Network for Public Service Innovation."""
+
+    FUTURE_OF_PUBLIC_SERVICE = "future_of_public_service"
+    FUTURE_OF_CIVIL_SERVICE = "future_of_civil_service"
+    FUTURE_OF_FINANCE = "future_of_finance"
+    FUTURE_OF_WORK = "future_of_work"
+    FUTURE_OF_DATA_INNOVATION = "future_of_data_innovation"
+    FUTURE_OF_COMMERCE = "future_of_commerce"
+
+    @property
+    def label(self) -> str:
+        """Return the name as the Network writes it ("Future of Public Service")."""
+        words = self.value.split("_")
+        return " ".join(w if w == "of" else w.capitalize() for w in words)
+
+    @classmethod
+    def parse(cls, raw: str) -> "FocusArea":
+        """Accept either the code (``future_of_work``) or the label (``Future of Work``)."""
+        key = "_".join(raw.strip().lower().replace("-", " ").split())
+        return cls(key)
+
+
+class Party(StrEnum):
+    """Who takes part in a match."""
+
+    ADOPTER = "adopter"
+    PROVIDER = "provider"
+    SECRETARIAT = "secretariat"
+
+
+class PromptKind(StrEnum):
+    """The emails Matchmaker sends; each has its own template pair."""
+
+    INTRODUCTION_ADOPTER = "introduction_adopter"
+    INTRODUCTION_PROVIDER = "introduction_provider"

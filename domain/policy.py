@@ -1,0 +1,29 @@
+"""The timing policy: every duration of the lifecycle, as one configurable value."""
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class TimingPolicy(BaseModel):
+    """Defaults follow the Network's practice; a running match keeps the policy it started with."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reminder_days: tuple[int, ...] = Field(default=(7, 14), description="days after a prompt")
+    escalation_day: int = Field(default=21, gt=0)
+    lapse_day: int = Field(default=30, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TimingPolicy":
+        marks = [*self.reminder_days, self.escalation_day, self.lapse_day]
+        if any(d <= 0 for d in marks) or marks != sorted(set(marks)):
+            raise ValueError(
+                "reminders, escalation and lapse must be positive and strictly increasing"
+            )
+        return self
+
+    def first_deadline(self, prompted_at: datetime) -> datetime:
+        """Return when the first reminder falls due for a prompt sent at ``prompted_at``."""
+        first = self.reminder_days[0] if self.reminder_days else self.escalation_day
+        return prompted_at + timedelta(days=first)

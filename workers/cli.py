@@ -1,0 +1,137 @@
+"""The `matchmaker` command line: the single entry point of every process."""
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from workers.log import configure_logging
+from workers.settings import Settings
+
+app = typer.Typer(help="Matchmaker: the SSN4PSI match lifecycle engine.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+eoi_app = typer.Typer(help="Expressions of interest.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(eoi_app, name="eoi")
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"matchmaker: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise _fail(f"invalid setting {field}: {first['msg']}") from None
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    return settings
+
+
+@app.command()
+def dev(
+    data_dir: Annotated[
+        Path | None, typer.Option(help="where Temporal, SQLite and mail live")
+    ] = None,
+    api_port: Annotated[int | None, typer.Option(help="HTTP API port")] = None,
+    ui_port: Annotated[int | None, typer.Option(help="Temporal Web UI port")] = None,
+    temporal_port: Annotated[int | None, typer.Option(help="Temporal gRPC port")] = None,
+    smtp_port: Annotated[int | None, typer.Option(help="SMTP catcher port")] = None,
+) -> None:
+    """Run the whole embedded stack: Temporal + UI, worker, API, SMTP catcher, SQLite."""
+    from workers.dev import DevStackError, run_dev
+    from workers.temporal import MissingBinaryError
+
+    base = Settings() if temporal_port is not None else None
+    settings = _settings(
+        data_dir=data_dir,
+        api_port=api_port,
+        temporal_ui_port=ui_port,
+        smtp_port=smtp_port,
+        temporal_target=f"{base.temporal_target.rsplit(':', 1)[0]}:{temporal_port}"
+        if base
+        else None,
+    )
+    try:
+        code = asyncio.run(run_dev(settings))
+    except (DevStackError, MissingBinaryError) as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
+
+
+@app.command()
+def worker() -> None:
+    """Run a Temporal worker (production: one per replica)."""
+    from workers.run import run_worker
+
+    settings = _settings()
+    try:
+        asyncio.run(run_worker(settings))
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API with uvicorn."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings()
+    uvicorn.run(
+        create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply database migrations."""
+    from activities.store.engine import upgrade_database
+
+    settings = _settings()
+    upgrade_database(settings.resolved_database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@eoi_app.command("submit")
+def eoi_submit(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Validate an EOI (JSON file) and start its match workflow."""
+    from api.intake import ConflictingEoiError, submit_eoi
+    from domain.model import ExpressionOfInterest
+    from workers.temporal import connect
+
+    settings = _settings()
+    try:
+        eoi = ExpressionOfInterest.model_validate_json(file.read_bytes())
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"]) or "body"
+            typer.secho(f"{file}: {field}: {error['msg']}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from None
+
+    async def submit() -> dict[str, object]:
+        client = await connect(settings.temporal_target, settings.temporal_namespace)
+        result = await submit_eoi(client, eoi=eoi, task_queue=settings.task_queue)
+        return {
+            "match_id": result.match_id,
+            "workflow_id": result.workflow_id,
+            "created": result.created,
+        }
+
+    try:
+        typer.echo(json.dumps(asyncio.run(submit())))
+    except ConflictingEoiError as exc:
+        raise _fail(str(exc), 1) from None
+    except RuntimeError as exc:
+        raise _fail(f"cannot reach Temporal at {settings.temporal_target}: {exc}", 1) from None

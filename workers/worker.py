@@ -1,0 +1,88 @@
+"""The composition root of the worker: settings in, a running Temporal worker out."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.mail import SmtpMailer
+from activities.notifications import MailIdentity, Notifications
+from activities.records import MatchRecords
+from activities.store.engine import make_engine, make_sessionmaker
+from workers.settings import Settings
+from workflows.match_lifecycle import MatchLifecycle
+
+logger = structlog.get_logger()
+
+WORKFLOWS = [MatchLifecycle]
+
+# Validation libraries that pydantic imports lazily while decoding workflow inputs: pass them
+# through so the sandbox neither warns about late imports nor re-imports them per workflow.
+SANDBOX = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "email_validator", "idna", "pycountry", "pydantic_extra_types"
+    )
+)
+
+
+@dataclass
+class Resources:
+    """What the activities need from the outside world, built once per process."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker
+    mailer: SmtpMailer
+    identity: MailIdentity
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    """Build the database engine and the mailer from settings; dispose of them on exit."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        yield Resources(
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            mailer=SmtpMailer(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_username,
+                password=settings.smtp_password.get_secret_value()
+                if settings.smtp_password
+                else None,
+                tls=settings.smtp_tls,
+                timeout=settings.smtp_timeout_seconds,
+            ),
+            identity=MailIdentity(
+                sender=settings.mail_from,
+                sender_name=settings.mail_from_name,
+                secretariat_email=settings.secretariat_email,
+                public_base_url=settings.public_base_url,
+            ),
+        )
+    finally:
+        await engine.dispose()
+
+
+def build_worker(client: Client, *, task_queue: str, resources: Resources) -> Worker:
+    """Register the workflows and the bound activity methods on one task queue."""
+    records = MatchRecords(resources.sessions)
+    notifications = Notifications(
+        sessions=resources.sessions, mailer=resources.mailer, identity=resources.identity
+    )
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        workflow_runner=SANDBOX,
+        activities=[
+            records.record_match,
+            records.record_history,
+            notifications.send_prompt,
+        ],
+    )
