@@ -11,6 +11,7 @@ from pydantic import (
     EmailStr,
     Field,
     StringConstraints,
+    TypeAdapter,
     field_validator,
     model_validator,
 )
@@ -133,3 +134,13 @@ class ExpressionOfInterest(_Value):
 def match_id_for(eoi_id: str) -> str:
     """Return the match (and workflow) id derived from an EOI id."""
     return f"{WORKFLOW_ID_PREFIX}{eoi_id}"
+
+
+def load_reference_data() -> None:
+    """Load the ISO country and language tables now (they load lazily on first validation).
+
+    The Temporal workflow sandbox forbids file access, so a worker calls this before it decodes
+    its first workflow input.
+    """
+    TypeAdapter(Country).validate_python("BD")
+    TypeAdapter(Language).validate_python("en")

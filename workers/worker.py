@@ -14,6 +14,7 @@ from activities.mail import SmtpMailer
 from activities.notifications import MailIdentity, Notifications
 from activities.records import MatchRecords
 from activities.store.engine import make_engine, make_sessionmaker
+from domain.model import load_reference_data
 from workers.settings import Settings
 from workflows.match_lifecycle import MatchLifecycle
 
@@ -71,6 +72,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
 
 def build_worker(client: Client, *, task_queue: str, resources: Resources) -> Worker:
     """Register the workflows and the bound activity methods on one task queue."""
+    load_reference_data()
     records = MatchRecords(resources.sessions)
     notifications = Notifications(
         sessions=resources.sessions, mailer=resources.mailer, identity=resources.identity

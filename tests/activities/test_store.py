@@ -1,0 +1,127 @@
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from alembic import command
+from sqlalchemy import func, select
+
+from activities.store import repository
+from activities.store.engine import alembic_config
+from activities.store.tables import ContactRow, EoiRow, InstitutionRow, MatchHistoryRow
+from tests.support import example_eoi, unique_eoi
+
+NOW = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+async def test_migrations_match_the_models(database_url):
+    # alembic check raises when the tables in code and the migrated schema differ
+    await asyncio.to_thread(command.check, alembic_config(database_url))
+
+
+async def _record(session, eoi, *, deadline=NOW + timedelta(days=7)):
+    await repository.save_eoi(session, eoi=eoi)
+    return await repository.create_match(
+        session,
+        eoi=eoi,
+        workflow_id=eoi.match_id,
+        stage="follow_up",
+        status="active",
+        next_deadline=deadline,
+    )
+
+
+async def test_recording_an_eoi_twice_stores_it_once(sessions):
+    eoi = unique_eoi()
+    async with sessions() as session:
+        assert await _record(session, eoi) is True
+        await session.commit()
+    async with sessions() as session:
+        assert await _record(session, eoi) is False
+        await session.commit()
+    async with sessions() as session:
+        assert (await session.execute(select(func.count()).select_from(EoiRow))).scalar_one() == 1
+        assert (
+            await session.execute(select(func.count()).select_from(ContactRow))
+        ).scalar_one() == 2
+        assert (
+            await session.execute(select(func.count()).select_from(InstitutionRow))
+        ).scalar_one() == 2
+        match = await repository.get_match(session, match_id=eoi.match_id)
+        assert match is not None
+        assert match.next_deadline == NOW + timedelta(days=7)
+        assert match.summary == eoi.summary()
+
+
+async def test_reference_data_is_shared_between_eois(sessions):
+    first, second = unique_eoi(), unique_eoi()
+    async with sessions() as session:
+        await _record(session, first)
+        await _record(session, second)
+        await session.commit()
+        # same provider, same adopter institution: one row each, two EOIs
+        assert (
+            await session.execute(select(func.count()).select_from(InstitutionRow))
+        ).scalar_one() == 2
+        assert (await session.execute(select(func.count()).select_from(EoiRow))).scalar_one() == 2
+
+
+async def test_history_is_idempotent_per_sequence_number(sessions):
+    eoi = unique_eoi()
+    entry = dict(
+        kind="match_recorded",
+        stage="follow_up",
+        actor="secretariat",
+        summary="s",
+        data={"a": 1},
+        occurred_at=NOW,
+    )
+    async with sessions() as session:
+        await _record(session, eoi)
+        assert (
+            await repository.append_history(session, match_id=eoi.match_id, seq=1, **entry) is True
+        )
+        await session.commit()
+    async with sessions() as session:
+        # a retried activity appends the same entry again: nothing changes
+        assert (
+            await repository.append_history(session, match_id=eoi.match_id, seq=1, **entry) is False
+        )
+        assert (
+            await repository.append_history(session, match_id=eoi.match_id, seq=2, **entry) is True
+        )
+        await session.commit()
+    async with sessions() as session:
+        rows = await repository.list_history(session, match_id=eoi.match_id)
+        assert [r.seq for r in rows] == [1, 2]
+        assert rows[0].occurred_at == NOW
+        count = (
+            await session.execute(select(func.count()).select_from(MatchHistoryRow))
+        ).scalar_one()
+        assert count == 2
+
+
+async def test_list_matches_filters_and_pages(sessions):
+    kz = [unique_eoi() for _ in range(3)]
+    other = example_eoi(
+        id="OTHER-1", workshop={"id": "ws-other", "title": "Dhaka workshop", "date": "2022-03-01"}
+    )
+    async with sessions() as session:
+        for eoi in [*kz, other]:
+            await _record(session, eoi)
+        await repository.update_match(
+            session,
+            match_id=kz[0].match_id,
+            stage="closed",
+            status="closed",
+            next_deadline=None,
+            close_reason="lapsed",
+        )
+        await session.commit()
+    async with sessions() as session:
+        rows, total = await repository.list_matches(
+            session, workshop_id="ws-2021-nur-sultan", limit=2
+        )
+        assert total == 3 and len(rows) == 2
+        rows, total = await repository.list_matches(session, stage="closed")
+        assert total == 1 and rows[0].id == kz[0].match_id and rows[0].close_reason == "lapsed"
+        _, total = await repository.list_matches(session, focus_area="future_of_work")
+        assert total == 0

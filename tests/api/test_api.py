@@ -1,0 +1,125 @@
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from temporalio.service import RPCError
+
+from api.app import create_app
+from tests.support import EXAMPLES, unique_eoi, wait_for
+from workers.ports import free_port
+from workers.settings import Settings
+
+
+@pytest.fixture
+async def api(stack, database_url) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(database_url=database_url, task_queue=stack.task_queue)
+    app = create_app(settings, client=stack.client)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://matchmaker.test"
+        ) as client:
+            yield client
+
+
+def _payload(**changes) -> dict:
+    data = json.loads(unique_eoi().model_dump_json())
+    data.update(changes)
+    return data
+
+
+async def test_healthz_reports_temporal_and_database(api):
+    response = await api.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "temporal": "ok"}
+
+
+async def test_healthz_is_503_when_the_database_is_unreachable(temporal_env):
+    closed = f"postgresql+asyncpg://matchmaker@127.0.0.1:{free_port()}/matchmaker"
+    app = create_app(Settings(database_url=closed), client=temporal_env.client)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as client:
+            response = await client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"].startswith("unreachable")
+    assert response.json()["temporal"] == "ok"
+
+
+async def test_submit_creates_then_returns_the_existing_match(api, stack):
+    body = _payload()
+    created = await api.post("/api/eois", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["match_id"] == f"match-{body['id']}"
+    assert created.json()["created"] is True
+    await wait_for(lambda: len(stack.mail.messages) == 2)
+
+    again = await api.post("/api/eois", json=body)
+    assert again.status_code == 200
+    assert again.json()["created"] is False
+    assert again.json()["match_id"] == created.json()["match_id"]
+    assert len(stack.mail.messages) == 2
+
+    detail = await api.get(created.json()["links"]["match"])
+    assert detail.status_code == 200
+    assert detail.json()["stage"] == "follow_up"
+    assert [h["kind"] for h in detail.json()["history"]] == ["match_recorded"]
+    assert {e["status"] for e in detail.json()["emails"]} == {"sent"}
+
+
+async def test_same_id_different_content_is_a_conflict(api, stack):
+    body = _payload()
+    assert (await api.post("/api/eois", json=body)).status_code == 201
+    changed = {**body, "interest_statement": "Something else entirely"}
+    response = await api.post("/api/eois", json=changed)
+    assert response.status_code == 409
+    assert "different content" in response.json()["detail"]
+
+
+async def test_invalid_eoi_is_422_per_field_and_starts_nothing(api, stack):
+    body = _payload()
+    body["adopter"]["contact"]["email"] = "nobody"
+    body["solution"]["provider"]["country"] = "ZZ"
+    del body["workshop"]["title"]
+    response = await api.post("/api/eois", json=body)
+    assert response.status_code == 422
+    fields = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert set(fields) == {"adopter.contact.email", "solution.provider.country", "workshop.title"}
+    assert "email" in fields["adopter.contact.email"]
+    with pytest.raises(RPCError, match="not found"):
+        await stack.client.get_workflow_handle(f"match-{body['id']}").describe()
+    assert (await api.get(f"/api/matches/match-{body['id']}")).status_code == 404
+
+
+async def test_malformed_json_is_422(api):
+    response = await api.post(
+        "/api/eois", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["message"]
+
+
+async def test_example_file_is_accepted(api, stack):
+    body = json.loads((EXAMPLES / "eoi.json").read_text())
+    response = await api.post("/api/eois", json=body)
+    assert response.status_code in (200, 201)  # the example id may already run on the shared server
+
+
+async def test_list_filters_by_stage_and_rejects_unknown_values(api, stack):
+    body = _payload()
+    await api.post("/api/eois", json=body)
+    await wait_for(lambda: len(stack.mail.messages) == 2)
+    listed = await api.get("/api/matches", params={"stage": "follow_up", "limit": 10})
+    assert listed.status_code == 200
+    assert f"match-{body['id']}" in [m["id"] for m in listed.json()["items"]]
+    assert (await api.get("/api/matches", params={"stage": "closed"})).json()["total"] == 0
+    bad = await api.get("/api/matches", params={"stage": "nowhere"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.stage"
+
+
+async def test_unknown_match_is_404(api):
+    response = await api.get("/api/matches/match-nope")
+    assert response.status_code == 404
+    assert "match-nope" in response.json()["detail"]

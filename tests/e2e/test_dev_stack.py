@@ -1,0 +1,203 @@
+"""End to end: `matchmaker dev` on free ports, driven like a newcomer would."""
+
+import mailbox
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import WorkflowExecutionStatus
+
+from tests.support import EXAMPLES, wait_for
+from workers.ports import free_port
+from workers.temporal import binary_path, connect
+from workflows import search_attributes as sa
+from workflows.match_lifecycle import MatchLifecycle
+
+pytestmark = pytest.mark.e2e
+
+
+class DevStack:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.ports = {name: free_port() for name in ("temporal", "ui", "api", "smtp")}
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "MATCHMAKER_DATA_DIR": str(self.data_dir),
+            "MATCHMAKER_TEMPORAL_TARGET": f"127.0.0.1:{self.ports['temporal']}",
+            "MATCHMAKER_TEMPORAL_UI_PORT": str(self.ports["ui"]),
+            "MATCHMAKER_API_PORT": str(self.ports["api"]),
+            "MATCHMAKER_SMTP_PORT": str(self.ports["smtp"]),
+            "MATCHMAKER_LOG_JSON": "true",
+        }
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.ports['api']}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [str(binary_path("matchmaker")), "dev"],
+            cwd=self.data_dir.parent,
+            env=self.env,
+            stdout=(self.data_dir.parent / "dev.log").open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log()
+            try:
+                if httpx.get(f"{self.api}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError(f"stack not healthy in 90 s:\n{self.log()}")
+
+    def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(timeout=60)
+        self.process = None
+        return code
+
+    def log(self) -> str:
+        return (self.data_dir.parent / "dev.log").read_text(errors="replace")[-4000:]
+
+    def mails(self) -> list:
+        return list(mailbox.Maildir(self.data_dir / "mail", create=False))
+
+
+@pytest.fixture
+def dev_stack(tmp_path: Path) -> Iterator[DevStack]:
+    stack = DevStack(tmp_path / ".data")
+    try:
+        yield stack
+    finally:
+        if stack.process is not None:
+            stack.process.kill()
+            stack.process.wait()
+        # the dev server runs in its own session: make sure it is gone
+        subprocess.run(["pkill", "-f", "--", f"db-filename {stack.data_dir}"], check=False)
+
+
+async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
+    dev_stack.start()
+    body = (EXAMPLES / "eoi.json").read_bytes()
+    headers = {"content-type": "application/json"}
+    async with httpx.AsyncClient(base_url=dev_stack.api, timeout=10) as http:
+        created = await http.post("/api/eois", content=body, headers=headers)
+        assert created.status_code == 201, created.text
+        match_id = created.json()["match_id"]
+        assert match_id == "match-NS21-014"
+
+        await wait_for(lambda: len(dev_stack.mails()) == 2, timeout=30)
+        client = await connect(dev_stack.env["MATCHMAKER_TEMPORAL_TARGET"], "default")
+        handle = client.get_workflow_handle(match_id)
+        description = await handle.describe()
+        assert description.status == WorkflowExecutionStatus.RUNNING
+        assert description.typed_search_attributes.get(sa.MATCH_STAGE) == "follow_up"
+        assert description.typed_search_attributes.get(sa.ADOPTER_COUNTRY) == "KZ"
+        assert await description.static_summary() == (
+            "Union Digital Centres: one-stop rural service delivery — BD → Agency for Civil Service Affairs, KZ"
+        )
+        found = await wait_for(
+            lambda: _visible(
+                client, "MatchStage = 'follow_up' AND WorkshopId = 'ws-2021-nur-sultan'"
+            ),
+            timeout=20,
+        )
+        assert [w.id for w in found] == [match_id]
+
+        with sqlite3.connect(dev_stack.data_dir / "matchmaker.db") as db:
+            assert db.execute(
+                "select stage, status from matches where id = ?", (match_id,)
+            ).fetchall() == [("follow_up", "active")]
+        subjects = sorted(m["Subject"] for m in dev_stack.mails())
+        assert any("please confirm" in s for s in subjects) and any(
+            "will you share it?" in s for s in subjects
+        )
+
+        again = await http.post("/api/eois", content=body, headers=headers)
+        assert again.status_code == 200 and again.json()["created"] is False
+
+    time.sleep(1)
+    assert len(dev_stack.mails()) == 2
+    assert len(await _visible(client, f"WorkflowId = '{match_id}'")) == 1
+    with sqlite3.connect(dev_stack.data_dir / "matchmaker.db") as db:
+        assert db.execute("select count(*) from matches").fetchone() == (1,)
+        assert db.execute("select count(*) from notification_outbox").fetchone() == (2,)
+
+    # the CLI goes through the same intake
+    cli = subprocess.run(
+        [str(binary_path("matchmaker")), "eoi", "submit", str(EXAMPLES / "eoi.json")],
+        env=dev_stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert cli.returncode == 0, cli.stderr
+    assert '"created": false' in cli.stdout
+
+    assert dev_stack.stop() == 0
+    # a second start resumes the open workflow (the query needs a live worker)
+    dev_stack.start()
+    client = await connect(dev_stack.env["MATCHMAKER_TEMPORAL_TARGET"], "default")
+    state = await client.get_workflow_handle(match_id).query(MatchLifecycle.state)
+    assert state.stage == "follow_up" and [h.kind for h in state.history] == ["match_recorded"]
+    assert len(dev_stack.mails()) == 2
+    assert dev_stack.stop() == 0
+
+
+async def _visible(client, query: str) -> list:
+    return [w async for w in client.list_workflows(query)]
+
+
+def test_busy_port_is_a_one_line_error(dev_stack: DevStack):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", dev_stack.ports["api"]))
+        holder.listen()
+        result = subprocess.run(
+            [str(binary_path("matchmaker")), "dev"],
+            env=dev_stack.env,
+            cwd=dev_stack.data_dir.parent,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"matchmaker: port {dev_stack.ports['api']} (api) is already in use; stop what holds it or choose another"
+    ]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_invalid_eoi_file_is_refused_by_the_cli(tmp_path: Path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"id": "X-1", "workshop": {"id": "w", "title": "", "date": "2021-01-01"}}')
+    result = subprocess.run(
+        [str(binary_path("matchmaker")), "eoi", "submit", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert f"{bad}: workshop.title:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_binary_is_named():
+    from workers.temporal import MissingBinaryError
+
+    with pytest.raises(MissingBinaryError, match="no-such-binary not found"):
+        binary_path("no-such-binary")

@@ -1,0 +1,166 @@
+"""Real components for tests: PostgreSQL, an SMTP server, databases, example EOIs."""
+
+import asyncio
+import glob
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
+
+from domain.model import ExpressionOfInterest
+from workers.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def example_eoi(**changes: object) -> ExpressionOfInterest:
+    """Return the shipped example EOI, optionally with top-level fields changed."""
+    data = json.loads((EXAMPLES / "eoi.json").read_text())
+    data.update(changes)
+    return ExpressionOfInterest.model_validate(data)
+
+
+def unique_eoi() -> ExpressionOfInterest:
+    """Return the example EOI under a fresh id."""
+    return example_eoi(id=f"T-{uuid.uuid4().hex[:12]}")
+
+
+@dataclass
+class RecordingHandler:
+    """An aiosmtpd handler that keeps messages and can refuse chosen recipients."""
+
+    messages: list[Message] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)
+
+    async def handle_RCPT(self, server, session, envelope: Envelope, address: str, rcpt_options):  # noqa: N802
+        reply = self.refuse.get(address.lower())
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope: Envelope) -> str:  # noqa: N802
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if address in m["To"]]
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[RecordingHandler, int]]:
+    """Run a real SMTP server on loopback for the duration of the block."""
+    handler = RecordingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+def _pg_bin(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+@dataclass
+class PostgresServer:
+    directory: Path
+    port: int
+    pg_ctl: str
+    as_user: list[str]
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql+asyncpg://matchmaker@127.0.0.1:{self.port}/postgres"
+
+    def url(self, database: str) -> str:
+        return f"postgresql+asyncpg://matchmaker@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        subprocess.run(
+            [*self.as_user, self.pg_ctl, "-D", str(self.directory), "-m", "immediate", "stop"],
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def start_postgres() -> PostgresServer | None:
+    """Start a throwaway PostgreSQL cluster on loopback, or return None if not installed."""
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        return None
+    directory = Path(tempfile.mkdtemp(prefix="matchmaker-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(directory, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data = directory / "data"
+    subprocess.run(
+        [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "matchmaker", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(
+        [
+            *as_user,
+            pg_ctl,
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-w",
+            "-l",
+            str(directory / "log"),
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return PostgresServer(directory=data, port=port, pg_ctl=pg_ctl, as_user=as_user)
+
+
+async def create_database(server: PostgresServer) -> str:
+    """Create an empty database on the server and return its URL."""
+    import asyncpg
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    conn = await asyncpg.connect(
+        host="127.0.0.1", port=server.port, user="matchmaker", database="postgres"
+    )
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return server.url(name)
+
+
+async def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
+    """Poll an async or sync predicate until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
