@@ -15,7 +15,11 @@ class Settings(BaseSettings):
     """Everything Matchmaker reads from its environment (prefix ``MATCHMAKER_``)."""
 
     model_config = SettingsConfigDict(
-        env_prefix="MATCHMAKER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="MATCHMAKER_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
     )
 
     env: Literal["dev", "test", "production"] = Field(

@@ -1,0 +1,46 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from workers.settings import DEV_SIGNING_SECRET, Settings
+
+
+def test_defaults_run_the_embedded_stack(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no .env from the developer's checkout
+    settings = Settings()
+    assert settings.env == "dev"
+    assert (
+        settings.resolved_database_url
+        == f"sqlite+aiosqlite:///{(Path('.data') / 'matchmaker.db').resolve()}"
+    )
+    assert settings.mail_dir == Path(".data/mail")
+    assert settings.temporal_db_file == Path(".data/temporal.db")
+
+
+def test_environment_prefix_and_empty_values(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MATCHMAKER_SMTP_PORT", "2525")
+    monkeypatch.setenv("MATCHMAKER_DATABASE_URL", "")
+    monkeypatch.setenv("MATCHMAKER_SIGNING_SECRET", "")
+    settings = Settings()
+    assert settings.smtp_port == 2525
+    assert settings.database_url is None
+    assert settings.signing_secret.get_secret_value() == DEV_SIGNING_SECRET
+
+
+@pytest.mark.parametrize("secret", [None, DEV_SIGNING_SECRET, "short"])
+def test_production_refuses_a_weak_signing_secret(secret):
+    kwargs = {"env": "production"} | ({"signing_secret": secret} if secret else {})
+    with pytest.raises(ValidationError, match="MATCHMAKER_SIGNING_SECRET"):
+        Settings(**kwargs)
+
+
+def test_production_accepts_a_real_secret():
+    settings = Settings(env="production", signing_secret="x" * 48)
+    assert settings.signing_secret.get_secret_value() == "x" * 48
+
+
+def test_invalid_values_are_named():
+    with pytest.raises(ValidationError, match="smtp_tls"):
+        Settings(smtp_tls="sometimes")
