@@ -67,7 +67,57 @@ class Party(StrEnum):
 
 
 class PromptKind(StrEnum):
-    """The emails Matchmaker sends; each has its own template pair."""
+    """Questions a partner is asked; each answer reaches the workflow as an Update."""
 
     INTRODUCTION_ADOPTER = "introduction_adopter"
     INTRODUCTION_PROVIDER = "introduction_provider"
+    VISIT_PROPOSAL = "visit_proposal"
+    VISIT_CONFIRMATION = "visit_confirmation"
+    VISIT_REPORT = "visit_report"
+    ADAPTATION_PLAN = "adaptation_plan"
+    CHECK_IN = "check_in"
+    OUTCOME_REPORT = "outcome_report"
+    OUTCOME_CONFIRMATION = "outcome_confirmation"
+
+
+class NoticeKind(StrEnum):
+    """Emails that ask nothing: reminders of dates, alerts and thanks."""
+
+    VISIT_REMINDER = "visit_reminder"
+    ESCALATION = "escalation"
+    SUPPORT_REQUEST = "support_request"
+    DELIVERY_FAILURE = "delivery_failure"
+    THANKS = "thanks"
+    CLOSED = "closed"
+
+
+class PromptStatus(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+class VisitFormat(StrEnum):
+    IN_PERSON = "in_person"
+    VIRTUAL = "virtual"
+
+
+class Exchange(StrEnum):
+    """How a partner wants to share the solution."""
+
+    FIELD_VISIT = "field_visit"
+    REMOTE = "remote"
+
+
+class CheckInStatus(StrEnum):
+    ON_TRACK = "on_track"
+    BLOCKED = "blocked"
+    PILOTED = "piloted"
+    ABANDONED = "abandoned"
+
+
+class OutcomeResult(StrEnum):
+    SCALED = "scaled"
+    PILOTED = "piloted"
+    NOT_ADOPTED = "not_adopted"

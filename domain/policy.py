@@ -13,6 +13,11 @@ class TimingPolicy(BaseModel):
     reminder_days: tuple[int, ...] = Field(default=(7, 14), description="days after a prompt")
     escalation_day: int = Field(default=21, gt=0)
     lapse_day: int = Field(default=30, gt=0)
+    visit_reminder_days: int = Field(default=7, ge=0, description="days before a visit starts")
+    max_reschedules: int = Field(default=2, ge=0, description="visit cancellations that reschedule")
+    checkin_interval_days: int = Field(default=30, gt=0, description="adaptation check-ins")
+    checkin_reminder_days: int = Field(default=7, gt=0)
+    missed_checkins_escalate: int = Field(default=2, gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> "TimingPolicy":
@@ -21,6 +26,8 @@ class TimingPolicy(BaseModel):
             raise ValueError(
                 "reminders, escalation and lapse must be positive and strictly increasing"
             )
+        if self.checkin_reminder_days >= self.checkin_interval_days:
+            raise ValueError("the check-in reminder must fall before the next check-in")
         return self
 
     def first_deadline(self, prompted_at: datetime) -> datetime:

@@ -1,0 +1,160 @@
+"""Secretariat actions: pause, resume, extend, change contact, advance, close, note, resend, visits."""
+
+from datetime import timedelta
+
+from domain.enums import PromptKind, Stage
+from domain.lifecycle import events as e
+from domain.lifecycle.run import STAGE_ORDER, InvalidMove, Run, other
+
+
+def apply_action(run: Run, action: e.Event) -> None:
+    """Apply one Secretariat action to an open match, or raise InvalidMove."""
+    handler = ACTIONS.get(type(action))
+    if handler is None:
+        raise InvalidMove(f"unknown action {type(action).__name__}")
+    handler(run, action)
+
+
+def _actor(action: e.Event) -> str:
+    return f"secretariat:{getattr(action, 'by', 'secretariat')}"
+
+
+def _pause(run: Run, action: e.Pause) -> None:
+    if run.s.paused_at is not None:
+        raise InvalidMove(f"reminders are already paused since {run.s.paused_at.isoformat()}")
+    run.s.paused_at = run.at
+    run.record("paused", f"Reminders paused: {action.reason}", actor=_actor(action))
+
+
+def _resume(run: Run, action: e.Resume) -> None:
+    if run.s.paused_at is None:
+        raise InvalidMove("the match is not paused")
+    shift = run.at - run.s.paused_at
+    for prompt in run.s.open_prompts():
+        prompt.reminders_due = [t + shift for t in prompt.reminders_due]
+        prompt.escalate_at = prompt.escalate_at + shift if prompt.escalate_at else None
+        prompt.lapse_at = prompt.lapse_at + shift if prompt.lapse_at else None
+    if run.s.next_checkin_at:
+        run.s.next_checkin_at += shift
+    run.s.paused_at = None
+    run.record(
+        "resumed",
+        f"Reminders resumed; deadlines moved by {shift.days} days",
+        actor=_actor(action),
+        shift_days=shift.days,
+    )
+
+
+def _extend(run: Run, action: e.ExtendDeadline) -> None:
+    targets = [p for p in run.s.open_prompts() if p.lapse_at and action.prompt_id in (None, p.id)]
+    if not targets:
+        which = f"prompt {action.prompt_id}" if action.prompt_id else "no open prompt"
+        raise InvalidMove(f"{which} has no open deadline to extend")
+    policy = run.s.policy
+    for prompt in targets:
+        assert prompt.lapse_at is not None
+        prompt.lapse_at += timedelta(days=action.days)
+        if prompt.escalated or (prompt.escalate_at and prompt.escalate_at <= run.at):
+            # escalate again if the extension runs out without an answer
+            prompt.escalated = False
+            prompt.escalate_at = prompt.lapse_at - timedelta(
+                days=policy.lapse_day - policy.escalation_day
+            )
+        run.s.attention.pop(prompt.id, None)
+    new = ", ".join(f"{p.id} → {p.lapse_at.date().isoformat()}" for p in targets if p.lapse_at)
+    run.record(
+        "deadline_extended",
+        f"Deadline extended by {action.days} days ({new}): {action.reason}",
+        actor=_actor(action),
+        days=action.days,
+    )
+
+
+def _change_contact(run: Run, action: e.ChangeContact) -> None:
+    current = run.s.contacts[action.party]
+    if action.contact.email == run.s.contacts[other(action.party)].email:
+        raise InvalidMove("the adopter and provider contacts must differ")
+    if action.contact == current:
+        raise InvalidMove(f"{current.email} is already the {action.party} contact")
+    run.s.contacts[action.party] = action.contact
+    run.s.attention.pop(f"delivery:{action.party}", None)
+    run.record(
+        "contact_changed",
+        f"{action.party} contact {current.email} → {action.contact.email}: {action.reason}",
+        actor=_actor(action),
+        party=action.party,
+        email=action.contact.email,
+    )
+    for prompt in run.s.open_prompts():
+        if prompt.party == action.party:
+            prompt.sends += 1
+            run.email_prompt(prompt)
+
+
+def _advance(run: Run, action: e.Advance) -> None:
+    if STAGE_ORDER.index(action.to) <= STAGE_ORDER.index(run.s.stage):
+        raise InvalidMove(
+            f"cannot advance from {run.s.stage} to {action.to}: matches only move forward"
+        )
+    run.enter(action.to, actor=_actor(action), reason=action.reason)
+
+
+def _close(run: Run, action: e.Close) -> None:
+    run.close(action.reason, f"Closed by the Secretariat: {action.note}", actor=_actor(action))
+
+
+def _note(run: Run, action: e.AddNote) -> None:
+    run.s.notes.append(action.text)
+    run.record("note", action.text, actor=_actor(action))
+
+
+def _resend(run: Run, action: e.Resend) -> None:
+    targets = [p for p in run.s.open_prompts() if action.prompt_id in (None, p.id)]
+    if not targets:
+        which = (
+            f"prompt {action.prompt_id} is not open" if action.prompt_id else "no prompt is open"
+        )
+        raise InvalidMove(f"nothing to resend: {which}")
+    for prompt in targets:
+        prompt.sends += 1
+        run.email_prompt(prompt)
+        run.record(
+            "resent",
+            f"Resent {prompt.kind} to the {prompt.party}",
+            actor=_actor(action),
+            prompt_id=prompt.id,
+        )
+
+
+def _schedule_visit(run: Run, action: e.ScheduleVisit) -> None:
+    if run.s.stage != Stage.FIELD_VISIT:
+        raise InvalidMove(
+            f"a visit can only be scheduled in the field_visit stage, not {run.s.stage}"
+        )
+    if any(p.kind == PromptKind.VISIT_REPORT for p in run.s.open_prompts()):
+        raise InvalidMove("the visit has taken place; its report is awaited")
+    run.check_plan(action.plan)
+    run.schedule_visit(action.plan, actor=_actor(action))
+
+
+def _cancel_visit(run: Run, action: e.CancelVisit) -> None:
+    visit_prompts = {PromptKind.VISIT_PROPOSAL, PromptKind.VISIT_CONFIRMATION}
+    if run.s.stage != Stage.FIELD_VISIT or not (
+        run.s.visit or any(p.kind in visit_prompts for p in run.s.open_prompts())
+    ):
+        raise InvalidMove("there is no visit being planned or scheduled to cancel")
+    run.visit_cancelled(action.reason, actor=_actor(action))
+
+
+ACTIONS = {
+    e.Pause: _pause,
+    e.Resume: _resume,
+    e.ExtendDeadline: _extend,
+    e.ChangeContact: _change_contact,
+    e.Advance: _advance,
+    e.Close: _close,
+    e.AddNote: _note,
+    e.Resend: _resend,
+    e.ScheduleVisit: _schedule_visit,
+    e.CancelVisit: _cancel_visit,
+}

@@ -1,0 +1,128 @@
+"""Everything that can happen to a match: partner answers, timers, Secretariat actions."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from domain.enums import CloseReason, Party, Stage
+from domain.lifecycle.answers import Answer, VisitPlan
+from domain.model import Contact
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    at: datetime
+
+
+class Answered(_Event):
+    """A partner answered an open prompt."""
+
+    kind: Literal["answered"] = "answered"
+    prompt_id: str
+    party: Party
+    answer: Answer
+
+
+class Tick(_Event):
+    """Time passed: apply every timer due at ``at``."""
+
+    kind: Literal["tick"] = "tick"
+
+
+class DeliveryFailed(_Event):
+    """An email was refused for good (SMTP 5xx)."""
+
+    kind: Literal["delivery_failed"] = "delivery_failed"
+    party: Party
+    recipient: str
+    error: str
+    prompt_id: str | None = None
+
+
+class _Action(_Event):
+    by: Actor = "secretariat"
+
+
+class Pause(_Action):
+    kind: Literal["pause"] = "pause"
+    reason: Reason
+
+
+class Resume(_Action):
+    kind: Literal["resume"] = "resume"
+
+
+class ExtendDeadline(_Action):
+    kind: Literal["extend_deadline"] = "extend_deadline"
+    days: int = Field(ge=1, le=365)
+    prompt_id: str | None = None
+    reason: Reason
+
+
+class ChangeContact(_Action):
+    kind: Literal["change_contact"] = "change_contact"
+    party: Literal[Party.ADOPTER, Party.PROVIDER]
+    contact: Contact
+    reason: Reason
+
+
+class Advance(_Action):
+    kind: Literal["advance"] = "advance"
+    to: Literal[Stage.FIELD_VISIT, Stage.ADAPTATION, Stage.OUTCOME]
+    reason: Reason
+
+
+class Close(_Action):
+    kind: Literal["close"] = "close"
+    reason: Literal[
+        CloseReason.DECLINED,
+        CloseReason.LAPSED,
+        CloseReason.NOT_PURSUED,
+        CloseReason.CANCELLED,
+        CloseReason.ABANDONED,
+        CloseReason.WITHDRAWN,
+    ]
+    note: Reason
+
+
+class AddNote(_Action):
+    kind: Literal["add_note"] = "add_note"
+    text: Reason
+
+
+class Resend(_Action):
+    kind: Literal["resend"] = "resend"
+    prompt_id: str | None = None
+
+
+class ScheduleVisit(_Action):
+    kind: Literal["schedule_visit"] = "schedule_visit"
+    plan: VisitPlan
+    reason: Reason
+
+
+class CancelVisit(_Action):
+    kind: Literal["cancel_visit"] = "cancel_visit"
+    reason: Reason
+
+
+Event = Annotated[
+    Answered
+    | Tick
+    | DeliveryFailed
+    | Pause
+    | Resume
+    | ExtendDeadline
+    | ChangeContact
+    | Advance
+    | Close
+    | AddNote
+    | Resend
+    | ScheduleVisit
+    | CancelVisit,
+    Field(discriminator="kind"),
+]

@@ -1,0 +1,126 @@
+"""The state of one match, as the transition function sees it."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from domain.enums import CloseReason, MatchStatus, Party, PromptKind, PromptStatus, Stage
+from domain.lifecycle.answers import AdaptationPlanAnswer, OutcomeReport, VisitPlan
+from domain.model import Contact, ExpressionOfInterest
+from domain.policy import TimingPolicy
+
+HISTORY_KEPT = 200  # entries carried in workflow state; the database keeps all of them
+
+
+class HistoryEntry(BaseModel):
+    """One line of a match's append-only history."""
+
+    seq: int = Field(ge=1)
+    kind: str
+    stage: str
+    actor: str
+    summary: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    occurred_at: datetime
+
+
+class Prompt(BaseModel):
+    """A question put to one party, with its own reminders, escalation and lapse."""
+
+    id: str
+    kind: PromptKind
+    party: Party
+    stage: Stage
+    opened_at: datetime
+    status: PromptStatus = PromptStatus.OPEN
+    sends: int = Field(default=1, description="emails sent for it: first send, reminders, resends")
+    reminders_due: list[datetime] = Field(default_factory=list)
+    escalate_at: datetime | None = None
+    lapse_at: datetime | None = None
+    escalated: bool = False
+    escalations: int = 0
+    closed_at: datetime | None = None
+    context: dict[str, Any] = Field(default_factory=dict, description="what the email shows")
+    answer: dict[str, Any] | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == PromptStatus.OPEN
+
+    def timers(self) -> list[datetime]:
+        """Return the pending timer instants of an open prompt."""
+        if not self.is_open:
+            return []
+        escalate = None if self.escalated else self.escalate_at
+        return [*self.reminders_due, *(t for t in (escalate, self.lapse_at) if t)]
+
+
+class Visit(BaseModel):
+    plan: VisitPlan
+    confirmed: bool = False
+    reminder_at: datetime | None = None
+    reminder_sent: bool = False
+    ends_at: datetime | None = None
+
+
+class MatchState(BaseModel):
+    """Everything the rules need; carried across continue-as-new."""
+
+    match_id: str
+    eoi: ExpressionOfInterest
+    policy: TimingPolicy
+    contacts: dict[Party, Contact]
+    stage: Stage = Stage.FOLLOW_UP
+    status: MatchStatus = MatchStatus.ACTIVE
+    close_reason: CloseReason | None = None
+    closed_by: str | None = None
+    started_at: datetime
+    paused_at: datetime | None = None
+    prompts: list[Prompt] = Field(default_factory=list)
+    prompt_seq: int = 0
+    notice_seq: int = 0
+    history: list[HistoryEntry] = Field(default_factory=list)
+    history_seq: int = 0
+    attention: dict[str, str] = Field(default_factory=dict, description="why it needs attention")
+    exchange: dict[Party, str] = Field(default_factory=dict)
+    visit: Visit | None = None
+    reschedules: int = 0
+    plan: AdaptationPlanAnswer | None = None
+    next_checkin_at: datetime | None = None
+    checkins_opened: int = 0
+    missed_checkins: int = 0
+    outcome: OutcomeReport | None = None
+    notes: list[str] = Field(default_factory=list)
+
+    @property
+    def closed(self) -> bool:
+        return self.stage == Stage.CLOSED
+
+    def open_prompts(self) -> list[Prompt]:
+        return [p for p in self.prompts if p.is_open]
+
+    def prompt(self, prompt_id: str) -> Prompt | None:
+        return next((p for p in self.prompts if p.id == prompt_id), None)
+
+    def waiting_on(self) -> list[Party]:
+        """Return the parties that have an unanswered prompt."""
+        return sorted({p.party for p in self.open_prompts()})
+
+
+def next_timer(state: MatchState) -> datetime | None:
+    """Return when the rules next need a Tick, or None when only an event can move the match."""
+    if state.closed:
+        return None
+    instants: list[datetime] = []
+    if state.paused_at is None:
+        for prompt in state.open_prompts():
+            instants += prompt.timers()
+        if state.next_checkin_at:
+            instants.append(state.next_checkin_at)
+    if state.visit and state.visit.confirmed:
+        if state.visit.reminder_at and not state.visit.reminder_sent:
+            instants.append(state.visit.reminder_at)
+        if state.visit.ends_at:
+            instants.append(state.visit.ends_at)
+    return min(instants) if instants else None
