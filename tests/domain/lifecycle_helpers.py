@@ -1,17 +1,17 @@
 """A tiny in-memory driver for the pure rules, the way the workflow uses them."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from domain.enums import Party, PromptKind
-from domain.lifecycle import decide, next_timer, start
 from domain.lifecycle import answers as a
+from domain.lifecycle import decide, next_timer, start
 from domain.lifecycle import events as e
 from domain.lifecycle.effects import Decision
 from domain.lifecycle.state import MatchState
 from domain.policy import TimingPolicy
 from tests.support import example_eoi
 
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 class Driver:

@@ -1,6 +1,5 @@
 """Property tests: any sequence of events keeps the rules' invariants."""
 
-from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
