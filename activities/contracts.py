@@ -1,33 +1,41 @@
 """Input and result models of every activity (one each, so fields can be added safely)."""
 
 from datetime import datetime
-from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from domain.enums import Party, PromptKind
-from domain.model import Contact, ExpressionOfInterest
+from domain.lifecycle.effects import SendEmail
+from domain.lifecycle.state import HistoryEntry, MatchState
+from domain.model import ExpressionOfInterest
+
+__all__ = [
+    "DraftCaseStudyInput",
+    "DraftCaseStudyResult",
+    "HistoryEntry",
+    "MatchSnapshot",
+    "RecordHistoryInput",
+    "RecordHistoryResult",
+    "RecordMatchInput",
+    "RecordMatchResult",
+    "SendEmailInput",
+    "SendEmailResult",
+]
 
 
-class HistoryEntry(BaseModel):
-    """One line of a match's append-only history."""
+class MatchSnapshot(BaseModel):
+    """The current position of a match, mirrored into the read model."""
 
-    seq: int = Field(ge=1)
-    kind: str
     stage: str
-    actor: str
-    summary: str
-    data: dict[str, Any] = Field(default_factory=dict)
-    occurred_at: datetime
+    status: str
+    next_deadline: datetime | None = None
+    close_reason: str | None = None
 
 
 class RecordMatchInput(BaseModel):
     eoi: ExpressionOfInterest
     workflow_id: str
-    stage: str
-    status: str
-    next_deadline: datetime | None
-    first_entry: HistoryEntry
+    snapshot: MatchSnapshot
+    entries: list[HistoryEntry]
 
 
 class RecordMatchResult(BaseModel):
@@ -36,28 +44,29 @@ class RecordMatchResult(BaseModel):
 
 class RecordHistoryInput(BaseModel):
     match_id: str
-    entry: HistoryEntry
-    stage: str
-    status: str
-    next_deadline: datetime | None
-    close_reason: str | None = None
+    snapshot: MatchSnapshot
+    entries: list[HistoryEntry]
 
 
 class RecordHistoryResult(BaseModel):
-    appended: bool
+    appended: int
 
 
-class SendPromptInput(BaseModel):
-    business_key: str = Field(description="match/stage/prompt/recipient/round: one email per key")
+class SendEmailInput(BaseModel):
     match_id: str
-    kind: PromptKind
-    party: Party
-    recipient: Contact
     eoi: ExpressionOfInterest
-    answer_within_days: int = 7
-    extra: dict[str, Any] = Field(default_factory=dict)
+    email: SendEmail
 
 
-class SendPromptResult(BaseModel):
+class SendEmailResult(BaseModel):
     message_id: str
     already_sent: bool
+
+
+class DraftCaseStudyInput(BaseModel):
+    state: MatchState
+
+
+class DraftCaseStudyResult(BaseModel):
+    case_study_id: int
+    created: bool

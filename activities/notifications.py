@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import SendPromptInput, SendPromptResult
+from activities.contracts import SendEmailInput, SendEmailResult
 from activities.mail import (
     PermanentDeliveryError,
     SmtpMailer,
@@ -57,12 +57,12 @@ class Notifications:
         self._identity = identity
         self._renderer = renderer or TemplateRenderer()
 
-    def _context(self, data: SendPromptInput) -> dict[str, Any]:
+    def _context(self, data: SendEmailInput, recipient: dict[str, str]) -> dict[str, Any]:
         eoi = data.eoi
         return {
             "match_id": data.match_id,
-            "recipient": data.recipient,
-            "party": data.party.value,
+            "recipient": recipient,
+            "party": data.email.party.value,
             "workshop": eoi.workshop,
             "solution": eoi.solution,
             "adopter": eoi.adopter,
@@ -70,43 +70,51 @@ class Notifications:
             "focus_area_label": eoi.solution.focus_area.label,
             "provider_country_name": _country_name(eoi.solution.provider.country),
             "adopter_country_name": _country_name(eoi.adopter.institution.country),
-            "answer_within_days": data.answer_within_days,
             "secretariat_email": self._identity.secretariat_email,
             "public_base_url": self._identity.public_base_url,
-            **data.extra,
+            "round": data.email.round,
+            "prompt_id": data.email.prompt_id,
+            "answer_by": None,
+            **data.email.context,
         }
 
     @activity.defn
-    async def send_prompt(self, data: SendPromptInput) -> SendPromptResult:
-        """Email one partner; a key already sent is not sent again, a 5xx refusal is final."""
+    async def send_email(self, data: SendEmailInput) -> SendEmailResult:
+        """Send one email; a key already sent is not sent again, a 5xx refusal is final."""
         info = activity.info()
+        email = data.email
         log = logger.bind(
-            workflow_id=info.workflow_id, match_id=data.match_id, business_key=data.business_key
+            workflow_id=info.workflow_id, match_id=data.match_id, business_key=email.key
         )
-        email = self._renderer.render(data.kind.value, self._context(data))
+        address = email.recipient_email or self._identity.secretariat_email
+        recipient = {"name": email.recipient_name, "email": address, "language": "en"}
+        if email.recipient_email:
+            for contact in (data.eoi.adopter.contact, data.eoi.solution.contact):
+                if contact.email == address:
+                    recipient["language"] = contact.language
+        rendered = self._renderer.render(email.template.value, self._context(data, recipient))
         domain = self._identity.sender.rsplit("@", 1)[-1]
-        message_id = message_id_for(data.business_key, domain=domain)
         async with self._sessions() as session:
             row = await repository.claim_outbox(
                 session,
-                business_key=data.business_key,
-                message_id=message_id,
+                business_key=email.key,
+                message_id=message_id_for(email.key, domain=domain),
                 match_id=data.match_id,
-                kind=data.kind.value,
-                recipient=data.recipient.email,
-                subject=email.subject,
+                kind=email.template.value,
+                recipient=address,
+                subject=rendered.subject,
             )
             if row.status == "sent":
                 await session.commit()
                 log.info("email already sent", message_id=row.message_id)
-                return SendPromptResult(message_id=row.message_id, already_sent=True)
+                return SendEmailResult(message_id=row.message_id, already_sent=True)
             row.attempts += 1
             message = build_message(
                 sender=self._identity.sender,
                 sender_name=self._identity.sender_name,
-                recipient=data.recipient.email,
-                recipient_name=data.recipient.name,
-                email=email,
+                recipient=address,
+                recipient_name=email.recipient_name,
+                email=rendered,
                 message_id=row.message_id,
                 reply_to=self._identity.secretariat_email,
             )
@@ -117,7 +125,8 @@ class Notifications:
                 await session.commit()
                 log.warning("email refused permanently", error=str(exc))
                 raise ApplicationError(
-                    f"{data.recipient.email} refused: {exc}",
+                    f"{address} refused: {exc}",
+                    {"recipient": address, "error": str(exc)},
                     type=PERMANENT_DELIVERY_ERROR,
                     non_retryable=True,
                 ) from exc
@@ -128,5 +137,5 @@ class Notifications:
                 raise
             row.status, row.sent_at, row.last_error = "sent", utcnow(), None
             await session.commit()
-        log.info("email sent", message_id=row.message_id, kind=data.kind.value)
-        return SendPromptResult(message_id=row.message_id, already_sent=False)
+        log.info("email sent", message_id=row.message_id, template=email.template.value)
+        return SendEmailResult(message_id=row.message_id, already_sent=False)

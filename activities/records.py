@@ -1,10 +1,13 @@
-"""Activities that record matches and their history in the database."""
+"""Activities that record matches, their history and case studies in the database."""
 
 import structlog
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
+from activities.case_study import render_case_study
 from activities.contracts import (
+    DraftCaseStudyInput,
+    DraftCaseStudyResult,
     RecordHistoryInput,
     RecordHistoryResult,
     RecordMatchInput,
@@ -23,7 +26,7 @@ class MatchRecords:
 
     @activity.defn
     async def record_match(self, data: RecordMatchInput) -> RecordMatchResult:
-        """Store the EOI, its reference data, the match and its first history entry."""
+        """Store the EOI, its reference data, the match and its first history entries."""
         match_id = data.eoi.match_id
         log = logger.bind(workflow_id=data.workflow_id, match_id=match_id)
         async with self._sessions() as session:
@@ -32,33 +35,53 @@ class MatchRecords:
                 session,
                 eoi=data.eoi,
                 workflow_id=data.workflow_id,
-                stage=data.stage,
-                status=data.status,
-                next_deadline=data.next_deadline,
+                stage=data.snapshot.stage,
+                status=data.snapshot.status,
+                next_deadline=data.snapshot.next_deadline,
             )
-            await repository.append_history(
-                session, match_id=match_id, **data.first_entry.model_dump()
-            )
+            for entry in data.entries:
+                await repository.append_history(session, match_id=match_id, **entry.model_dump())
             await session.commit()
         log.info("match recorded", created=created)
         return RecordMatchResult(created=created)
 
     @activity.defn
     async def record_history(self, data: RecordHistoryInput) -> RecordHistoryResult:
-        """Append one history entry and move the match's current state with it."""
+        """Append history entries and move the match's current state with them."""
         log = logger.bind(workflow_id=activity.info().workflow_id, match_id=data.match_id)
+        appended = 0
         async with self._sessions() as session:
-            appended = await repository.append_history(
-                session, match_id=data.match_id, **data.entry.model_dump()
-            )
+            for entry in data.entries:
+                appended += await repository.append_history(
+                    session, match_id=data.match_id, **entry.model_dump()
+                )
             await repository.update_match(
-                session,
-                match_id=data.match_id,
-                stage=data.stage,
-                status=data.status,
-                next_deadline=data.next_deadline,
-                close_reason=data.close_reason,
+                session, match_id=data.match_id, **data.snapshot.model_dump()
             )
             await session.commit()
-        log.info("history recorded", seq=data.entry.seq, kind=data.entry.kind, appended=appended)
+        log.info(
+            "history recorded",
+            kinds=[e.kind for e in data.entries],
+            appended=appended,
+            stage=data.snapshot.stage,
+            status=data.snapshot.status,
+        )
         return RecordHistoryResult(appended=appended)
+
+    @activity.defn
+    async def draft_case_study(self, data: DraftCaseStudyInput) -> DraftCaseStudyResult:
+        """Draft a case study for The South-South Matchmaker from a completed match."""
+        state = data.state
+        log = logger.bind(workflow_id=activity.info().workflow_id, match_id=state.match_id)
+        title, body = render_case_study(state)
+        async with self._sessions() as session:
+            case_id, created = await repository.save_case_study(
+                session,
+                match_id=state.match_id,
+                title=title,
+                focus_area=state.eoi.solution.focus_area.value,
+                body=body,
+            )
+            await session.commit()
+        log.info("case study drafted", case_study_id=case_id, created=created)
+        return DraftCaseStudyResult(case_study_id=case_id, created=created)

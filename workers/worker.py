@@ -85,6 +85,7 @@ def build_worker(client: Client, *, task_queue: str, resources: Resources) -> Wo
         activities=[
             records.record_match,
             records.record_history,
-            notifications.send_prompt,
+            records.draft_case_study,
+            notifications.send_email,
         ],
     )

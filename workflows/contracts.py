@@ -1,11 +1,9 @@
 """Input, result and query models of MatchLifecycle."""
 
-from datetime import datetime
-
 from pydantic import BaseModel, Field
 
-from activities.contracts import HistoryEntry
-from domain.enums import CloseReason, MatchStatus, Stage
+from domain.enums import CloseReason, MatchStatus, Party, Stage
+from domain.lifecycle.state import MatchState
 from domain.model import ExpressionOfInterest
 from domain.policy import TimingPolicy
 
@@ -15,6 +13,10 @@ TASK_QUEUE = "matchmaker"  # the one task queue workers poll and clients start o
 class MatchLifecycleInput(BaseModel):
     eoi: ExpressionOfInterest
     policy: TimingPolicy = Field(default_factory=TimingPolicy)
+    state: MatchState | None = Field(default=None, description="carried by continue-as-new")
+    history_limit: int | None = Field(
+        default=None, ge=100, description="continue-as-new past this many events (tests)"
+    )
 
 
 class MatchLifecycleResult(BaseModel):
@@ -24,15 +26,38 @@ class MatchLifecycleResult(BaseModel):
     close_reason: CloseReason | None = None
 
 
-class MatchState(BaseModel):
-    """What the ``state`` query returns: everything an operator needs to see a match."""
+class PromptView(BaseModel):
+    id: str
+    kind: str
+    party: Party
+    sends: int
+    answer_by: str | None
 
-    match_id: str
-    eoi: ExpressionOfInterest
+
+class UpdateResult(BaseModel):
+    """What every accepted update returns: where the match stands now."""
+
     stage: Stage
     status: MatchStatus
-    close_reason: CloseReason | None = None
-    next_deadline: datetime | None = None
-    started_at: datetime
-    policy: TimingPolicy
-    history: list[HistoryEntry] = Field(default_factory=list)
+    close_reason: CloseReason | None
+    waiting_on: list[Party]
+    open_prompts: list[PromptView]
+
+    @classmethod
+    def of(cls, state: MatchState) -> "UpdateResult":
+        return cls(
+            stage=state.stage,
+            status=state.status,
+            close_reason=state.close_reason,
+            waiting_on=state.waiting_on(),
+            open_prompts=[
+                PromptView(
+                    id=p.id,
+                    kind=p.kind,
+                    party=p.party,
+                    sends=p.sends,
+                    answer_by=p.lapse_at.date().isoformat() if p.lapse_at else None,
+                )
+                for p in state.open_prompts()
+            ],
+        )

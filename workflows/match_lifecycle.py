@@ -1,18 +1,28 @@
-"""MatchLifecycle: the durable workflow each expression of interest starts."""
+"""MatchLifecycle: the durable driver of one match. The rules live in domain.lifecycle."""
 
 import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import HistoryEntry, RecordMatchInput, SendPromptInput
+    from activities.contracts import (
+        DraftCaseStudyInput,
+        MatchSnapshot,
+        RecordHistoryInput,
+        RecordMatchInput,
+        SendEmailInput,
+    )
     from activities.notifications import PERMANENT_DELIVERY_ERROR, Notifications
     from activities.records import MatchRecords
-    from domain.enums import MatchStatus, Party, PromptKind, Stage
+    from domain.lifecycle import InvalidMove, decide, start
+    from domain.lifecycle import events as ev
+    from domain.lifecycle.effects import Decision, SendEmail
+    from domain.lifecycle.state import MatchState
     from workflows import search_attributes as sa
-    from workflows.contracts import MatchLifecycleInput, MatchLifecycleResult, MatchState
+    from workflows.contracts import MatchLifecycleInput, MatchLifecycleResult, UpdateResult
 
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 SMTP_RETRY = RetryPolicy(
@@ -25,119 +35,296 @@ SMTP_RETRY = RetryPolicy(
 
 @workflow.defn
 class MatchLifecycle:
-    """Follows one EOI from follow-up to outcome; for now it records, introduces and waits."""
+    """Waits for the next event (answer, action, timer), asks the rules, performs the effects."""
 
     def __init__(self) -> None:
         self._state: MatchState | None = None
+        self._input: MatchLifecycleInput | None = None
+        self._version = 0
+        self._lock = asyncio.Lock()  # one decision and its effects at a time, in order
 
     @workflow.run
     async def run(self, data: MatchLifecycleInput) -> MatchLifecycleResult:
-        eoi = data.eoi
-        now = workflow.now()
-        state = self._state = MatchState(
-            match_id=eoi.match_id,
-            eoi=eoi,
-            stage=Stage.FOLLOW_UP,
-            status=MatchStatus.ACTIVE,
-            next_deadline=data.policy.first_deadline(now),
-            started_at=now,
-            policy=data.policy,
-        )
-        self._publish()
-        first = HistoryEntry(
-            seq=1,
-            kind="match_recorded",
-            stage=state.stage,
-            actor=Party.SECRETARIAT,
-            summary=f"Match recorded from EOI {eoi.id} filed at {eoi.workshop.title}",
-            data={"eoi_id": eoi.id, "workshop_id": eoi.workshop.id},
-            occurred_at=now,
-        )
-        await workflow.execute_activity_method(
-            MatchRecords.record_match,
-            RecordMatchInput(
-                eoi=eoi,
-                workflow_id=workflow.info().workflow_id,
-                stage=state.stage,
-                status=state.status,
-                next_deadline=state.next_deadline,
-                first_entry=first,
-            ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=DB_RETRY,
-            summary=f"Record match {eoi.match_id}",
-        )
-        state.history.append(first)
-        await asyncio.gather(
-            self._introduce(Party.ADOPTER, PromptKind.INTRODUCTION_ADOPTER),
-            self._introduce(Party.PROVIDER, PromptKind.INTRODUCTION_PROVIDER),
-        )
-        self._publish()
-        await workflow.wait_condition(lambda: state.stage == Stage.CLOSED)
+        self._input = data
+        if data.state is not None:
+            self._state = data.state
+            self._publish()
+        else:
+            async with self._lock:
+                decision = start(data.eoi, data.policy, workflow.now())
+                self._adopt(decision)
+                await self._record_match(decision)
+                await self._send(decision.emails)
+        while not self.state_.closed:
+            seen, deadline = self._version, self.state_.next_deadline
+            timeout = max(deadline - workflow.now(), timedelta(0)) if deadline else None
+            try:
+                await workflow.wait_condition(
+                    lambda seen=seen: self._version != seen or self._continue_as_new_due(),
+                    timeout=timeout,
+                )
+            except TimeoutError:
+                pass
+            if deadline is not None and workflow.now() >= deadline and not self.state_.closed:
+                await self._apply(ev.Tick())
+            if self._continue_as_new_due() and not self.state_.closed:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    MatchLifecycleInput(
+                        eoi=data.eoi,
+                        policy=data.policy,
+                        state=self.state_,
+                        history_limit=data.history_limit,
+                    )
+                )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        s = self.state_
         return MatchLifecycleResult(
-            match_id=state.match_id,
-            stage=state.stage,
-            status=state.status,
-            close_reason=state.close_reason,
+            match_id=s.match_id, stage=s.stage, status=s.status, close_reason=s.close_reason
         )
 
-    async def _introduce(self, party: Party, kind: PromptKind) -> None:
-        state = self._require_state()
-        eoi = state.eoi
-        recipient = eoi.adopter.contact if party == Party.ADOPTER else eoi.solution.contact
-        first_reminder = state.policy.reminder_days[0] if state.policy.reminder_days else 7
-        await workflow.execute_activity_method(
-            Notifications.send_prompt,
-            SendPromptInput(
-                business_key=f"{state.match_id}/{state.stage}/{kind}/{recipient.email}/1",
-                match_id=state.match_id,
-                kind=kind,
-                party=party,
-                recipient=recipient,
-                eoi=eoi,
-                answer_within_days=first_reminder,
-            ),
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=SMTP_RETRY,
-            summary=f"Email {party} introduction to {recipient.email}",
-        )
-
-    def _publish(self) -> None:
-        """Mirror the state into search attributes and the current details shown in the UI."""
-        state = self._require_state()
-        eoi = state.eoi
-        workflow.upsert_search_attributes(
-            [
-                sa.MATCH_STAGE.value_set(state.stage.value),
-                sa.MATCH_STATUS.value_set(state.status.value),
-                sa.FOCUS_AREA.value_set(eoi.solution.focus_area.value),
-                sa.ADOPTER_COUNTRY.value_set(eoi.adopter.institution.country),
-                sa.PROVIDER_COUNTRY.value_set(eoi.solution.provider.country),
-                sa.WORKSHOP_ID.value_set(eoi.workshop.id),
-                sa.NEXT_DEADLINE.value_set(state.next_deadline)
-                if state.next_deadline
-                else sa.NEXT_DEADLINE.value_unset(),
-            ]
-        )
-        deadline = (
-            state.next_deadline.strftime("%Y-%m-%d %H:%M UTC") if state.next_deadline else "—"
-        )
-        workflow.set_current_details(
-            f"**Stage:** {state.stage} · **Status:** {state.status}\n\n"
-            f"**Next deadline:** {deadline}\n\n"
-            f"**Adopter:** {eoi.adopter.institution.name} ({eoi.adopter.institution.country}), "
-            f"{eoi.adopter.contact.name} <{eoi.adopter.contact.email}>\n\n"
-            f"**Provider:** {eoi.solution.provider.name} ({eoi.solution.provider.country}), "
-            f"{eoi.solution.contact.name} <{eoi.solution.contact.email}>\n\n"
-            f"**Last event:** {state.history[-1].summary if state.history else 'started'}"
-        )
-
-    def _require_state(self) -> MatchState:
+    # -- the driver ---------------------------------------------------------------------------
+    @property
+    def state_(self) -> MatchState:
         if self._state is None:
             raise RuntimeError("workflow state read before run() initialised it")
         return self._state
 
+    def _continue_as_new_due(self) -> bool:
+        info = workflow.info()
+        limit = self._input.history_limit if self._input else None
+        return info.is_continue_as_new_suggested() or bool(
+            limit and info.get_current_history_length() > limit
+        )
+
+    def _adopt(self, decision: Decision) -> None:
+        self._state = decision.state
+        self._version += 1
+        self._publish()
+
+    async def _apply(self, event: ev.Event) -> UpdateResult:
+        async with self._lock:
+            try:
+                decision = decide(self.state_, event, workflow.now())
+            except InvalidMove as exc:  # the state moved since validation
+                raise ApplicationError(str(exc), type="InvalidMove", non_retryable=True) from exc
+            self._adopt(decision)
+            await self._perform(decision)
+        return UpdateResult.of(self.state_)
+
+    async def _perform(self, decision: Decision) -> None:
+        if decision.history:
+            await workflow.execute_activity_method(
+                MatchRecords.record_history,
+                RecordHistoryInput(
+                    match_id=self.state_.match_id,
+                    snapshot=self._snapshot(),
+                    entries=decision.history,
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=DB_RETRY,
+                summary="Record " + ", ".join(e.kind for e in decision.history),
+            )
+        if decision.case_study:
+            await workflow.execute_activity_method(
+                MatchRecords.draft_case_study,
+                DraftCaseStudyInput(state=self.state_),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=DB_RETRY,
+                summary="Draft a case study for The South-South Matchmaker",
+            )
+        await self._send(decision.emails)
+
+    async def _record_match(self, decision: Decision) -> None:
+        s = self.state_
+        await workflow.execute_activity_method(
+            MatchRecords.record_match,
+            RecordMatchInput(
+                eoi=s.eoi,
+                workflow_id=workflow.info().workflow_id,
+                snapshot=self._snapshot(),
+                entries=decision.history,
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+            summary=f"Record match {s.match_id}",
+        )
+
+    async def _send(self, emails: list[SendEmail]) -> None:
+        """Send emails in parallel; a permanent refusal becomes a DeliveryFailed event."""
+        results = await asyncio.gather(*(self._send_one(e) for e in emails), return_exceptions=True)
+        for email, result in zip(emails, results, strict=True):
+            if isinstance(result, BaseException):
+                cause = result.cause if isinstance(result, ActivityError) else None
+                if not (
+                    isinstance(cause, ApplicationError) and cause.type == PERMANENT_DELIVERY_ERROR
+                ):
+                    raise result
+                failed = ev.DeliveryFailed(
+                    party=email.party,
+                    recipient=email.recipient_email or "secretariat inbox",
+                    error=cause.message,
+                    prompt_id=email.prompt_id,
+                )
+                decision = decide(self.state_, failed, workflow.now())
+                self._adopt(decision)
+                await self._perform(decision)
+
+    async def _send_one(self, email: SendEmail) -> None:
+        s = self.state_
+        await workflow.execute_activity_method(
+            Notifications.send_email,
+            SendEmailInput(match_id=s.match_id, eoi=s.eoi, email=email),
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=SMTP_RETRY,
+            summary=f"Email {email.template} to the {email.party}"
+            + (f" (round {email.round})" if email.round > 1 else ""),
+        )
+
+    def _snapshot(self) -> MatchSnapshot:
+        s = self.state_
+        return MatchSnapshot(
+            stage=s.stage,
+            status=s.status,
+            next_deadline=s.next_deadline,
+            close_reason=s.close_reason,
+        )
+
+    def _publish(self) -> None:
+        """Mirror the state into search attributes and the current details shown in the UI."""
+        s = self.state_
+        eoi = s.eoi
+        deadline = s.next_deadline
+        workflow.upsert_search_attributes(
+            [
+                sa.MATCH_STAGE.value_set(s.stage.value),
+                sa.MATCH_STATUS.value_set(s.status.value),
+                sa.FOCUS_AREA.value_set(eoi.solution.focus_area.value),
+                sa.ADOPTER_COUNTRY.value_set(eoi.adopter.institution.country),
+                sa.PROVIDER_COUNTRY.value_set(eoi.solution.provider.country),
+                sa.WORKSHOP_ID.value_set(eoi.workshop.id),
+                sa.NEXT_DEADLINE.value_set(deadline)
+                if deadline
+                else sa.NEXT_DEADLINE.value_unset(),
+            ]
+        )
+        prompts = "\n".join(
+            f"- `{p.id}` → {p.party}" + (f", answer by {p.lapse_at:%Y-%m-%d}" if p.lapse_at else "")
+            for p in s.open_prompts()
+        )
+        workflow.set_current_details(
+            f"**Stage:** {s.stage} · **Status:** {s.status}"
+            + (f" ({s.close_reason})" if s.close_reason else "")
+            + f"\n\n**Next deadline:** {f'{deadline:%Y-%m-%d %H:%M} UTC' if deadline else '—'}"
+            + f"\n\n**Adopter:** {eoi.adopter.institution.name} ({eoi.adopter.institution.country}), "
+            f"{s.contacts['adopter'].email}"
+            + f"\n\n**Provider:** {eoi.solution.provider.name} ({eoi.solution.provider.country}), "
+            f"{s.contacts['provider'].email}"
+            + (f"\n\n**Open prompts:**\n{prompts}" if prompts else "")
+            + (f"\n\n**Needs attention:** {'; '.join(s.attention.values())}" if s.attention else "")
+            + (f"\n\n**Last event:** {s.history[-1].summary}" if s.history else "")
+        )
+
+    def _check(self, event: ev.Event) -> None:
+        """Validator body: refuse (leaving no trace in history) what the rules refuse."""
+        try:
+            decide(self.state_, event, workflow.now())
+        except InvalidMove as exc:
+            raise ValueError(str(exc)) from exc
+
+    # -- queries ------------------------------------------------------------------------------
     @workflow.query
     def state(self) -> MatchState:
-        """Return the full state of the match."""
-        return self._require_state()
+        """Return the full state: stage, status, whom we wait on, prompts, policy, history."""
+        return self.state_
+
+    # -- partner answers ----------------------------------------------------------------------
+    @workflow.update
+    async def answer(self, event: ev.Answered) -> UpdateResult:
+        """A partner answers an open prompt."""
+        return await self._apply(event)
+
+    @answer.validator
+    def _check_answer(self, event: ev.Answered) -> None:
+        self._check(event)
+
+    # -- Secretariat actions ------------------------------------------------------------------
+    @workflow.update
+    async def pause(self, event: ev.Pause) -> UpdateResult:
+        return await self._apply(event)
+
+    @pause.validator
+    def _check_pause(self, event: ev.Pause) -> None:
+        self._check(event)
+
+    @workflow.update
+    async def resume(self, event: ev.Resume) -> UpdateResult:
+        return await self._apply(event)
+
+    @resume.validator
+    def _check_resume(self, event: ev.Resume) -> None:
+        self._check(event)
+
+    @workflow.update
+    async def extend_deadline(self, event: ev.ExtendDeadline) -> UpdateResult:
+        return await self._apply(event)
+
+    @extend_deadline.validator
+    def _check_extend_deadline(self, event: ev.ExtendDeadline) -> None:
+        self._check(event)
+
+    @workflow.update
+    async def change_contact(self, event: ev.ChangeContact) -> UpdateResult:
+        return await self._apply(event)
+
+    @change_contact.validator
+    def _check_change_contact(self, event: ev.ChangeContact) -> None:
+        self._check(event)
+
+    @workflow.update
+    async def advance(self, event: ev.Advance) -> UpdateResult:
+        return await self._apply(event)
+
+    @advance.validator
+    def _check_advance(self, event: ev.Advance) -> None:
+        self._check(event)
+
+    @workflow.update
+    async def close(self, event: ev.Close) -> UpdateResult:
+        return await self._apply(event)
+
+    @close.validator
+    def _check_close(self, event: ev.Close) -> None:
+        self._check(event)
+
+    @workflow.update
+    async def add_note(self, event: ev.AddNote) -> UpdateResult:
+        return await self._apply(event)
+
+    @add_note.validator
+    def _check_add_note(self, event: ev.AddNote) -> None:
+        self._check(event)
+
+    @workflow.update
+    async def resend(self, event: ev.Resend) -> UpdateResult:
+        return await self._apply(event)
+
+    @resend.validator
+    def _check_resend(self, event: ev.Resend) -> None:
+        self._check(event)
+
+    @workflow.update
+    async def schedule_visit(self, event: ev.ScheduleVisit) -> UpdateResult:
+        return await self._apply(event)
+
+    @schedule_visit.validator
+    def _check_schedule_visit(self, event: ev.ScheduleVisit) -> None:
+        self._check(event)
+
+    @workflow.update
+    async def cancel_visit(self, event: ev.CancelVisit) -> UpdateResult:
+        return await self._apply(event)
+
+    @cancel_visit.validator
+    def _check_cancel_visit(self, event: ev.CancelVisit) -> None:
+        self._check(event)

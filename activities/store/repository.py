@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from activities.store.tables import (
     Base,
+    CaseStudyRow,
     ContactRow,
     EoiRow,
     InstitutionRow,
@@ -272,3 +273,32 @@ async def list_outbox(session: AsyncSession, *, match_id: str) -> Sequence[Outbo
         .scalars()
         .all()
     )
+
+
+async def save_case_study(
+    session: AsyncSession, *, match_id: str, title: str, focus_area: str, body: str
+) -> tuple[int, bool]:
+    """Store the draft case study of a match unless it exists; return its id and whether new."""
+    created = await _insert_ignore(
+        session,
+        CaseStudyRow,
+        {
+            "match_id": match_id,
+            "title": title,
+            "focus_area": focus_area,
+            "body": body,
+            "status": "draft",
+            "created_at": utcnow(),
+        },
+    )
+    row_id = (
+        await session.execute(select(CaseStudyRow.id).where(CaseStudyRow.match_id == match_id))
+    ).scalar_one()
+    return row_id, created
+
+
+async def get_case_study(session: AsyncSession, *, match_id: str) -> CaseStudyRow | None:
+    """Return the case study drafted for a match, if any."""
+    return (
+        await session.execute(select(CaseStudyRow).where(CaseStudyRow.match_id == match_id))
+    ).scalar_one_or_none()

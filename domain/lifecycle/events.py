@@ -1,6 +1,5 @@
 """Everything that can happen to a match: partner answers, timers, Secretariat actions."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -14,8 +13,9 @@ Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 
 
 class _Event(BaseModel):
+    """A fact; when it happened is passed beside it (the workflow's clock)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
-    at: datetime
 
 
 class Answered(_Event):
@@ -28,7 +28,7 @@ class Answered(_Event):
 
 
 class Tick(_Event):
-    """Time passed: apply every timer due at ``at``."""
+    """Time passed: apply every timer due by now."""
 
     kind: Literal["tick"] = "tick"
 

@@ -46,9 +46,11 @@ def start(eoi: ExpressionOfInterest, policy: TimingPolicy, at: datetime) -> Deci
     return run.decision()
 
 
-def decide(state: MatchState, event: e.Event) -> Decision:
-    """Apply one event; raise InvalidMove (and change nothing) when it is not allowed."""
-    run = Run(state, event.at)
+def decide(state: MatchState, event: e.Event, at: datetime) -> Decision:
+    """Apply one event that happened at ``at``; raise InvalidMove when it is not allowed."""
+    if state.history and at < state.history[-1].occurred_at:
+        raise InvalidMove("events must not go back in time")
+    run = Run(state, at)
     if isinstance(event, e.Tick):
         if not state.closed:
             _tick(run)

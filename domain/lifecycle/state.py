@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from domain.enums import CloseReason, MatchStatus, Party, PromptKind, PromptStatus, Stage
 from domain.lifecycle.answers import AdaptationPlanAnswer, OutcomeReport, VisitPlan
@@ -106,6 +106,17 @@ class MatchState(BaseModel):
     def waiting_on(self) -> list[Party]:
         """Return the parties that have an unanswered prompt."""
         return sorted({p.party for p in self.open_prompts()})
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def next_deadline(self) -> datetime | None:
+        """When a timer next fires (reminder, escalation, lapse, visit, check-in)."""
+        return next_timer(self)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def waiting_for(self) -> list[Party]:
+        return self.waiting_on()
 
 
 def next_timer(state: MatchState) -> datetime | None:

@@ -3,11 +3,12 @@ from structlog.testing import capture_logs
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.contracts import SendPromptInput
+from activities.contracts import SendEmailInput
 from activities.mail import SmtpMailer, TransientDeliveryError
 from activities.notifications import PERMANENT_DELIVERY_ERROR, MailIdentity, Notifications
 from activities.store import repository
-from domain.enums import Party, PromptKind
+from domain.enums import NoticeKind, Party, PromptKind
+from domain.lifecycle.effects import SendEmail
 from tests.support import unique_eoi
 from workers.ports import free_port
 
@@ -42,13 +43,19 @@ def _prompt(eoi, party=Party.ADOPTER):
         if party is Party.ADOPTER
         else PromptKind.INTRODUCTION_PROVIDER
     )
-    return SendPromptInput(
-        business_key=f"{eoi.match_id}/follow_up/{kind}/{contact.email}/1",
+    prompt_id = f"{kind}-1"
+    return SendEmailInput(
         match_id=eoi.match_id,
-        kind=kind,
-        party=party,
-        recipient=contact,
         eoi=eoi,
+        email=SendEmail(
+            key=f"{eoi.match_id}/follow_up/{prompt_id}/{contact.email}/1",
+            template=kind,
+            party=party,
+            recipient_email=contact.email,
+            recipient_name=contact.name,
+            prompt_id=prompt_id,
+            context={"prompt_id": prompt_id, "reminder": False, "answer_by": "2026-12-23"},
+        ),
     )
 
 
@@ -66,8 +73,8 @@ async def test_introductions_reach_both_partners_with_text_and_html(sessions, sm
     notifications = _notifications(sessions, port)
     env = ActivityEnvironment()
     with capture_logs() as logs:
-        adopter = await env.run(notifications.send_prompt, _prompt(eoi, Party.ADOPTER))
-        provider = await env.run(notifications.send_prompt, _prompt(eoi, Party.PROVIDER))
+        adopter = await env.run(notifications.send_email, _prompt(eoi, Party.ADOPTER))
+        provider = await env.run(notifications.send_email, _prompt(eoi, Party.PROVIDER))
     assert not adopter.already_sent and not provider.already_sent
     [to_adopter] = handler.to(eoi.adopter.contact.email)
     [to_provider] = handler.to(eoi.solution.contact.email)
@@ -93,7 +100,7 @@ async def test_html_escapes_partner_text(sessions, smtp):
     eoi = (await _recorded_eoi(sessions)).model_copy(
         update={"interest_statement": "<script>alert(1)</script>"}
     )
-    await ActivityEnvironment().run(_notifications(sessions, port).send_prompt, _prompt(eoi))
+    await ActivityEnvironment().run(_notifications(sessions, port).send_email, _prompt(eoi))
     html = next(
         p.get_payload(decode=True).decode()
         for p in handler.messages[0].walk()
@@ -106,8 +113,8 @@ async def test_a_retried_send_does_not_send_twice(sessions, smtp):
     handler, port = smtp
     eoi = await _recorded_eoi(sessions)
     notifications = _notifications(sessions, port)
-    first = await ActivityEnvironment().run(notifications.send_prompt, _prompt(eoi))
-    again = await ActivityEnvironment().run(notifications.send_prompt, _prompt(eoi))
+    first = await ActivityEnvironment().run(notifications.send_email, _prompt(eoi))
+    again = await ActivityEnvironment().run(notifications.send_email, _prompt(eoi))
     assert again.already_sent and again.message_id == first.message_id
     assert len(handler.messages) == 1
     async with sessions() as session:
@@ -120,7 +127,7 @@ async def test_a_permanent_refusal_is_not_retried_and_is_recorded(sessions, smtp
     eoi = await _recorded_eoi(sessions)
     handler.refuse[eoi.adopter.contact.email] = "550 5.1.1 mailbox unavailable"
     with pytest.raises(ApplicationError) as info:
-        await ActivityEnvironment().run(_notifications(sessions, port).send_prompt, _prompt(eoi))
+        await ActivityEnvironment().run(_notifications(sessions, port).send_email, _prompt(eoi))
     assert info.value.non_retryable and info.value.type == PERMANENT_DELIVERY_ERROR
     assert "550" in str(info.value)
     async with sessions() as session:
@@ -133,10 +140,10 @@ async def test_a_temporary_refusal_is_retryable(sessions, smtp):
     eoi = await _recorded_eoi(sessions)
     handler.refuse[eoi.adopter.contact.email] = "451 4.3.0 try again later"
     with pytest.raises(TransientDeliveryError, match="451"):
-        await ActivityEnvironment().run(_notifications(sessions, port).send_prompt, _prompt(eoi))
+        await ActivityEnvironment().run(_notifications(sessions, port).send_email, _prompt(eoi))
     handler.refuse.clear()
     result = await ActivityEnvironment().run(
-        _notifications(sessions, port).send_prompt, _prompt(eoi)
+        _notifications(sessions, port).send_email, _prompt(eoi)
     )
     assert not result.already_sent and len(handler.messages) == 1
     async with sessions() as session:
@@ -148,5 +155,70 @@ async def test_an_unreachable_server_is_retryable(sessions):
     eoi = await _recorded_eoi(sessions)
     with pytest.raises(TransientDeliveryError):
         await ActivityEnvironment().run(
-            _notifications(sessions, free_port()).send_prompt, _prompt(eoi)
+            _notifications(sessions, free_port()).send_email, _prompt(eoi)
         )
+
+
+async def test_notices_to_the_secretariat_use_the_configured_inbox(sessions, smtp):
+    handler, port = smtp
+    eoi = await _recorded_eoi(sessions)
+    notice = SendEmailInput(
+        match_id=eoi.match_id,
+        eoi=eoi,
+        email=SendEmail(
+            key=f"{eoi.match_id}/follow_up/escalation-1/secretariat",
+            template=NoticeKind.ESCALATION,
+            party=Party.SECRETARIAT,
+            recipient_email=None,
+            context={"why": "no answer from the adopter after 21 days"},
+        ),
+    )
+    await ActivityEnvironment().run(_notifications(sessions, port).send_email, notice)
+    [message] = handler.to("secretariat@ssn4psi.org")
+    assert "Needs attention" in message["Subject"] and "21 days" in message["Subject"]
+
+
+@pytest.mark.parametrize("template", [*PromptKind, *NoticeKind])
+def test_every_template_renders_text_and_html(template):
+    from activities.mail import TemplateRenderer
+    from tests.support import example_eoi
+
+    eoi = example_eoi()
+    plan = {"start": "2026-03-01", "end": "2026-03-03", "format": "in_person", "delegation_size": 4}
+    outcome = {
+        "result": "scaled",
+        "people_reached": 1000,
+        "time_saved_days": 2,
+        "cost_saved_usd": 5,
+        "visits_saved": 1,
+    }
+    context = {
+        "match_id": eoi.match_id,
+        "recipient": {"name": "Ana", "language": "en"},
+        "workshop": eoi.workshop,
+        "solution": eoi.solution,
+        "adopter": eoi.adopter,
+        "interest_statement": "",
+        "focus_area_label": "x",
+        "provider_country_name": "Bangladesh",
+        "adopter_country_name": "Kazakhstan",
+        "secretariat_email": "s@ssn4psi.org",
+        "prompt_id": "p-1",
+        "answer_by": "2026-04-01",
+        "reminder": True,
+        "plan": plan,
+        "proposed_by": "adopter",
+        "number": 3,
+        "outcome": outcome,
+        "why": "late",
+        "support_needed": "docs",
+        "note": "",
+        "about": "adopter",
+        "result": "scaled",
+        "reason": "lapsed",
+        "summary": "closed",
+        "round": 2,
+    }
+    rendered = TemplateRenderer().render(template.value, context)
+    assert rendered.subject and "\n" not in rendered.subject
+    assert eoi.match_id in rendered.text and "<html" in rendered.html

@@ -21,8 +21,8 @@ class Driver:
         self.state: MatchState = decision.state
         self.decisions: list[Decision] = [decision]
 
-    def apply(self, event: e.Event) -> Decision:
-        decision = decide(self.state, event)
+    def apply(self, event: e.Event, at: datetime | None = None) -> Decision:
+        decision = decide(self.state, event, at or self.now)
         self.state = decision.state
         self.decisions.append(decision)
         return decision
@@ -32,7 +32,7 @@ class Driver:
         target = self.now + timedelta(days=days)
         while (when := next_timer(self.state)) is not None and when <= target:
             self.now = when
-            self.apply(e.Tick(at=when))
+            self.apply(e.Tick(), when)
         self.now = target
 
     def open(self, kind: PromptKind):
@@ -41,11 +41,11 @@ class Driver:
     def answer(self, kind: PromptKind, answer, party: Party | None = None) -> Decision:
         prompt = self.open(kind)
         return self.apply(
-            e.Answered(at=self.now, prompt_id=prompt.id, party=party or prompt.party, answer=answer)
+            e.Answered(prompt_id=prompt.id, party=party or prompt.party, answer=answer)
         )
 
     def act(self, cls, **fields) -> Decision:
-        return self.apply(cls(at=self.now, **fields))
+        return self.apply(cls(**fields))
 
     def emails(self, template=None):
         return [

@@ -255,9 +255,9 @@ def test_secretariat_actions_and_refusals():
     d.act(e.Close, reason=CloseReason.WITHDRAWN, note="adopter withdrew by phone")
     assert d.state.stage == Stage.CLOSED
     for action in (
-        e.AddNote(at=d.now, text="late note"),
-        e.Pause(at=d.now, reason="why not"),
-        e.Resend(at=d.now),
+        e.AddNote(text="late note"),
+        e.Pause(reason="why not"),
+        e.Resend(),
     ):
         with pytest.raises(InvalidMove, match="closed"):
             d.apply(action)
@@ -268,7 +268,6 @@ def test_bounce_needs_attention_and_alerts_the_secretariat():
     prompt = d.open(PromptKind.INTRODUCTION_ADOPTER)
     d.apply(
         e.DeliveryFailed(
-            at=d.now,
             party=Party.ADOPTER,
             recipient="a.sadykova@gov.kz",
             error="550 no such user",
@@ -287,26 +286,25 @@ def test_wrong_party_or_closed_prompt_is_refused():
     prompt = d.open(PromptKind.INTRODUCTION_ADOPTER)
     ans = a.InterestAnswer(decision="confirm", needs="x")
     with pytest.raises(InvalidMove, match="is for the adopter, not the provider"):
-        d.apply(e.Answered(at=d.now, prompt_id=prompt.id, party=Party.PROVIDER, answer=ans))
+        d.apply(e.Answered(prompt_id=prompt.id, party=Party.PROVIDER, answer=ans))
     with pytest.raises(InvalidMove, match="asks for introduction_adopter"):
         d.apply(
             e.Answered(
-                at=d.now,
                 prompt_id=prompt.id,
                 party=Party.ADOPTER,
                 answer=a.ShareAnswer(decision="accept"),
             )
         )
-    d.apply(e.Answered(at=d.now, prompt_id=prompt.id, party=Party.ADOPTER, answer=ans))
+    d.apply(e.Answered(prompt_id=prompt.id, party=Party.ADOPTER, answer=ans))
     with pytest.raises(InvalidMove, match="no longer open"):
-        d.apply(e.Answered(at=d.now, prompt_id=prompt.id, party=Party.ADOPTER, answer=ans))
+        d.apply(e.Answered(prompt_id=prompt.id, party=Party.ADOPTER, answer=ans))
     with pytest.raises(InvalidMove, match="no prompt 'nope'"):
-        d.apply(e.Answered(at=d.now, prompt_id="nope", party=Party.ADOPTER, answer=ans))
+        d.apply(e.Answered(prompt_id="nope", party=Party.ADOPTER, answer=ans))
 
 
 def test_decide_never_mutates_its_input():
     d = Driver()
     before = d.state.model_dump()
     decide_state = d.state
-    d.apply(e.Tick(at=T0 + timedelta(days=40)))
+    d.apply(e.Tick(), T0 + timedelta(days=40))
     assert decide_state.model_dump() == before

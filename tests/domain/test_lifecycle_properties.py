@@ -1,6 +1,5 @@
 """Property tests: any sequence of events keeps the rules' invariants."""
 
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -80,34 +79,28 @@ def answers_for(kind: PromptKind, d: Driver):
 
 
 def actions(d: Driver):
-    now = d.now
     return st.one_of(
-        st.just(e.Pause(at=now, reason="on hold")),
-        st.just(e.Resume(at=now)),
-        st.builds(
-            lambda n: e.ExtendDeadline(at=now, days=n, reason="more time"), st.integers(1, 40)
-        ),
+        st.just(e.Pause(reason="on hold")),
+        st.just(e.Resume()),
+        st.builds(lambda n: e.ExtendDeadline(days=n, reason="more time"), st.integers(1, 40)),
         st.just(
             e.ChangeContact(
-                at=now,
                 party=Party.ADOPTER,
                 contact=Contact(name="New Person", email="new@gov.kz"),
                 reason="left",
             )
         ),
         st.sampled_from([Stage.FIELD_VISIT, Stage.ADAPTATION, Stage.OUTCOME]).map(
-            lambda s: e.Advance(at=now, to=s, reason="decided")
+            lambda s: e.Advance(to=s, reason="decided")
         ),
         st.sampled_from(list(e.Close.model_fields["reason"].annotation.__args__)).map(
-            lambda r: e.Close(at=now, reason=r, note="closing")
+            lambda r: e.Close(reason=r, note="closing")
         ),
-        st.just(e.AddNote(at=now, text="a note")),
-        st.just(e.Resend(at=now)),
-        plans(d).map(lambda p: e.ScheduleVisit(at=now, plan=p, reason="by phone")),
-        st.just(e.CancelVisit(at=now, reason="strike")),
-        st.just(
-            e.DeliveryFailed(at=now, party=Party.PROVIDER, recipient="x@a2i.gov.bd", error="550")
-        ),
+        st.just(e.AddNote(text="a note")),
+        st.just(e.Resend()),
+        plans(d).map(lambda p: e.ScheduleVisit(plan=p, reason="by phone")),
+        st.just(e.CancelVisit(reason="strike")),
+        st.just(e.DeliveryFailed(party=Party.PROVIDER, recipient="x@a2i.gov.bd", error="550")),
     )
 
 
@@ -147,7 +140,6 @@ def test_no_sequence_of_events_breaks_the_rules(data):
                 prompt = data.draw(st.sampled_from(d.state.open_prompts()))
                 d.apply(
                     e.Answered(
-                        at=d.now,
                         prompt_id=prompt.id,
                         party=prompt.party,
                         answer=data.draw(answers_for(prompt.kind, d)),
@@ -158,7 +150,6 @@ def test_no_sequence_of_events_breaks_the_rules(data):
                 wrong_party = Party.PROVIDER if prompt.party == Party.ADOPTER else Party.ADOPTER
                 d.apply(
                     e.Answered(
-                        at=d.now,
                         prompt_id=prompt.id,
                         party=wrong_party,
                         answer=data.draw(answers_for(prompt.kind, d)),
