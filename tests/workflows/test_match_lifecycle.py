@@ -12,6 +12,7 @@ from workflows.match_lifecycle import MatchLifecycle
 
 
 async def test_first_step_records_introduces_and_waits(stack, temporal_env):
+    """Intake → record, introduce both partners, publish search attributes, wait."""
     eoi = unique_eoi()
     result = await submit_eoi(stack.client, eoi=eoi, task_queue=stack.task_queue)
     assert result.created and result.workflow_id == f"match-{eoi.id}"
@@ -21,12 +22,15 @@ async def test_first_step_records_introduces_and_waits(stack, temporal_env):
     state = await handle.query(MatchLifecycle.state)
     assert (state.stage, state.status) == (Stage.FOLLOW_UP, MatchStatus.ACTIVE)
     assert state.next_deadline == state.started_at + timedelta(days=7)
-    assert [h.kind for h in state.history] == ["match_recorded"]
+    assert [h.kind for h in state.history] == ["match_recorded", "prompt_opened", "prompt_opened"]
+    assert state.waiting_on() == ["adopter", "provider"]
 
     async with stack.resources.sessions() as session:
         match = await repository.get_match(session, match_id=eoi.match_id)
         assert match is not None and match.stage == "follow_up" and match.status == "active"
         assert match.next_deadline == state.next_deadline
+        history = await repository.list_history(session, match_id=eoi.match_id)
+        assert [h.seq for h in history] == [1, 2, 3]
         emails = await repository.list_outbox(session, match_id=eoi.match_id)
         assert sorted(e.recipient for e in emails) == sorted(
             [eoi.adopter.contact.email, eoi.solution.contact.email]
