@@ -11,7 +11,7 @@ from workflows import search_attributes as sa
 from workflows.match_lifecycle import MatchLifecycle
 
 
-async def test_first_step_records_introduces_and_waits(stack, temporal_env):
+async def test_first_step_records_introduces_and_waits(stack, temporal_env, keep_history):
     """Intake → record, introduce both partners, publish search attributes, wait."""
     eoi = unique_eoi()
     result = await submit_eoi(stack.client, eoi=eoi, task_queue=stack.task_queue)
@@ -51,6 +51,7 @@ async def test_first_step_records_introduces_and_waits(stack, temporal_env):
     await temporal_env.sleep(timedelta(days=3))
     assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
     assert len(stack.mail.messages) == 2
+    await keep_history(handle, "first_step_waiting")
 
 
 async def test_same_eoi_twice_starts_one_workflow_and_sends_two_emails(stack):

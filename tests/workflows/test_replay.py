@@ -1,0 +1,44 @@
+"""Replay stored histories with today's code: a change that breaks running workflows fails here.
+
+Histories are recorded by the path tests with MATCHMAKER_RECORD_HISTORIES=1 and committed; a
+change that must alter command order ships behind ``workflow.patched`` so these still replay.
+"""
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from domain.model import load_reference_data
+from workers.worker import SANDBOX, WORKFLOWS
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_the_paths_have_stored_histories():
+    names = {p.stem for p in HISTORIES}
+    assert {
+        "first_step_waiting",
+        "happy_path",
+        "declined_by_adopter",
+        "declined_by_provider",
+        "lapsed",
+        "extended_then_lapsed",
+        "bounce_then_contact_changed",
+        "visit_rescheduled_then_cancelled",
+        "visit_not_pursued",
+        "adaptation_abandoned",
+        "continued_as_new_adaptation",
+        "secretariat_actions",
+    } <= names
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_history_replays(path: Path):
+    load_reference_data()
+    history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter, workflow_runner=SANDBOX)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None

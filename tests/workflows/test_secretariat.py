@@ -1,0 +1,169 @@
+"""Every Secretariat action through its Update, including the refused ones."""
+
+import json
+
+import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from domain.enums import CloseReason, MatchStatus, Party, Stage
+from domain.lifecycle import events as ev
+from domain.model import Contact
+from tests.support import wait_for
+from tests.workflows.helpers import Match
+from workflows import search_attributes as sa
+from workflows.match_lifecycle import MatchLifecycle
+
+
+async def _refused(match: Match, update, event, reason: str) -> None:
+    before = await match.state()
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await match.handle.execute_update(update, event)
+    assert reason in str(info.value.cause)
+    after = await match.state()
+    assert after.history_seq == before.history_seq and after.model_dump() == before.model_dump()
+
+
+async def _accepted_updates(match: Match) -> list[str]:
+    history = await match.handle.fetch_history()
+    return [
+        e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    ]
+
+
+async def test_secretariat_actions(stack, temporal_env, keep_history):
+    match = await Match.begin(stack, temporal_env)
+    h = match.handle
+
+    await _refused(match, MatchLifecycle.resume, ev.Resume(), "the match is not paused")
+    await _refused(match, MatchLifecycle.resend, ev.Resend(prompt_id="nope"), "nothing to resend")
+    await _refused(
+        match, MatchLifecycle.cancel_visit, ev.CancelVisit(reason="no visit yet"), "no visit"
+    )
+
+    paused = await h.execute_update(
+        MatchLifecycle.pause, ev.Pause(reason="ministerial reshuffle", by="ana")
+    )
+    assert paused.status == MatchStatus.PAUSED
+    await wait_for(lambda: _status_attribute(match, "paused"))
+    await _refused(match, MatchLifecycle.pause, ev.Pause(reason="again"), "already paused")
+    await match.sleep(20)
+    assert not match.mails(subject="Reminder")  # nothing while paused
+    resumed = await h.execute_update(MatchLifecycle.resume, ev.Resume(by="ana"))
+    assert resumed.status == MatchStatus.ACTIVE
+    [entry] = [e for e in (await match.history("resumed"))]
+    assert entry.data["shift_days"] == 20
+
+    await h.execute_update(
+        MatchLifecycle.add_note, ev.AddNote(text="Called the provider, answer next week", by="ben")
+    )
+    assert (await match.history("note"))[-1].actor == "secretariat:ben"
+
+    count = len(match.mails())
+    resent = await h.execute_update(MatchLifecycle.resend, ev.Resend(by="ben"))
+    assert len(match.mails()) == count + 2 and {p.sends for p in resent.open_prompts} == {2}
+
+    new = Contact(name="Aliya Nurlanovna", email="aliya@gov.kz", language="ru")
+    await h.execute_update(
+        MatchLifecycle.change_contact,
+        ev.ChangeContact(party=Party.ADOPTER, contact=new, reason="staff change"),
+    )
+    assert match.mails("aliya@gov.kz")
+    await _refused(
+        match,
+        MatchLifecycle.change_contact,
+        ev.ChangeContact(party=Party.ADOPTER, contact=new, reason="again"),
+        "already the adopter contact",
+    )
+
+    advanced = await h.execute_update(
+        MatchLifecycle.advance, ev.Advance(to=Stage.ADAPTATION, reason="visit held informally")
+    )
+    assert advanced.stage == Stage.ADAPTATION
+    await _refused(
+        match,
+        MatchLifecycle.advance,
+        ev.Advance(to=Stage.FIELD_VISIT, reason="go back"),
+        "only move forward",
+    )
+    extended = await h.execute_update(
+        MatchLifecycle.extend_deadline, ev.ExtendDeadline(days=14, reason="holidays")
+    )
+    assert extended.open_prompts[0].kind == "adaptation_plan"
+
+    closed = await h.execute_update(
+        MatchLifecycle.close,
+        ev.Close(reason=CloseReason.WITHDRAWN, note="adopter withdrew", by="ana"),
+    )
+    assert closed.stage == Stage.CLOSED and closed.close_reason == CloseReason.WITHDRAWN
+    await match.finish()
+    # a closed match's workflow has completed: nothing reaches it any more
+    with pytest.raises((WorkflowUpdateFailedError, RPCError)):
+        await h.execute_update(MatchLifecycle.add_note, ev.AddNote(text="late"))
+
+    accepted = await _accepted_updates(match)
+    assert accepted == [
+        "pause",
+        "resume",
+        "add_note",
+        "resend",
+        "change_contact",
+        "advance",
+        "extend_deadline",
+        "close",
+    ]
+    await keep_history(match.handle, "secretariat_actions")
+
+
+async def _status_attribute(match: Match, value: str) -> bool:
+    # read the raw payload: the test server answers an unset Datetime attribute (NextDeadline,
+    # unset while paused) with a value the SDK's typed decoding rejects
+    request = DescribeWorkflowExecutionRequest(
+        namespace=match.stack.client.namespace,
+        execution=WorkflowExecution(workflow_id=match.handle.id),
+    )
+    raw = await match.stack.client.workflow_service.describe_workflow_execution(request)
+    fields = raw.workflow_execution_info.search_attributes.indexed_fields
+    return json.loads(fields[sa.MATCH_STATUS.name].data) == value
+
+
+async def test_invalid_partner_answers_are_refused_with_the_reason(stack, temporal_env):
+    from domain.enums import PromptKind
+    from domain.lifecycle import answers as a
+
+    match = await Match.begin(stack, temporal_env)
+    prompt = await match.open(PromptKind.INTRODUCTION_ADOPTER)
+    good = a.InterestAnswer(decision="confirm", needs="rural access")
+    await _refused(
+        match,
+        MatchLifecycle.answer,
+        ev.Answered(prompt_id=prompt.id, party=Party.PROVIDER, answer=good),
+        "is for the adopter, not the provider",
+    )
+    await _refused(
+        match,
+        MatchLifecycle.answer,
+        ev.Answered(prompt_id="check_in-9", party=Party.ADOPTER, answer=good),
+        "no prompt 'check_in-9'",
+    )
+    await _refused(
+        match,
+        MatchLifecycle.answer,
+        ev.Answered(
+            prompt_id=prompt.id, party=Party.ADOPTER, answer=a.ShareAnswer(decision="accept")
+        ),
+        "asks for introduction_adopter",
+    )
+    await match.answer(PromptKind.INTRODUCTION_ADOPTER, good)
+    await _refused(
+        match,
+        MatchLifecycle.answer,
+        ev.Answered(prompt_id=prompt.id, party=Party.ADOPTER, answer=good),
+        "no longer open",
+    )
+    assert await _accepted_updates(match) == ["answer"]
