@@ -16,6 +16,7 @@ from temporalio.service import RPCError
 from activities.store import repository
 from activities.store.engine import make_engine, make_sessionmaker
 from api.intake import ConflictingEoiError, submit_eoi
+from api.lifecycle import router as lifecycle_router
 from api.schemas import (
     EoiAccepted,
     EoiCreate,
@@ -183,4 +184,5 @@ def create_app(settings: Settings, *, client: Client | None = None) -> FastAPI:
             }
         )
 
+    app.include_router(lifecycle_router)
     return app

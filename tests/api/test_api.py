@@ -65,7 +65,11 @@ async def test_submit_creates_then_returns_the_existing_match(api, stack):
     detail = await api.get(created.json()["links"]["match"])
     assert detail.status_code == 200
     assert detail.json()["stage"] == "follow_up"
-    assert [h["kind"] for h in detail.json()["history"]] == ["match_recorded"]
+    assert [h["kind"] for h in detail.json()["history"]] == [
+        "match_recorded",
+        "prompt_opened",
+        "prompt_opened",
+    ]
     assert {e["status"] for e in detail.json()["emails"]} == {"sent"}
 
 
@@ -123,3 +127,41 @@ async def test_unknown_match_is_404(api):
     response = await api.get("/api/matches/match-nope")
     assert response.status_code == 404
     assert "match-nope" in response.json()["detail"]
+
+
+async def test_partner_answers_and_secretariat_actions_over_http(api, stack):
+    body = _payload()
+    match_id = (await api.post("/api/eois", json=body)).json()["match_id"]
+    await wait_for(lambda: len(stack.mail.messages) == 2)
+    live = await api.get(f"/api/matches/{match_id}/state")
+    assert live.status_code == 200
+    prompts = {p["kind"]: p for p in live.json()["prompts"]}
+    adopter_prompt = prompts["introduction_adopter"]["id"]
+
+    wrong = await api.post(
+        f"/api/matches/{match_id}/answers",
+        json={"prompt_id": adopter_prompt, "party": "provider", "answer": {"kind": "introduction_adopter", "decision": "confirm", "needs": "x"}},
+    )
+    assert wrong.status_code == 409 and "is for the adopter, not the provider" in wrong.json()["detail"]
+    bad = await api.post(
+        f"/api/matches/{match_id}/answers",
+        json={"prompt_id": adopter_prompt, "party": "adopter", "answer": {"kind": "introduction_adopter", "decision": "confirm"}},
+    )
+    assert bad.status_code == 422 and "describe your needs" in bad.json()["errors"][0]["message"]
+    ok = await api.post(
+        f"/api/matches/{match_id}/answers",
+        json={"prompt_id": adopter_prompt, "party": "adopter", "answer": {"kind": "introduction_adopter", "decision": "confirm", "needs": "rural access"}},
+    )
+    assert ok.status_code == 200 and ok.json()["waiting_on"] == ["provider"]
+
+    paused = await api.post(f"/api/matches/{match_id}/actions/pause", json={"reason": "elections", "by": "ana"})
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    again = await api.post(f"/api/matches/{match_id}/actions/pause", json={"reason": "elections"})
+    assert again.status_code == 409 and "already paused" in again.json()["detail"]
+    invalid = await api.post(f"/api/matches/{match_id}/actions/extend-deadline", json={"days": 0, "reason": "x"})
+    assert invalid.status_code == 422 and {e["field"] for e in invalid.json()["errors"]} == {"days", "reason"}
+    unknown = await api.post(f"/api/matches/{match_id}/actions/explode", json={})
+    assert unknown.status_code == 404 and "one of pause" in unknown.json()["detail"]
+    closed = await api.post(f"/api/matches/{match_id}/actions/close", json={"reason": "withdrawn", "note": "adopter withdrew"})
+    assert closed.status_code == 200 and closed.json()["stage"] == "closed"
+    assert (await api.get("/api/matches/match-nope/state")).status_code == 404
