@@ -154,7 +154,8 @@ async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
     dev_stack.start()
     client = await connect(dev_stack.env["MATCHMAKER_TEMPORAL_TARGET"], "default")
     state = await client.get_workflow_handle(match_id).query(MatchLifecycle.state)
-    assert state.stage == "follow_up" and [h.kind for h in state.history] == ["match_recorded"]
+    assert state.stage == "follow_up" and [h.kind for h in state.history][0] == "match_recorded"
+    assert state.waiting_on() == ["adopter", "provider"]
     assert len(dev_stack.mails()) == 2
     assert dev_stack.stop() == 0
 
