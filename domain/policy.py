@@ -10,13 +10,14 @@ class TimingPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    reminder_days: tuple[int, ...] = Field(default=(7, 14), description="days after a prompt")
-    escalation_day: int = Field(default=21, gt=0)
-    lapse_day: int = Field(default=30, gt=0)
-    visit_reminder_days: int = Field(default=7, ge=0, description="days before a visit starts")
+    # Durations are in days; fractions are allowed (benchmarks run a month in seconds).
+    reminder_days: tuple[float, ...] = Field(default=(7, 14), description="days after a prompt")
+    escalation_day: float = Field(default=21, gt=0)
+    lapse_day: float = Field(default=30, gt=0)
+    visit_reminder_days: float = Field(default=7, ge=0, description="days before a visit starts")
     max_reschedules: int = Field(default=2, ge=0, description="visit cancellations that reschedule")
-    checkin_interval_days: int = Field(default=30, gt=0, description="adaptation check-ins")
-    checkin_reminder_days: int = Field(default=7, gt=0)
+    checkin_interval_days: float = Field(default=30, gt=0, description="adaptation check-ins")
+    checkin_reminder_days: float = Field(default=7, gt=0)
     missed_checkins_escalate: int = Field(default=2, gt=0)
 
     @model_validator(mode="after")

@@ -37,24 +37,31 @@ SMTP_RETRY = RetryPolicy(
 class MatchLifecycle:
     """Waits for the next event (answer, action, timer), asks the rules, performs the effects."""
 
-    def __init__(self) -> None:
-        self._state: MatchState | None = None
-        self._input: MatchLifecycleInput | None = None
+    @workflow.init
+    def __init__(self, data: MatchLifecycleInput) -> None:
+        # The state exists before any handler runs, so an answer that arrives with the start
+        # is validated against the opened prompts; it is applied once the start effects ran.
+        self._input = data
         self._version = 0
         self._lock = asyncio.Lock()  # one decision and its effects at a time, in order
+        self._first: Decision | None = None
+        if data.state is not None:
+            self._state: MatchState | None = data.state
+        else:
+            self._first = start(data.eoi, data.policy, workflow.now())
+            self._state = self._first.state
+        self._ready = self._first is None
 
     @workflow.run
     async def run(self, data: MatchLifecycleInput) -> MatchLifecycleResult:
-        self._input = data
-        if data.state is not None:
-            self._state = data.state
+        if self._first is None:
             self._publish()
         else:
             async with self._lock:
-                decision = start(data.eoi, data.policy, workflow.now())
-                self._adopt(decision)
-                await self._record_match(decision)
-                await self._send(decision.emails)
+                self._adopt(self._first)
+                await self._record_match(self._first)
+                await self._send(self._first.emails)
+            self._ready = True
         while not self.state_.closed:
             seen, deadline = self._version, self.state_.next_deadline
             timeout = max(deadline - workflow.now(), timedelta(0)) if deadline else None
@@ -103,6 +110,7 @@ class MatchLifecycle:
         self._publish()
 
     async def _apply(self, event: ev.Event) -> UpdateResult:
+        await workflow.wait_condition(lambda: self._ready)
         async with self._lock:
             try:
                 decision = decide(self.state_, event, workflow.now())

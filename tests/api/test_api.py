@@ -140,28 +140,57 @@ async def test_partner_answers_and_secretariat_actions_over_http(api, stack):
 
     wrong = await api.post(
         f"/api/matches/{match_id}/answers",
-        json={"prompt_id": adopter_prompt, "party": "provider", "answer": {"kind": "introduction_adopter", "decision": "confirm", "needs": "x"}},
+        json={
+            "prompt_id": adopter_prompt,
+            "party": "provider",
+            "answer": {"kind": "introduction_adopter", "decision": "confirm", "needs": "x"},
+        },
     )
-    assert wrong.status_code == 409 and "is for the adopter, not the provider" in wrong.json()["detail"]
+    assert (
+        wrong.status_code == 409
+        and "is for the adopter, not the provider" in wrong.json()["detail"]
+    )
     bad = await api.post(
         f"/api/matches/{match_id}/answers",
-        json={"prompt_id": adopter_prompt, "party": "adopter", "answer": {"kind": "introduction_adopter", "decision": "confirm"}},
+        json={
+            "prompt_id": adopter_prompt,
+            "party": "adopter",
+            "answer": {"kind": "introduction_adopter", "decision": "confirm"},
+        },
     )
     assert bad.status_code == 422 and "describe your needs" in bad.json()["errors"][0]["message"]
     ok = await api.post(
         f"/api/matches/{match_id}/answers",
-        json={"prompt_id": adopter_prompt, "party": "adopter", "answer": {"kind": "introduction_adopter", "decision": "confirm", "needs": "rural access"}},
+        json={
+            "prompt_id": adopter_prompt,
+            "party": "adopter",
+            "answer": {
+                "kind": "introduction_adopter",
+                "decision": "confirm",
+                "needs": "rural access",
+            },
+        },
     )
     assert ok.status_code == 200 and ok.json()["waiting_on"] == ["provider"]
 
-    paused = await api.post(f"/api/matches/{match_id}/actions/pause", json={"reason": "elections", "by": "ana"})
+    paused = await api.post(
+        f"/api/matches/{match_id}/actions/pause", json={"reason": "elections", "by": "ana"}
+    )
     assert paused.status_code == 200 and paused.json()["status"] == "paused"
     again = await api.post(f"/api/matches/{match_id}/actions/pause", json={"reason": "elections"})
     assert again.status_code == 409 and "already paused" in again.json()["detail"]
-    invalid = await api.post(f"/api/matches/{match_id}/actions/extend-deadline", json={"days": 0, "reason": "x"})
-    assert invalid.status_code == 422 and {e["field"] for e in invalid.json()["errors"]} == {"days", "reason"}
+    invalid = await api.post(
+        f"/api/matches/{match_id}/actions/extend-deadline", json={"days": 0, "reason": "x"}
+    )
+    assert invalid.status_code == 422 and {e["field"] for e in invalid.json()["errors"]} == {
+        "days",
+        "reason",
+    }
     unknown = await api.post(f"/api/matches/{match_id}/actions/explode", json={})
     assert unknown.status_code == 404 and "one of pause" in unknown.json()["detail"]
-    closed = await api.post(f"/api/matches/{match_id}/actions/close", json={"reason": "withdrawn", "note": "adopter withdrew"})
+    closed = await api.post(
+        f"/api/matches/{match_id}/actions/close",
+        json={"reason": "withdrawn", "note": "adopter withdrew"},
+    )
     assert closed.status_code == 200 and closed.json()["stage"] == "closed"
     assert (await api.get("/api/matches/match-nope/state")).status_code == 404
