@@ -19,7 +19,6 @@ from activities.mail import (
     message_id_for,
 )
 from activities.store import repository
-from activities.store.tables import utcnow
 
 logger = structlog.get_logger()
 
@@ -94,6 +93,8 @@ class Notifications:
                     recipient["language"] = contact.language
         rendered = self._renderer.render(email.template.value, self._context(data, recipient))
         domain = self._identity.sender.rsplit("@", 1)[-1]
+        # Two short units of work around the SMTP conversation: no connection is held
+        # while the mail server answers.
         async with self._sessions() as session:
             row = await repository.claim_outbox(
                 session,
@@ -104,38 +105,42 @@ class Notifications:
                 recipient=address,
                 subject=rendered.subject,
             )
-            if row.status == "sent":
-                await session.commit()
-                log.info("email already sent", message_id=row.message_id)
-                return SendEmailResult(message_id=row.message_id, already_sent=True)
-            row.attempts += 1
-            message = build_message(
-                sender=self._identity.sender,
-                sender_name=self._identity.sender_name,
-                recipient=address,
-                recipient_name=email.recipient_name,
-                email=rendered,
-                message_id=row.message_id,
-                reply_to=self._identity.secretariat_email,
-            )
-            try:
-                await self._mailer.send(message)
-            except PermanentDeliveryError as exc:
-                row.status, row.last_error = "bounced", str(exc)
-                await session.commit()
-                log.warning("email refused permanently", error=str(exc))
-                raise ApplicationError(
-                    f"{address} refused: {exc}",
-                    {"recipient": address, "error": str(exc)},
-                    type=PERMANENT_DELIVERY_ERROR,
-                    non_retryable=True,
-                ) from exc
-            except TransientDeliveryError as exc:
-                row.last_error = str(exc)
-                await session.commit()
-                log.warning("email deferred", error=str(exc), attempt=info.attempt)
-                raise
-            row.status, row.sent_at, row.last_error = "sent", utcnow(), None
+            row_id, message_id, already_sent = row.id, row.message_id, row.status == "sent"
+            if not already_sent:
+                row.attempts += 1
             await session.commit()
-        log.info("email sent", message_id=row.message_id, template=email.template.value)
-        return SendEmailResult(message_id=row.message_id, already_sent=False)
+        if already_sent:
+            log.info("email already sent", message_id=message_id)
+            return SendEmailResult(message_id=message_id, already_sent=True)
+        message = build_message(
+            sender=self._identity.sender,
+            sender_name=self._identity.sender_name,
+            recipient=address,
+            recipient_name=email.recipient_name,
+            email=rendered,
+            message_id=message_id,
+            reply_to=self._identity.secretariat_email,
+        )
+        try:
+            await self._mailer.send(message)
+        except PermanentDeliveryError as exc:
+            await self._mark(row_id, status="bounced", error=str(exc))
+            log.warning("email refused permanently", error=str(exc))
+            raise ApplicationError(
+                f"{address} refused: {exc}",
+                {"recipient": address, "error": str(exc)},
+                type=PERMANENT_DELIVERY_ERROR,
+                non_retryable=True,
+            ) from exc
+        except TransientDeliveryError as exc:
+            await self._mark(row_id, status="pending", error=str(exc))
+            log.warning("email deferred", error=str(exc), attempt=info.attempt)
+            raise
+        await self._mark(row_id, status="sent", error=None)
+        log.info("email sent", message_id=message_id, template=email.template.value)
+        return SendEmailResult(message_id=message_id, already_sent=False)
+
+    async def _mark(self, row_id: int, *, status: str, error: str | None) -> None:
+        async with self._sessions() as session:
+            await repository.mark_outbox(session, row_id=row_id, status=status, error=error)
+            await session.commit()

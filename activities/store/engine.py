@@ -12,18 +12,28 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create an async engine; SQLite gets foreign keys, WAL and a busy timeout."""
+    """Create an async engine; SQLite gets foreign keys, WAL, a busy timeout, one connection."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        # SQLite allows one writer at a time: one pooled connection per engine queues writers
+        # in-process instead of letting them spin in SQLite's busy handler.
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            connect_args={"timeout": 30},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=120,
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: durable across app crashes
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 

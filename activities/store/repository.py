@@ -213,6 +213,16 @@ async def claim_outbox(
     ).scalar_one()
 
 
+async def mark_outbox(
+    session: AsyncSession, *, row_id: int, status: str, error: str | None
+) -> None:
+    """Record the outcome of one delivery attempt."""
+    values: dict[str, Any] = {"status": status, "last_error": error}
+    if status == "sent":
+        values["sent_at"] = utcnow()
+    await session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(**values))
+
+
 async def get_match(session: AsyncSession, *, match_id: str) -> MatchRow | None:
     """Return one match or None."""
     return await session.get(MatchRow, match_id)

@@ -1,0 +1,303 @@
+"""Benchmark: N matches through the whole happy path on a local Temporal dev server.
+
+Matchmaker (real rules, SQLite read model, SMTP to a loopback catcher) is compared, in the
+same run and on the same server, with a bare workflow that performs the same number of
+activities, updates and timers and nothing else. Prints both throughputs and their ratio.
+
+    uv run python bench/lifecycle.py --matches 200 --concurrency 50
+"""
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from aiosmtpd.controller import Controller  # noqa: E402
+from temporalio.api.enums.v1 import EventType  # noqa: E402
+from temporalio.client import Client, WorkflowUpdateFailedError  # noqa: E402
+from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
+from temporalio.testing import WorkflowEnvironment  # noqa: E402
+from temporalio.worker import Worker  # noqa: E402
+
+from activities.mail import SmtpMailer  # noqa: E402
+from activities.notifications import MailIdentity  # noqa: E402
+from activities.store.engine import make_engine, make_sessionmaker, upgrade_database  # noqa: E402
+from api.intake import submit_eoi  # noqa: E402
+from bench.bare import CHECKIN_SECONDS, BareLifecycle, noop  # noqa: E402
+from domain.enums import Party  # noqa: E402
+from domain.lifecycle import answers as a  # noqa: E402
+from domain.lifecycle import events as ev  # noqa: E402
+from domain.model import ExpressionOfInterest  # noqa: E402
+from domain.policy import TimingPolicy  # noqa: E402
+from workers.log import configure_logging  # noqa: E402
+from workers.ports import free_port  # noqa: E402
+from workers.temporal import binary_path  # noqa: E402
+from workers.worker import Resources, build_worker  # noqa: E402
+from workflows.match_lifecycle import MatchLifecycle  # noqa: E402
+from workflows.search_attributes import ALL_KEYS  # noqa: E402
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "eoi.json"
+
+
+# -- drivers -------------------------------------------------------------------------------------
+async def _until_accepted(call: Callable[[], Awaitable[object]], latencies: list[float]) -> None:
+    """Send an update, retrying while the workflow refuses it because it is not due yet."""
+    while True:
+        started = time.perf_counter()
+        try:
+            await call()
+        except WorkflowUpdateFailedError:
+            await asyncio.sleep(0.1)
+            continue
+        latencies.append(time.perf_counter() - started)
+        return
+
+
+async def drive_match(
+    client: Client, task_queue: str, policy: TimingPolicy, latencies: list[float]
+) -> str:
+    eoi = ExpressionOfInterest.model_validate_json(EXAMPLE.read_text()).model_copy(
+        update={"id": f"B-{uuid.uuid4().hex[:12]}"}
+    )
+    await submit_eoi(client, eoi=eoi, task_queue=task_queue, policy=policy)
+    handle = client.get_workflow_handle_for(MatchLifecycle.run, eoi.match_id)
+    today = time.strftime("%Y-%m-%d")
+    steps = [
+        (
+            "introduction_adopter-1",
+            Party.ADOPTER,
+            a.InterestAnswer(decision="confirm", needs="rural access", exchange="remote"),
+        ),
+        (
+            "introduction_provider-2",
+            Party.PROVIDER,
+            a.ShareAnswer(decision="accept", exchange="remote"),
+        ),
+        (
+            "adaptation_plan-3",
+            Party.ADOPTER,
+            a.AdaptationPlanAnswer(customisations="forms", target_pilot_date=today),
+        ),
+        ("check_in-4", Party.ADOPTER, a.CheckInAnswer(status="piloted")),
+        (
+            "outcome_report-5",
+            Party.ADOPTER,
+            a.OutcomeReport(
+                result="scaled",
+                people_reached=1000,
+                time_saved_days=1,
+                cost_saved_usd=2,
+                visits_saved=1,
+                consent_to_publish=True,
+            ),
+        ),
+        ("outcome_confirmation-6", Party.PROVIDER, a.OutcomeConfirmation(confirmed=True)),
+    ]
+    for prompt_id, party, answer in steps:
+        current = {"id": prompt_id}
+
+        async def send(current=current, party=party, answer=answer) -> object:
+            event = ev.Answered(prompt_id=current["id"], party=party, answer=answer)
+            try:
+                return await handle.execute_update(MatchLifecycle.answer, event)
+            except WorkflowUpdateFailedError:
+                # not open yet, or a late check-in was replaced by the next one: look it up
+                kind = current["id"].rsplit("-", 1)[0]
+                state = await handle.query(MatchLifecycle.state)
+                current["id"] = next(
+                    (p.id for p in state.open_prompts() if p.kind == kind), current["id"]
+                )
+                raise
+
+        await _until_accepted(send, latencies)
+    result = await handle.result()
+    assert result.status == "completed", result
+    return eoi.match_id
+
+
+async def drive_bare(
+    client: Client, task_queue: str, plan: list[tuple[str, int]], latencies: list[float]
+) -> str:
+    handle = await client.start_workflow(
+        BareLifecycle.run, plan, id=f"bare-{uuid.uuid4().hex[:12]}", task_queue=task_queue
+    )
+    for index in range(sum(1 for kind, _ in plan if kind == "update")):
+        await _until_accepted(
+            lambda i=index: handle.execute_update(BareLifecycle.step, i), latencies
+        )
+    await handle.result()
+    return handle.id
+
+
+async def shape_of(client: Client, workflow_id: str) -> list[tuple[str, int]]:
+    """Read a finished match's history: activities after start, after each update or timer."""
+    plan: list[tuple[str, int]] = [("start", 0)]
+    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            plan.append(("update", 0))
+        elif event.event_type == EventType.EVENT_TYPE_TIMER_FIRED:
+            plan.append(("timer", 0))
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            kind, n = plan[-1]
+            plan[-1] = (kind, n + 1)
+    return plan
+
+
+@dataclass
+class Run:
+    name: str
+    workflows: int
+    seconds: float
+    steps_per_workflow: int
+    latencies: list[float]
+
+    @property
+    def per_second(self) -> float:
+        return self.workflows / self.seconds
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.workflows * self.steps_per_workflow / self.seconds
+
+    def line(self) -> str:
+        lat = sorted(self.latencies)
+        p50 = lat[len(lat) // 2] * 1000 if lat else 0
+        p99 = lat[int(len(lat) * 0.99) - 1] * 1000 if lat else 0
+        return (
+            f"{self.name:<12} {self.workflows:>5} workflows in {self.seconds:7.2f} s  "
+            f"{self.per_second:7.2f} wf/s  {self.steps_per_second:8.1f} steps/s  "
+            f"update p50 {p50:6.1f} ms  p99 {p99:7.1f} ms"
+        )
+
+
+async def measure(
+    name: str, n: int, concurrency: int, steps: int, drive: Callable[[list[float]], Awaitable[str]]
+) -> Run:
+    latencies: list[float] = []
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with gate:
+            await drive(latencies)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(n)))
+    return Run(name, n, time.perf_counter() - started, steps, latencies)
+
+
+async def main(args: argparse.Namespace) -> None:
+    configure_logging(level="WARNING", json=False)
+    workdir = Path(tempfile.mkdtemp(prefix="matchmaker-bench-"))
+    db_url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+    await asyncio.to_thread(upgrade_database, db_url)
+    received = 0
+
+    class Sink:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            nonlocal received
+            received += 1
+            return "250 OK"
+
+    smtp_port = free_port()
+    smtp = Controller(Sink(), hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    extra = ["--db-filename", str(workdir / "temporal.db")] if args.db_file else []
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(binary_path("temporal")),
+        data_converter=pydantic_data_converter,
+        search_attributes=ALL_KEYS,
+        ui=False,
+        dev_server_log_level="error",
+        dev_server_extra_args=extra,
+    )
+    engine = make_engine(db_url)
+    resources = Resources(
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        mailer=SmtpMailer(host="127.0.0.1", port=smtp_port),
+        identity=MailIdentity(
+            sender="matchmaker@ssn4psi.org",
+            sender_name="Matchmaker",
+            secretariat_email="secretariat@ssn4psi.org",
+            public_base_url="http://127.0.0.1:8000",
+        ),
+    )
+    policy = TimingPolicy(
+        reminder_days=(1,),
+        escalation_day=2,
+        lapse_day=3,
+        checkin_interval_days=CHECKIN_SECONDS / 86400,
+        checkin_reminder_days=CHECKIN_SECONDS / 86400 / 2,
+    )
+    try:
+        client = env.client
+        mm_worker = build_worker(client, task_queue="bench-matchmaker", resources=resources)
+        bare_worker = Worker(
+            client, task_queue="bench-bare", workflows=[BareLifecycle], activities=[noop]
+        )
+        async with mm_worker, bare_worker:
+            sample = await drive_match(client, "bench-matchmaker", policy, [])
+            plan = await shape_of(client, sample)
+            activities = sum(n for _, n in plan)
+            updates = sum(1 for kind, _ in plan if kind == "update")
+            steps = activities + updates
+            print(
+                f"happy path per match: {activities} activities, {updates} updates, "
+                f"{sum(1 for k, _ in plan if k == 'timer')} timer(s); shape {plan}"
+            )
+            await measure(
+                "warm-up", 10, 10, steps, lambda lat: drive_bare(client, "bench-bare", plan, lat)
+            )
+
+            runs = [
+                await measure(
+                    "bare",
+                    args.matches,
+                    args.concurrency,
+                    steps,
+                    lambda lat: drive_bare(client, "bench-bare", plan, lat),
+                ),
+                await measure(
+                    "matchmaker",
+                    args.matches,
+                    args.concurrency,
+                    steps,
+                    lambda lat: drive_match(client, "bench-matchmaker", policy, lat),
+                ),
+                await measure(
+                    "bare",
+                    args.matches,
+                    args.concurrency,
+                    steps,
+                    lambda lat: drive_bare(client, "bench-bare", plan, lat),
+                ),
+            ]
+        for run in runs:
+            print(run.line())
+        bare = statistics.mean(r.per_second for r in runs if r.name == "bare")
+        mm = next(r.per_second for r in runs if r.name == "matchmaker")
+        ratio = mm / bare
+        print(f"emails received by the SMTP catcher: {received}")
+        print(
+            f"ratio matchmaker / bare = {ratio:.3f}  (target >= 0.85: {'met' if ratio >= 0.85 else 'NOT met'})"
+        )
+    finally:
+        await env.shutdown()
+        await engine.dispose()
+        smtp.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--matches", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--db-file", action="store_true", help="persist the dev server in SQLite")
+    asyncio.run(main(parser.parse_args()))
