@@ -1,7 +1,7 @@
 """MatchLifecycle: the durable driver of one match. The rules live in domain.lifecycle."""
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -28,6 +28,7 @@ DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=t
 # Patches: each id guards a change of the commands a workflow issues, so histories recorded
 # before it still replay (tests/workflows/test_replay.py). Remove once no such run is open.
 PARALLEL_EFFECTS = "parallel-effects-and-search-attribute-diffs"
+STEADY_TIMER = "one-timer-per-deadline"
 
 SMTP_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -55,6 +56,8 @@ class MatchLifecycle:
             self._first = start(data.eoi, data.policy, workflow.now())
             self._state = self._first.state
         self._ready = self._first is None
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_for: datetime | None = None
 
     @workflow.run
     async def run(self, data: MatchLifecycleInput) -> MatchLifecycleResult:
@@ -66,18 +69,12 @@ class MatchLifecycle:
                 await self._record_match(self._first)
                 await self._send(self._first.emails)
             self._ready = True
+        steady_timer = workflow.patched(STEADY_TIMER)
         while not self.state_.closed:
-            seen, deadline = self._version, self.state_.next_deadline
-            timeout = max(deadline - workflow.now(), timedelta(0)) if deadline else None
-            try:
-                await workflow.wait_condition(
-                    lambda seen=seen: self._version != seen or self._continue_as_new_due(),
-                    timeout=timeout,
-                )
-            except TimeoutError:
-                pass
-            if deadline is not None and workflow.now() >= deadline and not self.state_.closed:
-                await self._apply(ev.Tick())
+            if steady_timer:
+                await self._wait_for_next_event()
+            else:  # histories made before the patch: a new timer after every event
+                await self._wait_with_fresh_timer()
             if self._continue_as_new_due() and not self.state_.closed:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
@@ -95,6 +92,40 @@ class MatchLifecycle:
         )
 
     # -- the driver ---------------------------------------------------------------------------
+    async def _wait_for_next_event(self) -> None:
+        """Wait for an answer, an action or the next deadline; keep one timer per deadline."""
+        deadline = self.state_.next_deadline
+        if deadline != self._timer_for:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer, self._timer_for = None, deadline
+            if deadline is not None:
+                delay = max(deadline - workflow.now(), timedelta(0))
+                self._timer = asyncio.create_task(workflow.sleep(delay, summary="next deadline"))
+        seen, timer = self._version, self._timer
+        await workflow.wait_condition(
+            lambda: (
+                self._version != seen
+                or (timer is not None and timer.done())
+                or self._continue_as_new_due()
+            )
+        )
+        if timer is not None and timer.done() and not self.state_.closed:
+            self._timer, self._timer_for = None, None
+            await self._apply(ev.Tick())
+
+    async def _wait_with_fresh_timer(self) -> None:
+        seen, deadline = self._version, self.state_.next_deadline
+        timeout = max(deadline - workflow.now(), timedelta(0)) if deadline else None
+        try:
+            await workflow.wait_condition(
+                lambda: self._version != seen or self._continue_as_new_due(), timeout=timeout
+            )
+        except TimeoutError:
+            pass
+        if deadline is not None and workflow.now() >= deadline and not self.state_.closed:
+            await self._apply(ev.Tick())
+
     @property
     def state_(self) -> MatchState:
         if self._state is None:
