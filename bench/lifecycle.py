@@ -9,6 +9,7 @@ activities, updates and timers and nothing else. Prints both throughputs and the
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -151,6 +152,24 @@ async def shape_of(client: Client, workflow_id: str) -> list[tuple[str, int]]:
     return plan
 
 
+def _server_cpu() -> float:
+    """CPU seconds used so far by the Temporal dev server (read from /proc)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"start-dev" in stat.read_bytes():
+                fields = (stat.parent / "stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            continue
+    return total
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
 @dataclass
 class Run:
     name: str
@@ -158,6 +177,8 @@ class Run:
     seconds: float
     steps_per_workflow: int
     latencies: list[float]
+    worker_cpu: float = 0.0
+    server_cpu: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -174,7 +195,9 @@ class Run:
         return (
             f"{self.name:<12} {self.workflows:>5} workflows in {self.seconds:7.2f} s  "
             f"{self.per_second:7.2f} wf/s  {self.steps_per_second:8.1f} steps/s  "
-            f"update p50 {p50:6.1f} ms  p99 {p99:7.1f} ms"
+            f"update p50 {p50:6.1f} ms  p99 {p99:7.1f} ms  "
+            f"CPU/workflow: worker+driver {self.worker_cpu / self.workflows * 1000:5.0f} ms, "
+            f"server {self.server_cpu / self.workflows * 1000:5.0f} ms"
         )
 
 
@@ -188,9 +211,17 @@ async def measure(
         async with gate:
             await drive(latencies)
 
-    started = time.perf_counter()
+    started, own, server = time.perf_counter(), _own_cpu(), _server_cpu()
     await asyncio.gather(*(one() for _ in range(n)))
-    return Run(name, n, time.perf_counter() - started, steps, latencies)
+    return Run(
+        name,
+        n,
+        time.perf_counter() - started,
+        steps,
+        latencies,
+        worker_cpu=_own_cpu() - own,
+        server_cpu=_server_cpu() - server,
+    )
 
 
 async def main(args: argparse.Namespace) -> None:
