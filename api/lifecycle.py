@@ -1,5 +1,7 @@
 """HTTP routes that steer a running match: partner answers, Secretariat actions, live state."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -35,36 +37,35 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _update(request: Request, match_id: str, update: Any, event: BaseModel) -> UpdateResult:
-    handle = request.app.state.client.get_workflow_handle(match_id)
+@contextmanager
+def _not_found_as_404(message: str) -> Iterator[None]:
     try:
-        return await handle.execute_update(update, event, result_type=UpdateResult)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, getattr(cause, "message", str(cause))
-        ) from exc
+        yield
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            # the workflow never existed, or it has completed: a closed match takes no updates
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND, f"no open match with id {match_id!r}"
-            ) from exc
+            raise HTTPException(status.HTTP_404_NOT_FOUND, message) from exc
         raise
+
+
+async def _update(request: Request, match_id: str, update: Any, event: BaseModel) -> UpdateResult:
+    handle = request.app.state.client.get_workflow_handle(match_id)
+    # the workflow never existed, or it has completed: a closed match takes no updates
+    with _not_found_as_404(f"no open match with id {match_id!r}"):
+        try:
+            return await handle.execute_update(update, event, result_type=UpdateResult)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            raise HTTPException(
+                status.HTTP_409_CONFLICT, getattr(cause, "message", str(cause))
+            ) from exc
 
 
 @router.get("/state", response_model=MatchState, responses=ERRORS)
 async def match_state(match_id: str, request: Request) -> MatchState:
     """Return the live state held by the workflow: stage, status, open prompts, policy, history."""
     handle = request.app.state.client.get_workflow_handle(match_id)
-    try:
+    with _not_found_as_404(f"no match with id {match_id!r}"):
         return await handle.query(MatchLifecycle.state)
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND, f"no match with id {match_id!r}"
-            ) from exc
-        raise
 
 
 @router.post("/answers", response_model=UpdateResult, responses=ERRORS)
