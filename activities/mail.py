@@ -1,5 +1,7 @@
 """SMTP delivery and email rendering."""
 
+import asyncio
+import contextlib
 import hashlib
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -82,7 +84,8 @@ def build_message(
 
 
 class SmtpMailer:
-    """Sends messages through one SMTP server, sorting failures into permanent and transient."""
+    """Sends messages through one SMTP server over a small pool of reused connections,
+    sorting failures into permanent (5xx) and transient (4xx, network) ones."""
 
     def __init__(
         self,
@@ -93,6 +96,7 @@ class SmtpMailer:
         password: str | None = None,
         tls: Literal["none", "starttls", "tls"] = "none",
         timeout: float = 30.0,
+        pool_size: int = 4,
     ) -> None:
         self._options: dict[str, Any] = {
             "hostname": host,
@@ -103,21 +107,54 @@ class SmtpMailer:
             "start_tls": tls == "starttls",
             "timeout": timeout,
         }
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._slots = asyncio.Semaphore(pool_size)
 
     async def send(self, message: EmailMessage) -> None:
         """Deliver one message or raise PermanentDeliveryError / TransientDeliveryError."""
-        try:
-            await aiosmtplib.send(message, **self._options)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [error.code for error in exc.recipients]
-            detail = "; ".join(f"{e.recipient}: {e.code} {e.message}" for e in exc.recipients)
-            if codes and all(code >= 500 for code in codes):
-                raise PermanentDeliveryError(detail) from exc
-            raise TransientDeliveryError(detail) from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            text = f"{exc.code} {exc.message}"
-            if exc.code >= 500:
-                raise PermanentDeliveryError(text) from exc
-            raise TransientDeliveryError(text) from exc
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            raise TransientDeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        async with self._slots:
+            client = self._idle.pop() if self._idle else None
+            if client is not None:
+                try:  # a kept connection may have been closed by the server meanwhile
+                    await client.send_message(message)
+                except aiosmtplib.SMTPServerDisconnected:
+                    client = None
+                except (aiosmtplib.SMTPException, OSError) as exc:
+                    await self._discard(client)
+                    raise _classified(exc) from exc
+                else:
+                    self._idle.append(client)
+                    return
+            client = aiosmtplib.SMTP(**self._options)
+            try:
+                await client.connect()
+                await client.send_message(message)
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                await self._discard(client)
+                raise _classified(exc) from exc
+            self._idle.append(client)
+
+    async def aclose(self) -> None:
+        """Close the kept connections (QUIT)."""
+        while self._idle:
+            await self._discard(self._idle.pop())
+
+    @staticmethod
+    async def _discard(client: aiosmtplib.SMTP) -> None:
+        with contextlib.suppress(Exception):
+            if client.is_connected:
+                await client.quit()
+        client.close()
+
+
+def _classified(exc: aiosmtplib.SMTPException | OSError) -> Exception:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [error.code for error in exc.recipients]
+        detail = "; ".join(f"{e.recipient}: {e.code} {e.message}" for e in exc.recipients)
+        if codes and all(code >= 500 for code in codes):
+            return PermanentDeliveryError(detail)
+        return TransientDeliveryError(detail)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        text = f"{exc.code} {exc.message}"
+        return PermanentDeliveryError(text) if exc.code >= 500 else TransientDeliveryError(text)
+    return TransientDeliveryError(f"{type(exc).__name__}: {exc}")

@@ -46,6 +46,7 @@ class RecordingHandler:
 
     messages: list[Message] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
+    peers: list[object] = field(default_factory=list)
 
     async def handle_RCPT(self, server, session, envelope: Envelope, address: str, rcpt_options):  # noqa: N802
         reply = self.refuse.get(address.lower())
@@ -56,6 +57,7 @@ class RecordingHandler:
 
     async def handle_DATA(self, server, session, envelope: Envelope) -> str:  # noqa: N802
         self.messages.append(message_from_bytes(envelope.content))
+        self.peers.append(session.peer)  # (host, port): one port per SMTP connection
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[Message]:

@@ -45,20 +45,19 @@ class Resources:
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     """Build the database engine and the mailer from settings; dispose of them on exit."""
     engine = make_engine(settings.resolved_database_url)
+    mailer = SmtpMailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        tls=settings.smtp_tls,
+        timeout=settings.smtp_timeout_seconds,
+    )
     try:
         yield Resources(
             engine=engine,
             sessions=make_sessionmaker(engine),
-            mailer=SmtpMailer(
-                host=settings.smtp_host,
-                port=settings.smtp_port,
-                username=settings.smtp_username,
-                password=settings.smtp_password.get_secret_value()
-                if settings.smtp_password
-                else None,
-                tls=settings.smtp_tls,
-                timeout=settings.smtp_timeout_seconds,
-            ),
+            mailer=mailer,
             identity=MailIdentity(
                 sender=settings.mail_from,
                 sender_name=settings.mail_from_name,
@@ -67,6 +66,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             ),
         )
     finally:
+        await mailer.aclose()
         await engine.dispose()
 
 

@@ -222,3 +222,30 @@ def test_every_template_renders_text_and_html(template):
     rendered = TemplateRenderer().render(template.value, context)
     assert rendered.subject and "\n" not in rendered.subject
     assert eoi.match_id in rendered.text and "<html" in rendered.html
+
+
+async def test_connections_are_reused_and_a_dropped_one_is_replaced(sessions):
+    from aiosmtpd.controller import Controller
+
+    from tests.support import RecordingHandler
+
+    handler = RecordingHandler()
+    port = free_port()
+    server = Controller(handler, hostname="127.0.0.1", port=port)
+    server.start()
+    mailer = SmtpMailer(host="127.0.0.1", port=port, timeout=5)
+    notifications = Notifications(sessions=sessions, mailer=mailer, identity=IDENTITY)
+    try:
+        for _ in range(3):
+            eoi = await _recorded_eoi(sessions)
+            await ActivityEnvironment().run(notifications.send_email, _prompt(eoi))
+        assert len(handler.messages) == 3 and len(set(handler.peers)) == 1
+        server.stop()  # the server goes away and comes back: the kept connection is dead
+        server = Controller(handler, hostname="127.0.0.1", port=port)
+        server.start()
+        eoi = await _recorded_eoi(sessions)
+        await ActivityEnvironment().run(notifications.send_email, _prompt(eoi))
+        assert len(handler.messages) == 4 and len(set(handler.peers)) == 2
+    finally:
+        await mailer.aclose()
+        server.stop()
