@@ -30,16 +30,18 @@ def answers_for(kind: PromptKind, d: Driver):
     return {
         PromptKind.INTRODUCTION_ADOPTER: st.builds(
             lambda dec, ex: a.InterestAnswer(decision=dec, needs="needs", exchange=ex),
-            st.sampled_from(["confirm", "confirm", "decline"]),
+            st.sampled_from(["confirm"] * 5 + ["decline"]),
             exchange,
         ),
         PromptKind.INTRODUCTION_PROVIDER: st.builds(
             lambda dec, ex: a.ShareAnswer(decision=dec, exchange=ex),
-            st.sampled_from(["accept", "accept", "decline"]),
+            st.sampled_from(["accept"] * 5 + ["decline"]),
             exchange,
         ),
         PromptKind.VISIT_PROPOSAL: plans(d).map(lambda p: a.VisitProposal(plan=p)),
         PromptKind.VISIT_CONFIRMATION: st.one_of(
+            st.just(a.VisitConfirmation(decision="confirm")),
+            st.just(a.VisitConfirmation(decision="confirm")),
             st.just(a.VisitConfirmation(decision="confirm")),
             st.just(a.VisitConfirmation(decision="cancel", reason="no flights")),
             plans(d).map(lambda p: a.VisitConfirmation(decision="counter", counter=p)),
@@ -57,6 +59,7 @@ def answers_for(kind: PromptKind, d: Driver):
             [
                 a.CheckInAnswer(status="on_track"),
                 a.CheckInAnswer(status="blocked", support_needed="docs"),
+                a.CheckInAnswer(status="piloted"),
                 a.CheckInAnswer(status="piloted"),
                 a.CheckInAnswer(status="abandoned"),
             ]
@@ -129,7 +132,7 @@ def check_invariants(d: Driver) -> None:
 @given(st.data())
 def test_no_sequence_of_events_breaks_the_rules(data):
     d = Driver()
-    for _ in range(data.draw(st.integers(1, 40))):
+    for _ in range(data.draw(st.integers(1, 60))):
         step = data.draw(st.sampled_from(["tick", "answer", "answer", "answer", "action", "wrong"]))
         before = d.state.model_dump()
         closed_before = d.state.closed
