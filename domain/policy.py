@@ -1,7 +1,5 @@
 """The timing policy: every duration of the lifecycle, as one configurable value."""
 
-from datetime import datetime, timedelta
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -30,8 +28,3 @@ class TimingPolicy(BaseModel):
         if self.checkin_reminder_days >= self.checkin_interval_days:
             raise ValueError("the check-in reminder must fall before the next check-in")
         return self
-
-    def first_deadline(self, prompted_at: datetime) -> datetime:
-        """Return when the first reminder falls due for a prompt sent at ``prompted_at``."""
-        first = self.reminder_days[0] if self.reminder_days else self.escalation_day
-        return prompted_at + timedelta(days=first)

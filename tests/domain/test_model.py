@@ -7,9 +7,10 @@ from pydantic import ValidationError
 
 from domain.csv_format import CSV_COLUMNS, eoi_from_row
 from domain.enums import FocusArea
+from domain.lifecycle import start as lifecycle_start
 from domain.model import ExpressionOfInterest, match_id_for
 from domain.policy import TimingPolicy
-from tests.support import EXAMPLES
+from tests.support import EXAMPLES, example_eoi
 
 
 def _payload() -> dict:
@@ -118,7 +119,9 @@ def test_policy_defaults_and_first_deadline():
     assert policy.reminder_days == (7, 14)
     assert (policy.escalation_day, policy.lapse_day) == (21, 30)
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    assert policy.first_deadline(start) == start + timedelta(days=7)
+    assert lifecycle_start(example_eoi(), policy, start).state.next_deadline == start + timedelta(
+        days=7
+    )
 
 
 @pytest.mark.parametrize(
