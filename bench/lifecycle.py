@@ -109,13 +109,14 @@ async def drive_match(
             event = ev.Answered(prompt_id=current["id"], party=party, answer=answer)
             try:
                 return await handle.execute_update(MatchLifecycle.answer, event)
-            except WorkflowUpdateFailedError:
-                # not open yet, or a late check-in was replaced by the next one: look it up
-                kind = current["id"].rsplit("-", 1)[0]
-                state = await handle.query(MatchLifecycle.state)
-                current["id"] = next(
-                    (p.id for p in state.open_prompts() if p.kind == kind), current["id"]
-                )
+            except WorkflowUpdateFailedError as exc:
+                if "no longer open" in str(exc.cause):
+                    # a late check-in was replaced by the next one: look up the open one
+                    kind = current["id"].rsplit("-", 1)[0]
+                    state = await handle.query(MatchLifecycle.state)
+                    current["id"] = next(
+                        (p.id for p in state.open_prompts() if p.kind == kind), current["id"]
+                    )
                 raise
 
         await _until_accepted(send, latencies)
