@@ -86,11 +86,11 @@ class Notifications:
             workflow_id=info.workflow_id, match_id=data.match_id, business_key=email.key
         )
         address = email.recipient_email or self._identity.secretariat_email
-        recipient = {"name": email.recipient_name, "email": address, "language": "en"}
-        if email.recipient_email:
-            for contact in (data.eoi.adopter.contact, data.eoi.solution.contact):
-                if contact.email == address:
-                    recipient["language"] = contact.language
+        recipient = {
+            "name": email.recipient_name,
+            "email": address,
+            "language": email.recipient_language,
+        }
         rendered = self._renderer.render(email.template.value, self._context(data, recipient))
         domain = self._identity.sender.rsplit("@", 1)[-1]
         # Two short units of work around the SMTP conversation: no connection is held

@@ -17,6 +17,7 @@ class SendEmail(BaseModel):
     party: Party
     recipient_email: str | None = Field(description="None: the Secretariat inbox from settings")
     recipient_name: str = "Network Secretariat"
+    recipient_language: str = "en"
     prompt_id: str | None = None
     round: int = 1
     context: dict[str, Any] = Field(default_factory=dict)

@@ -70,6 +70,7 @@ class Run:
                 party=prompt.party,
                 recipient_email=contact.email,
                 recipient_name=contact.name,
+                recipient_language=contact.language,
                 prompt_id=prompt.id,
                 round=prompt.sends,
                 context={
@@ -93,6 +94,7 @@ class Run:
                 party=party,
                 recipient_email=email,
                 recipient_name=contact.name if email and contact else "Network Secretariat",
+                recipient_language=contact.language if email and contact else "en",
                 context=context,
             )
         )

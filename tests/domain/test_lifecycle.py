@@ -246,6 +246,7 @@ def test_secretariat_actions_and_refusals():
     new = Contact(name="Aliya Nurlanovna", email="aliya@gov.kz", language="ru")
     changed = d.act(e.ChangeContact, party=Party.ADOPTER, contact=new, reason="staff change")
     assert [m.recipient_email for m in changed.emails] == ["aliya@gov.kz"]
+    assert [m.recipient_language for m in changed.emails] == ["ru"]
     with pytest.raises(InvalidMove, match="already the adopter contact"):
         d.act(e.ChangeContact, party=Party.ADOPTER, contact=new, reason="again")
     d.act(e.Advance, to=Stage.ADAPTATION, reason="visit happened informally")
