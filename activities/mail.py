@@ -4,7 +4,11 @@ import asyncio
 import contextlib
 import hashlib
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate
 from pathlib import Path
 from typing import Any, Literal
@@ -59,6 +63,11 @@ def message_id_for(business_key: str, *, domain: str) -> str:
     return f"<{digest}@{domain}>"
 
 
+# UTF-8 bodies as quoted-printable: readable in raw form, safe for 7-bit relays.
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+
+
 def build_message(
     *,
     sender: str,
@@ -68,18 +77,23 @@ def build_message(
     email: RenderedEmail,
     message_id: str,
     reply_to: str | None = None,
-) -> EmailMessage:
-    """Assemble a multipart (text + HTML) message with a fixed Message-ID."""
-    message = EmailMessage()
-    message["From"] = formataddr((sender_name, sender))
-    message["To"] = formataddr((recipient_name, recipient))
-    message["Subject"] = email.subject
+) -> MIMEMultipart:
+    """Assemble a multipart/alternative (text + HTML) message with a fixed Message-ID.
+
+    Built with the classic ``email.mime`` classes: an order of magnitude cheaper than
+    ``EmailMessage``, whose header registry parses every header it is given."""
+    message = MIMEMultipart("alternative")
+    message["From"] = formataddr((sender_name, sender), charset="utf-8")
+    message["To"] = formataddr((recipient_name, recipient), charset="utf-8")
+    message["Subject"] = (
+        Header(email.subject, "utf-8") if not email.subject.isascii() else email.subject
+    )
     message["Message-ID"] = message_id
     message["Date"] = formatdate(localtime=False, usegmt=True)
     if reply_to:
         message["Reply-To"] = reply_to
-    message.set_content(email.text)
-    message.add_alternative(email.html, subtype="html")
+    message.attach(MIMEText(email.text, "plain", _UTF8))
+    message.attach(MIMEText(email.html, "html", _UTF8))
     return message
 
 
@@ -110,7 +124,7 @@ class SmtpMailer:
         self._idle: list[aiosmtplib.SMTP] = []
         self._slots = asyncio.Semaphore(pool_size)
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         """Deliver one message or raise PermanentDeliveryError / TransientDeliveryError."""
         async with self._slots:
             client = self._idle.pop() if self._idle else None

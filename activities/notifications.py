@@ -96,7 +96,7 @@ class Notifications:
         # Two short units of work around the SMTP conversation: no connection is held
         # while the mail server answers.
         async with self._sessions() as session:
-            row = await repository.claim_outbox(
+            claim = await repository.claim_outbox(
                 session,
                 business_key=email.key,
                 message_id=message_id_for(email.key, domain=domain),
@@ -105,10 +105,8 @@ class Notifications:
                 recipient=address,
                 subject=rendered.subject,
             )
-            row_id, message_id, already_sent = row.id, row.message_id, row.status == "sent"
-            if not already_sent:
-                row.attempts += 1
             await session.commit()
+        row_id, message_id, already_sent = claim.id, claim.message_id, claim.already_sent
         if already_sent:
             log.info("email already sent", message_id=message_id)
             return SendEmailResult(message_id=message_id, already_sent=True)

@@ -39,8 +39,9 @@ class MatchRecords:
                 status=data.snapshot.status,
                 next_deadline=data.snapshot.next_deadline,
             )
-            for entry in data.entries:
-                await repository.append_history(session, match_id=match_id, **entry.model_dump())
+            await repository.append_history_entries(
+                session, match_id=match_id, entries=[e.model_dump() for e in data.entries]
+            )
             await session.commit()
         log.info("match recorded", created=created)
         return RecordMatchResult(created=created)
@@ -49,12 +50,10 @@ class MatchRecords:
     async def record_history(self, data: RecordHistoryInput) -> RecordHistoryResult:
         """Append history entries and move the match's current state with them."""
         log = logger.bind(workflow_id=activity.info().workflow_id, match_id=data.match_id)
-        appended = 0
         async with self._sessions() as session:
-            for entry in data.entries:
-                appended += await repository.append_history(
-                    session, match_id=data.match_id, **entry.model_dump()
-                )
+            appended = await repository.append_history_entries(
+                session, match_id=data.match_id, entries=[e.model_dump() for e in data.entries]
+            )
             await repository.update_match(
                 session, match_id=data.match_id, **data.snapshot.model_dump()
             )

@@ -32,7 +32,7 @@ from activities.mail import SmtpMailer  # noqa: E402
 from activities.notifications import MailIdentity  # noqa: E402
 from activities.store.engine import make_engine, make_sessionmaker, upgrade_database  # noqa: E402
 from api.intake import submit_eoi  # noqa: E402
-from bench.bare import CHECKIN_SECONDS, BareLifecycle, noop  # noqa: E402
+from bench.bare import CHECKIN_SECONDS, BareLifecycle, noop, updates_before_timer  # noqa: E402
 from domain.enums import Party  # noqa: E402
 from domain.lifecycle import answers as a  # noqa: E402
 from domain.lifecycle import events as ev  # noqa: E402
@@ -48,6 +48,9 @@ from workflows.search_attributes import ALL_KEYS  # noqa: E402
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "eoi.json"
 
 
+REFUSED = [0]
+
+
 # -- drivers -------------------------------------------------------------------------------------
 async def _until_accepted(call: Callable[[], Awaitable[object]], latencies: list[float]) -> None:
     """Send an update, retrying while the workflow refuses it because it is not due yet."""
@@ -56,6 +59,7 @@ async def _until_accepted(call: Callable[[], Awaitable[object]], latencies: list
         try:
             await call()
         except WorkflowUpdateFailedError:
+            REFUSED[0] += 1
             await asyncio.sleep(0.1)
             continue
         latencies.append(time.perf_counter() - started)
@@ -104,6 +108,8 @@ async def drive_match(
     ]
     for prompt_id, party, answer in steps:
         current = {"id": prompt_id}
+        if prompt_id.startswith("check_in"):
+            await asyncio.sleep(CHECKIN_SECONDS)  # the partner answers once the check-in is due
 
         async def send(current=current, party=party, answer=answer) -> object:
             event = ev.Answered(prompt_id=current["id"], party=party, answer=answer)
@@ -132,6 +138,8 @@ async def drive_bare(
         BareLifecycle.run, plan, id=f"bare-{uuid.uuid4().hex[:12]}", task_queue=task_queue
     )
     for index in range(sum(1 for kind, _ in plan if kind == "update")):
+        if index == updates_before_timer(plan):
+            await asyncio.sleep(CHECKIN_SECONDS)  # as the match's driver does
         await _until_accepted(
             lambda i=index: handle.execute_update(BareLifecycle.step, i), latencies
         )
@@ -213,7 +221,9 @@ async def measure(
             await drive(latencies)
 
     started, own, server = time.perf_counter(), _own_cpu(), _server_cpu()
+    REFUSED[0] = 0
     await asyncio.gather(*(one() for _ in range(n)))
+    print(f"{name}: {REFUSED[0] / n:.1f} refused updates per workflow")
     return Run(
         name,
         n,
@@ -289,31 +299,19 @@ async def main(args: argparse.Namespace) -> None:
                 "warm-up", 10, 10, steps, lambda lat: drive_bare(client, "bench-bare", plan, lat)
             )
 
+            drivers = {
+                "bare": lambda lat: drive_bare(client, "bench-bare", plan, lat),
+                "matchmaker": lambda lat: drive_match(client, "bench-matchmaker", policy, lat),
+            }
+            order = ["bare", "matchmaker", "bare"] if args.only is None else [args.only]
             runs = [
-                await measure(
-                    "bare",
-                    args.matches,
-                    args.concurrency,
-                    steps,
-                    lambda lat: drive_bare(client, "bench-bare", plan, lat),
-                ),
-                await measure(
-                    "matchmaker",
-                    args.matches,
-                    args.concurrency,
-                    steps,
-                    lambda lat: drive_match(client, "bench-matchmaker", policy, lat),
-                ),
-                await measure(
-                    "bare",
-                    args.matches,
-                    args.concurrency,
-                    steps,
-                    lambda lat: drive_bare(client, "bench-bare", plan, lat),
-                ),
+                await measure(name, args.matches, args.concurrency, steps, drivers[name])
+                for name in order
             ]
         for run in runs:
             print(run.line())
+        if args.only is not None:
+            return
         bare = statistics.mean(r.per_second for r in runs if r.name == "bare")
         mm = next(r.per_second for r in runs if r.name == "matchmaker")
         ratio = mm / bare
@@ -331,5 +329,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--matches", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument(
+        "--only", choices=["bare", "matchmaker"], help="measure one side only (for profiling)"
+    )
     parser.add_argument("--db-file", action="store_true", help="persist the dev server in SQLite")
     asyncio.run(main(parser.parse_args()))

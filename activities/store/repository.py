@@ -1,6 +1,7 @@
 """Repository functions: one session in, no commits (the caller owns the unit of work)."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,12 +25,23 @@ from activities.store.tables import (
 from domain.model import Contact, ExpressionOfInterest, Institution
 
 
-async def _insert_ignore(session: AsyncSession, table: type[Base], values: dict[str, Any]) -> bool:
-    """Insert a row unless one with the same unique key exists; tell whether it was inserted."""
+def _insert(session: AsyncSession, table: type[Base]) -> Any:
+    """A dialect-specific INSERT on a table (Core, so no ORM unit of work is involved)."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = await session.execute(insert(table).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    return insert(table.__table__)
+
+
+async def _insert_ignore(
+    session: AsyncSession, table: type[Base], values: dict[str, Any] | list[dict[str, Any]]
+) -> int:
+    """Insert rows unless one with the same unique key exists; return how many were inserted.
+
+    A list of rows is one multi-row statement."""
+    if isinstance(values, list) and not values:
+        return 0
+    result = await session.execute(_insert(session, table).values(values).on_conflict_do_nothing())
+    return max(result.rowcount, 0)
 
 
 async def _institution_id(session: AsyncSession, institution: Institution) -> int:
@@ -81,7 +93,7 @@ async def save_eoi(session: AsyncSession, *, eoi: ExpressionOfInterest) -> bool:
     )
     adopter_id = await _institution_id(session, eoi.adopter.institution)
     adopter_contact_id = await _contact_id(session, eoi.adopter.contact)
-    return await _insert_ignore(
+    return 1 == await _insert_ignore(
         session,
         EoiRow,
         {
@@ -108,7 +120,7 @@ async def create_match(
 ) -> bool:
     """Insert the match row for an EOI unless it exists; tell whether it was new."""
     now = utcnow()
-    return await _insert_ignore(
+    return 1 == await _insert_ignore(
         session,
         MatchRow,
         {
@@ -139,9 +151,10 @@ async def update_match(
     close_reason: str | None = None,
 ) -> None:
     """Set the current stage, status and next deadline of a match."""
+    table = MatchRow.__table__
     await session.execute(
-        update(MatchRow)
-        .where(MatchRow.id == match_id)
+        update(table)
+        .where(table.c.id == match_id)
         .values(
             stage=stage,
             status=status,
@@ -165,21 +178,38 @@ async def append_history(
     occurred_at: datetime,
 ) -> bool:
     """Append one history entry; a second call with the same (match, seq) is a no-op."""
+    entry = {
+        "seq": seq,
+        "kind": kind,
+        "stage": stage,
+        "actor": actor,
+        "summary": summary,
+        "data": data,
+        "occurred_at": occurred_at,
+    }
+    return 1 == await append_history_entries(session, match_id=match_id, entries=[entry])
+
+
+async def append_history_entries(
+    session: AsyncSession, *, match_id: str, entries: Sequence[dict[str, Any]]
+) -> int:
+    """Append history entries in one statement; entries already there (same match and seq)
+    are skipped. Return how many were appended."""
+    recorded_at = utcnow()
     return await _insert_ignore(
         session,
         MatchHistoryRow,
-        {
-            "match_id": match_id,
-            "seq": seq,
-            "kind": kind,
-            "stage": stage,
-            "actor": actor,
-            "summary": summary,
-            "data": data,
-            "occurred_at": occurred_at,
-            "recorded_at": utcnow(),
-        },
+        [{**entry, "match_id": match_id, "recorded_at": recorded_at} for entry in entries],
     )
+
+
+@dataclass(frozen=True)
+class OutboxClaim:
+    """The outbox row of one email, as a delivery attempt sees it."""
+
+    id: int
+    message_id: str
+    already_sent: bool
 
 
 async def claim_outbox(
@@ -191,26 +221,38 @@ async def claim_outbox(
     kind: str,
     recipient: str,
     subject: str,
-) -> OutboxRow:
-    """Return the outbox row for a business key, creating it (pending) on first sight."""
-    await _insert_ignore(
-        session,
-        OutboxRow,
-        {
-            "business_key": business_key,
-            "message_id": message_id,
-            "match_id": match_id,
-            "kind": kind,
-            "recipient": recipient,
-            "subject": subject,
-            "status": "pending",
-            "attempts": 0,
-            "created_at": utcnow(),
-        },
+) -> OutboxClaim:
+    """Count a delivery attempt on the outbox row of a business key, creating it on first
+    sight, in one statement; a row already sent is left as it is and reported as such."""
+    table = OutboxRow.__table__
+    insert = _insert(session, OutboxRow).values(
+        business_key=business_key,
+        message_id=message_id,
+        match_id=match_id,
+        kind=kind,
+        recipient=recipient,
+        subject=subject,
+        status="pending",
+        attempts=1,
+        created_at=utcnow(),
     )
-    return (
-        await session.execute(select(OutboxRow).where(OutboxRow.business_key == business_key))
-    ).scalar_one()
+    claimed = (
+        await session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[table.c.business_key],
+                set_={"attempts": table.c.attempts + 1},
+                where=table.c.status != "sent",
+            ).returning(table.c.id, table.c.message_id)
+        )
+    ).one_or_none()
+    if claimed is not None:
+        return OutboxClaim(id=claimed.id, message_id=claimed.message_id, already_sent=False)
+    sent = (
+        await session.execute(
+            select(table.c.id, table.c.message_id).where(table.c.business_key == business_key)
+        )
+    ).one()
+    return OutboxClaim(id=sent.id, message_id=sent.message_id, already_sent=True)
 
 
 async def mark_outbox(
@@ -220,7 +262,8 @@ async def mark_outbox(
     values: dict[str, Any] = {"status": status, "last_error": error}
     if status == "sent":
         values["sent_at"] = utcnow()
-    await session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(**values))
+    table = OutboxRow.__table__
+    await session.execute(update(table).where(table.c.id == row_id).values(**values))
 
 
 async def get_match(session: AsyncSession, *, match_id: str) -> MatchRow | None:
@@ -289,7 +332,7 @@ async def save_case_study(
     session: AsyncSession, *, match_id: str, title: str, focus_area: str, body: str
 ) -> tuple[int, bool]:
     """Store the draft case study of a match unless it exists; return its id and whether new."""
-    created = await _insert_ignore(
+    created = 1 == await _insert_ignore(
         session,
         CaseStudyRow,
         {
