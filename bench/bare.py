@@ -1,11 +1,35 @@
-"""The baseline for bench/lifecycle.py: a workflow that does the same steps and nothing else."""
+"""The baseline for bench/lifecycle.py: a bare workflow that performs a recorded match's steps.
+
+It runs the activities a real match ran, with the inputs it ran them with (read from that
+match's history), after its start, after each update and after its durable timer, and
+nothing else: no rules, no state, no validation of answers, no search attributes. With
+``noop`` in place of each activity it measures Temporal alone."""
 
 import asyncio
 from datetime import timedelta
 
+from pydantic import BaseModel
 from temporalio import activity, workflow
+from temporalio.api.common.v1 import Payload
+from temporalio.common import RawValue
 
 CHECKIN_SECONDS = 2.0
+
+
+class Call(BaseModel):
+    """One activity to run: its type and its input as the match's history holds it (JSON)."""
+
+    activity: str
+    input: str = "0"
+
+
+class BarePlan(BaseModel):
+    """A match's shape: the calls after start and after the timer, the updates around it."""
+
+    start: list[Call]
+    updates: int
+    updates_before_timer: int | None = None
+    after_timer: list[Call] = []
 
 
 @activity.defn
@@ -13,57 +37,58 @@ async def noop(step: int) -> int:
     return step
 
 
-def updates_before_timer(plan: list[tuple[str, int]]) -> int | None:
-    """How many updates a match receives before its durable timer starts (None: no timer)."""
-    kinds = [kind for kind, _ in plan[1:]]
-    return kinds[: kinds.index("timer")].count("update") if "timer" in kinds else None
-
-
 @workflow.defn
 class BareLifecycle:
-    """Same shape as a match: activities after start, after each update and after the timer,
-    which starts once the update before it is done (as the match's first check-in does)."""
+    """Runs the plan's calls after start, after each update and after the timer, which
+    starts once the updates before it are done (as the match's first check-in does)."""
 
     @workflow.init
-    def __init__(self, plan: list[tuple[str, int]]) -> None:
+    def __init__(self, plan: BarePlan) -> None:
         self._plan = plan
         self._updates = 0
-        self._timer_after = updates_before_timer(plan)
         self._timer_done = False
+        self._started = False
 
-    async def _activities(self, n: int) -> None:
-        await asyncio.gather(
-            *(
-                workflow.execute_activity(noop, i, start_to_close_timeout=timedelta(seconds=30))
-                for i in range(n)
-            )
+    async def _run(self, calls: list[Call]) -> None:
+        """Run the calls at once, except that the match is recorded before anything else
+        (as the match does: its other rows refer to it)."""
+        first = [call for call in calls if call.activity == "record_match"]
+        for group in (first, [call for call in calls if call not in first]):
+            await asyncio.gather(*(self._call(call) for call in group))
+
+    @staticmethod
+    async def _call(call: Call) -> object:
+        payload = Payload(metadata={"encoding": b"json/plain"}, data=call.input.encode())
+        return await workflow.execute_activity(
+            call.activity, RawValue(payload), start_to_close_timeout=timedelta(seconds=30)
         )
 
     @workflow.run
-    async def run(self, plan: list[tuple[str, int]]) -> int:
-        await self._activities(plan[0][1])
-        if self._timer_after is not None:
-            after = self._timer_after
+    async def run(self, plan: BarePlan) -> int:
+        await self._run(plan.start)
+        self._started = True
+        if plan.updates_before_timer is not None:
+            after = plan.updates_before_timer
             await workflow.wait_condition(lambda: self._updates >= after)
             await workflow.wait_condition(workflow.all_handlers_finished)
             await workflow.sleep(CHECKIN_SECONDS)
             self._timer_done = True
-            await self._activities(next(n for kind, n in plan if kind == "timer"))
-        total_updates = sum(1 for kind, _ in plan if kind == "update")
-        await workflow.wait_condition(lambda: self._updates == total_updates)
+            await self._run(plan.after_timer)
+        await workflow.wait_condition(lambda: self._updates == plan.updates)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._updates
 
     @workflow.update
-    async def step(self, index: int) -> int:
+    async def step(self, index: int, calls: list[Call]) -> int:
         self._updates += 1
-        updates = [n for kind, n in self._plan if kind == "update"]
-        await self._activities(updates[index])
+        await workflow.wait_condition(lambda: self._started)  # the match's rows exist first
+        await self._run(calls)
         return index
 
     @step.validator
-    def _check(self, index: int) -> None:
+    def _check(self, index: int, calls: list[Call]) -> None:
         if index != self._updates:
             raise ValueError("out of order")
-        if self._timer_after is not None and index >= self._timer_after and not self._timer_done:
+        before = self._plan.updates_before_timer
+        if before is not None and index >= before and not self._timer_done:
             raise ValueError("not yet")

@@ -32,7 +32,7 @@ from activities.mail import SmtpMailer  # noqa: E402
 from activities.notifications import MailIdentity  # noqa: E402
 from activities.store.engine import make_engine, make_sessionmaker, upgrade_database  # noqa: E402
 from api.intake import submit_eoi  # noqa: E402
-from bench.bare import CHECKIN_SECONDS, BareLifecycle, noop, updates_before_timer  # noqa: E402
+from bench.bare import CHECKIN_SECONDS, BareLifecycle, BarePlan, Call, noop  # noqa: E402
 from domain.enums import Party  # noqa: E402
 from domain.lifecycle import answers as a  # noqa: E402
 from domain.lifecycle import events as ev  # noqa: E402
@@ -41,7 +41,7 @@ from domain.policy import TimingPolicy  # noqa: E402
 from workers.log import configure_logging  # noqa: E402
 from workers.ports import free_port  # noqa: E402
 from workers.temporal import binary_path  # noqa: E402
-from workers.worker import Resources, build_worker  # noqa: E402
+from workers.worker import Resources, activities_of, build_worker  # noqa: E402
 from workflows.match_lifecycle import MatchLifecycle  # noqa: E402
 from workflows.search_attributes import ALL_KEYS  # noqa: E402
 
@@ -67,13 +67,21 @@ async def _until_accepted(call: Callable[[], Awaitable[object]], latencies: list
 
 
 async def drive_match(
-    client: Client, task_queue: str, policy: TimingPolicy, latencies: list[float]
+    client: Client,
+    task_queue: str,
+    policy: TimingPolicy,
+    latencies: list[float],
+    *,
+    settle: float = 0.0,
 ) -> str:
+    """One match through the happy path, each partner answering once their prompt is open
+    (``settle``: wait before the first answer, so the start's effects are done)."""
     eoi = ExpressionOfInterest.model_validate_json(EXAMPLE.read_text()).model_copy(
         update={"id": f"B-{uuid.uuid4().hex[:12]}"}
     )
     await submit_eoi(client, eoi=eoi, task_queue=task_queue, policy=policy)
     handle = client.get_workflow_handle_for(MatchLifecycle.run, eoi.match_id)
+    await asyncio.sleep(settle)
     today = time.strftime("%Y-%m-%d")
     steps = [
         (
@@ -132,33 +140,76 @@ async def drive_match(
 
 
 async def drive_bare(
-    client: Client, task_queue: str, plan: list[tuple[str, int]], latencies: list[float]
+    client: Client, task_queue: str, shape: "Shape", latencies: list[float], *, noop: bool = False
 ) -> str:
-    handle = await client.start_workflow(
-        BareLifecycle.run, plan, id=f"bare-{uuid.uuid4().hex[:12]}", task_queue=task_queue
+    """Run the bare workflow through the sample match's steps, with its activities (inputs
+    re-keyed to a new EOI id, so every row and email is new) or with no-ops."""
+    token = f"B-{uuid.uuid4().hex[:12]}"
+
+    def calls(group: list[Call]) -> list[Call]:
+        if noop:
+            return [Call(activity="noop") for _ in group]
+        return [Call(activity=c.activity, input=c.input.replace(shape.token, token)) for c in group]
+
+    updates = [group for kind, group in shape.groups if kind == "update"]
+    kinds = [kind for kind, _ in shape.groups[1:]]
+    before_timer = kinds[: kinds.index("timer")].count("update") if "timer" in kinds else None
+    plan = BarePlan(
+        start=calls(shape.groups[0][1]),
+        updates=len(updates),
+        updates_before_timer=before_timer,
+        after_timer=calls(next((g for k, g in shape.groups if k == "timer"), [])),
     )
-    for index in range(sum(1 for kind, _ in plan if kind == "update")):
-        if index == updates_before_timer(plan):
+    handle = await client.start_workflow(
+        BareLifecycle.run, plan, id=f"bare-{token}", task_queue=task_queue
+    )
+    for index, group in enumerate(updates):
+        if index == before_timer:
             await asyncio.sleep(CHECKIN_SECONDS)  # as the match's driver does
+        step = calls(group)
         await _until_accepted(
-            lambda i=index: handle.execute_update(BareLifecycle.step, i), latencies
+            lambda i=index, c=step: handle.execute_update(BareLifecycle.step, args=[i, c]),
+            latencies,
         )
     await handle.result()
     return handle.id
 
 
-async def shape_of(client: Client, workflow_id: str) -> list[tuple[str, int]]:
-    """Read a finished match's history: activities after start, after each update or timer."""
-    plan: list[tuple[str, int]] = [("start", 0)]
+@dataclass
+class Shape:
+    """A finished match's steps: the activities (type and JSON input) after its start, after
+    each update and after its timer; ``token`` is its EOI id, replaced in every copy."""
+
+    token: str
+    groups: list[tuple[str, list[Call]]]
+
+    @property
+    def activities(self) -> int:
+        return sum(len(group) for _, group in self.groups)
+
+    @property
+    def updates(self) -> int:
+        return sum(1 for kind, _ in self.groups if kind == "update")
+
+    def __str__(self) -> str:
+        return " → ".join(f"{kind}: {len(group)}" for kind, group in self.groups)
+
+
+async def shape_of(client: Client, workflow_id: str, token: str) -> Shape:
+    """Read a finished match's history: the activities it ran after start, each update, timer."""
+    groups: list[tuple[str, list[Call]]] = [("start", [])]
     async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-            plan.append(("update", 0))
+            groups.append(("update", []))
         elif event.event_type == EventType.EVENT_TYPE_TIMER_FIRED:
-            plan.append(("timer", 0))
+            groups.append(("timer", []))
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            kind, n = plan[-1]
-            plan[-1] = (kind, n + 1)
-    return plan
+            attrs = event.activity_task_scheduled_event_attributes
+            [payload] = attrs.input.payloads
+            groups[-1][1].append(
+                Call(activity=attrs.activity_type.name, input=payload.data.decode())
+            )
+    return Shape(token=token, groups=groups)
 
 
 def _server_cpu() -> float:
@@ -283,27 +334,30 @@ async def main(args: argparse.Namespace) -> None:
         client = env.client
         mm_worker = build_worker(client, task_queue="bench-matchmaker", resources=resources)
         bare_worker = Worker(
-            client, task_queue="bench-bare", workflows=[BareLifecycle], activities=[noop]
+            client,
+            task_queue="bench-bare",
+            workflows=[BareLifecycle],
+            activities=[noop, *activities_of(resources)],
         )
         async with mm_worker, bare_worker:
-            sample = await drive_match(client, "bench-matchmaker", policy, [])
-            plan = await shape_of(client, sample)
-            activities = sum(n for _, n in plan)
-            updates = sum(1 for kind, _ in plan if kind == "update")
-            steps = activities + updates
-            print(
-                f"happy path per match: {activities} activities, {updates} updates, "
-                f"{sum(1 for k, _ in plan if k == 'timer')} timer(s); shape {plan}"
-            )
+            sample = await drive_match(client, "bench-matchmaker", policy, [], settle=1.0)
+            shape = await shape_of(client, sample, token=sample.removeprefix("match-"))
+            steps = shape.activities + shape.updates
+            print(f"happy path per match: {shape.activities} activities, {shape.updates} updates")
+            print(f"  shape: {shape}")
             await measure(
-                "warm-up", 10, 10, steps, lambda lat: drive_bare(client, "bench-bare", plan, lat)
+                "warm-up",
+                args.warm_up,
+                args.warm_up,
+                steps,
+                lambda lat: drive_bare(client, "bench-bare", shape, lat),
             )
-
             drivers = {
-                "bare": lambda lat: drive_bare(client, "bench-bare", plan, lat),
+                "bare": lambda lat: drive_bare(client, "bench-bare", shape, lat),
                 "matchmaker": lambda lat: drive_match(client, "bench-matchmaker", policy, lat),
+                "no-op": lambda lat: drive_bare(client, "bench-bare", shape, lat, noop=True),
             }
-            order = ["bare", "matchmaker", "bare"] if args.only is None else [args.only]
+            order = ["bare", "matchmaker", "bare", "no-op"] if args.only is None else [args.only]
             runs = [
                 await measure(name, args.matches, args.concurrency, steps, drivers[name])
                 for name in order
@@ -314,10 +368,16 @@ async def main(args: argparse.Namespace) -> None:
             return
         bare = statistics.mean(r.per_second for r in runs if r.name == "bare")
         mm = next(r.per_second for r in runs if r.name == "matchmaker")
+        floor = next(r.per_second for r in runs if r.name == "no-op")
         ratio = mm / bare
-        print(f"emails received by the SMTP catcher: {received}")
+        print(f"emails received by the SMTP catcher: {received}", flush=True)
         print(
-            f"ratio matchmaker / bare = {ratio:.3f}  (target >= 0.85: {'met' if ratio >= 0.85 else 'NOT met'})"
+            f"ratio matchmaker / bare = {ratio:.3f}  "
+            f"(target >= 0.85: {'met' if ratio >= 0.85 else 'NOT met'})"
+        )
+        print(
+            f"for reference: matchmaker / no-op activities = {mm / floor:.3f}, "
+            f"bare / no-op activities = {bare / floor:.3f} (the cost of the work itself)"
         )
     finally:
         await env.shutdown()
@@ -330,7 +390,10 @@ if __name__ == "__main__":
     parser.add_argument("--matches", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument(
-        "--only", choices=["bare", "matchmaker"], help="measure one side only (for profiling)"
+        "--only",
+        choices=["bare", "matchmaker", "no-op"],
+        help="measure one side only (for profiling)",
     )
+    parser.add_argument("--warm-up", type=int, default=10, help="bare runs before measuring")
     parser.add_argument("--db-file", action="store_true", help="persist the dev server in SQLite")
     asyncio.run(main(parser.parse_args()))

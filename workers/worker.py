@@ -1,8 +1,9 @@
 """The composition root of the worker: settings in, a running Temporal worker out."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -70,22 +71,27 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         await engine.dispose()
 
 
-def build_worker(client: Client, *, task_queue: str, resources: Resources) -> Worker:
-    """Register the workflows and the bound activity methods on one task queue."""
-    load_reference_data()
+def activities_of(resources: Resources) -> list[Callable[..., Any]]:
+    """The activity methods, bound to the worker's database and mailer."""
     records = MatchRecords(resources.sessions)
     notifications = Notifications(
         sessions=resources.sessions, mailer=resources.mailer, identity=resources.identity
     )
+    return [
+        records.record_match,
+        records.record_history,
+        records.draft_case_study,
+        notifications.send_email,
+    ]
+
+
+def build_worker(client: Client, *, task_queue: str, resources: Resources) -> Worker:
+    """Register the workflows and the bound activity methods on one task queue."""
+    load_reference_data()
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=SANDBOX,
-        activities=[
-            records.record_match,
-            records.record_history,
-            records.draft_case_study,
-            notifications.send_email,
-        ],
+        activities=activities_of(resources),
     )

@@ -1,0 +1,37 @@
+"""The benchmark runs end to end (its figures are read by people, never asserted here)."""
+
+import re
+import subprocess
+import sys
+
+from tests.support import ROOT
+
+
+def test_the_lifecycle_benchmark_runs_both_sides_with_real_work():
+    run = subprocess.run(
+        [
+            sys.executable,
+            "bench/lifecycle.py",
+            "--matches",
+            "2",
+            "--concurrency",
+            "2",
+            "--warm-up",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = run.stdout
+    assert "Completing activity as failed" not in run.stderr
+    shape = re.search(r"happy path per match: (\d+) activities, (\d+) updates", out)
+    assert shape and shape.groups() == ("17", "6"), out
+    for name in ("bare", "matchmaker", "no-op"):
+        assert re.search(rf"^{name} +2 workflows in", out, re.MULTILINE), out
+    # 8 emails per match: the sample, the warm-up, 2 matches and 2 × 2 bare replays of them
+    # (the no-op run sends none), so the baseline does the match's real work.
+    assert f"emails received by the SMTP catcher: {8 * (1 + 1 + 2 + 4)}" in out, out
+    assert re.search(r"ratio matchmaker / bare = \d+\.\d+", out), out
