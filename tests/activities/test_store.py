@@ -99,6 +99,70 @@ async def test_history_is_idempotent_per_sequence_number(sessions):
         assert count == 2
 
 
+async def test_a_decisions_entries_are_appended_in_one_statement_skipping_known_ones(sessions):
+    eoi = unique_eoi()
+
+    def entry(seq: int) -> dict:
+        return dict(
+            seq=seq,
+            kind="answered",
+            stage="follow_up",
+            actor="adopter",
+            summary=f"entry {seq}",
+            data={},
+            occurred_at=NOW,
+        )
+
+    async with sessions() as session:
+        await _record(session, eoi)
+        appended = await repository.append_history_entries(
+            session, match_id=eoi.match_id, entries=[entry(1), entry(2)]
+        )
+        await session.commit()
+    assert appended == 2
+    async with sessions() as session:
+        # a retry that overlaps what is stored: only the new entry is counted and kept
+        appended = await repository.append_history_entries(
+            session, match_id=eoi.match_id, entries=[entry(2), entry(3)]
+        )
+        assert (
+            await repository.append_history_entries(session, match_id=eoi.match_id, entries=[]) == 0
+        )
+        await session.commit()
+    assert appended == 1
+    async with sessions() as session:
+        rows = await repository.list_history(session, match_id=eoi.match_id)
+        assert [(r.seq, r.summary) for r in rows] == [
+            (1, "entry 1"),
+            (2, "entry 2"),
+            (3, "entry 3"),
+        ]
+
+
+async def test_an_outbox_row_counts_attempts_until_it_is_sent(sessions):
+    eoi = unique_eoi()
+    email = dict(
+        business_key=f"{eoi.match_id}/follow_up/p-1/a@x.org/1",
+        message_id="<m@x.org>",
+        match_id=eoi.match_id,
+        kind="introduction_adopter",
+        recipient="a@x.org",
+        subject="Hello",
+    )
+    async with sessions() as session:
+        await _record(session, eoi)
+        first = await repository.claim_outbox(session, **email)
+        second = await repository.claim_outbox(session, **email)
+        assert first.id == second.id and not first.already_sent and not second.already_sent
+        await repository.mark_outbox(session, row_id=first.id, status="sent", error=None)
+        await session.commit()
+    async with sessions() as session:
+        third = await repository.claim_outbox(session, **email)
+        assert third.already_sent and third.id == first.id and third.message_id == "<m@x.org>"
+        [row] = await repository.list_outbox(session, match_id=eoi.match_id)
+        assert row.attempts == 2 and row.status == "sent" and row.sent_at is not None
+
+
 async def test_list_matches_filters_and_pages(sessions):
     kz = [unique_eoi() for _ in range(3)]
     other = example_eoi(
