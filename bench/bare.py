@@ -24,10 +24,10 @@ class Call(BaseModel):
 
 
 class BarePlan(BaseModel):
-    """A match's shape: the calls after start and after the timer, the updates around it."""
+    """A match's shape: the calls after its start, after each update and after its timer."""
 
     start: list[Call]
-    updates: int
+    updates: list[list[Call]]
     updates_before_timer: int | None = None
     after_timer: list[Call] = []
 
@@ -74,19 +74,19 @@ class BareLifecycle:
             await workflow.sleep(CHECKIN_SECONDS)
             self._timer_done = True
             await self._run(plan.after_timer)
-        await workflow.wait_condition(lambda: self._updates == plan.updates)
+        await workflow.wait_condition(lambda: self._updates == len(plan.updates))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._updates
 
     @workflow.update
-    async def step(self, index: int, calls: list[Call]) -> int:
+    async def step(self, index: int) -> int:
         self._updates += 1
         await workflow.wait_condition(lambda: self._started)  # the match's rows exist first
-        await self._run(calls)
+        await self._run(self._plan.updates[index])
         return index
 
     @step.validator
-    def _check(self, index: int, calls: list[Call]) -> None:
+    def _check(self, index: int) -> None:
         if index != self._updates:
             raise ValueError("out of order")
         before = self._plan.updates_before_timer

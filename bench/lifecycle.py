@@ -156,20 +156,18 @@ async def drive_bare(
     before_timer = kinds[: kinds.index("timer")].count("update") if "timer" in kinds else None
     plan = BarePlan(
         start=calls(shape.groups[0][1]),
-        updates=len(updates),
+        updates=[calls(group) for group in updates],
         updates_before_timer=before_timer,
         after_timer=calls(next((g for k, g in shape.groups if k == "timer"), [])),
     )
     handle = await client.start_workflow(
         BareLifecycle.run, plan, id=f"bare-{token}", task_queue=task_queue
     )
-    for index, group in enumerate(updates):
+    for index in range(len(updates)):
         if index == before_timer:
             await asyncio.sleep(CHECKIN_SECONDS)  # as the match's driver does
-        step = calls(group)
         await _until_accepted(
-            lambda i=index, c=step: handle.execute_update(BareLifecycle.step, args=[i, c]),
-            latencies,
+            lambda i=index: handle.execute_update(BareLifecycle.step, i), latencies
         )
     await handle.result()
     return handle.id
