@@ -1,5 +1,6 @@
 """The working copy one decision mutates, with the moves every rule shares."""
 
+import copy
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -40,7 +41,11 @@ class Run:
     """Collects the effects of one decision while it changes a deep copy of the state."""
 
     def __init__(self, state: MatchState, at: datetime) -> None:
-        self.s = state.model_copy(deep=True)
+        # A deep copy, except that the EOI (frozen) and the history entries (appended, never
+        # changed) are shared with the original: they are most of the state's size.
+        shared: dict[int, Any] = {id(state.eoi): state.eoi}
+        shared.update((id(entry), entry) for entry in state.history)
+        self.s = copy.deepcopy(state, shared)
         self.at = at
         self.history: list[HistoryEntry] = []
         self.emails: list[SendEmail] = []
