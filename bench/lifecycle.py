@@ -38,6 +38,7 @@ from domain.lifecycle import answers as a  # noqa: E402
 from domain.lifecycle import events as ev  # noqa: E402
 from domain.model import ExpressionOfInterest  # noqa: E402
 from domain.policy import TimingPolicy  # noqa: E402
+from workers.cli import exit_without_teardown  # noqa: E402
 from workers.log import configure_logging  # noqa: E402
 from workers.ports import free_port  # noqa: E402
 from workers.temporal import binary_path  # noqa: E402
@@ -287,7 +288,7 @@ async def measure(
 async def main(args: argparse.Namespace) -> None:
     configure_logging(level="WARNING", json=False)
     workdir = Path(tempfile.mkdtemp(prefix="matchmaker-bench-"))
-    db_url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+    db_url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
     await asyncio.to_thread(upgrade_database, db_url)
     received = 0
 
@@ -393,5 +394,10 @@ if __name__ == "__main__":
         help="measure one side only (for profiling)",
     )
     parser.add_argument("--warm-up", type=int, default=10, help="bare runs before measuring")
+    parser.add_argument(
+        "--database-url",
+        help="the read model (default: a new SQLite file); e.g. an empty PostgreSQL database",
+    )
     parser.add_argument("--db-file", action="store_true", help="persist the dev server in SQLite")
     asyncio.run(main(parser.parse_args()))
+    exit_without_teardown(0)  # as `matchmaker eoi submit` does

@@ -2,6 +2,8 @@
 
 import asyncio
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -129,9 +131,21 @@ def eoi_submit(
             "created": result.created,
         }
 
+    code = 0
     try:
         typer.echo(json.dumps(asyncio.run(submit())))
     except ConflictingEoiError as exc:
-        raise _fail(str(exc), 1) from None
+        code = _fail(str(exc), 1).exit_code
     except RuntimeError as exc:
-        raise _fail(f"cannot reach Temporal at {settings.temporal_target}: {exc}", 1) from None
+        code = _fail(f"cannot reach Temporal at {settings.temporal_target}: {exc}", 1).exit_code
+    exit_without_teardown(code)
+
+
+def exit_without_teardown(code: int) -> None:
+    """End a short-lived Temporal client process now. The client's native threads can outlive
+    the event loop, and tearing the interpreter down under them aborts the process now and
+    then ("PyGILState_Release … finalizing", temporalio/sdk-python#300); nothing is left to
+    clean up here, so output is flushed and the process ends without the teardown."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
