@@ -115,8 +115,10 @@ async def drive_match(
         ),
         ("outcome_confirmation-6", Party.PROVIDER, a.OutcomeConfirmation(confirmed=True)),
     ]
+    shift = 0  # prompts opened beyond the happy path's (a missed check-in) shift the numbers
     for prompt_id, party, answer in steps:
-        current = {"id": prompt_id}
+        kind, number = prompt_id.rsplit("-", 1)
+        current = {"id": f"{kind}-{int(number) + shift}"}
         if prompt_id.startswith("check_in"):
             await asyncio.sleep(CHECKIN_SECONDS)  # the partner answers once the check-in is due
 
@@ -124,17 +126,19 @@ async def drive_match(
             event = ev.Answered(prompt_id=current["id"], party=party, answer=answer)
             try:
                 return await handle.execute_update(MatchLifecycle.answer, event)
-            except WorkflowUpdateFailedError as exc:
-                if "no longer open" in str(exc.cause):
-                    # a late check-in was replaced by the next one: look up the open one
-                    kind = current["id"].rsplit("-", 1)[0]
-                    state = await handle.query(MatchLifecycle.state)
-                    current["id"] = next(
-                        (p.id for p in state.open_prompts() if p.kind == kind), current["id"]
-                    )
+            except WorkflowUpdateFailedError:
+                # Refused: not open yet, or, on a slow run, a check-in missed and replaced by
+                # the next one (which shifts the numbers of every later prompt): ask the match
+                # which prompt of this kind is open, as a partner reads it from the email.
+                kind = current["id"].rsplit("-", 1)[0]
+                state = await handle.query(MatchLifecycle.state)
+                current["id"] = next(
+                    (p.id for p in state.open_prompts() if p.kind == kind), current["id"]
+                )
                 raise
 
         await _until_accepted(send, latencies)
+        shift = int(current["id"].rsplit("-", 1)[1]) - int(number)
     result = await handle.result()
     assert result.status == "completed", result
     return eoi.match_id
