@@ -1,0 +1,197 @@
+"""The load drivers of bench/lifecycle.py: partners answering a match, the same steps on the
+bare workflow, and the shape of a finished match read from its history."""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowUpdateFailedError
+
+from api.intake import submit_eoi
+from bench.bare import CHECKIN_SECONDS, BareLifecycle, BarePlan, Call
+from domain.enums import Party
+from domain.lifecycle import answers as a
+from domain.lifecycle import events as ev
+from domain.model import ExpressionOfInterest
+from domain.policy import TimingPolicy
+from workflows.match_lifecycle import MatchLifecycle
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "eoi.json"
+
+
+@dataclass
+class Tally:
+    """What the drivers of one measured run observe: accepted-update latencies, refusals."""
+
+    latencies: list[float] = field(default_factory=list)
+    refused: int = 0
+
+
+async def _until_accepted(call: Callable[[], Awaitable[object]], tally: Tally) -> None:
+    """Send an update, retrying while the workflow refuses it because it is not due yet."""
+    while True:
+        started = time.perf_counter()
+        try:
+            await call()
+        except WorkflowUpdateFailedError:
+            tally.refused += 1
+            await asyncio.sleep(0.1)
+            continue
+        tally.latencies.append(time.perf_counter() - started)
+        return
+
+
+async def drive_match(
+    client: Client,
+    task_queue: str,
+    policy: TimingPolicy,
+    tally: Tally,
+    *,
+    settle: float = 0.0,
+) -> str:
+    """One match through the happy path, each partner answering once their prompt is open
+    (``settle``: wait before the first answer, so the start's effects are done)."""
+    eoi = ExpressionOfInterest.model_validate_json(EXAMPLE.read_text()).model_copy(
+        update={"id": f"B-{uuid.uuid4().hex[:12]}"}
+    )
+    await submit_eoi(client, eoi=eoi, task_queue=task_queue, policy=policy)
+    handle = client.get_workflow_handle_for(MatchLifecycle.run, eoi.match_id)
+    await asyncio.sleep(settle)
+    today = time.strftime("%Y-%m-%d")
+    steps = [
+        (
+            "introduction_adopter-1",
+            Party.ADOPTER,
+            a.InterestAnswer(decision="confirm", needs="rural access", exchange="remote"),
+        ),
+        (
+            "introduction_provider-2",
+            Party.PROVIDER,
+            a.ShareAnswer(decision="accept", exchange="remote"),
+        ),
+        (
+            "adaptation_plan-3",
+            Party.ADOPTER,
+            a.AdaptationPlanAnswer(customisations="forms", target_pilot_date=today),
+        ),
+        ("check_in-4", Party.ADOPTER, a.CheckInAnswer(status="piloted")),
+        (
+            "outcome_report-5",
+            Party.ADOPTER,
+            a.OutcomeReport(
+                result="scaled",
+                people_reached=1000,
+                time_saved_days=1,
+                cost_saved_usd=2,
+                visits_saved=1,
+                consent_to_publish=True,
+            ),
+        ),
+        ("outcome_confirmation-6", Party.PROVIDER, a.OutcomeConfirmation(confirmed=True)),
+    ]
+    shift = 0  # prompts opened beyond the happy path's (a missed check-in) shift the numbers
+    for prompt_id, party, answer in steps:
+        kind, number = prompt_id.rsplit("-", 1)
+        current = {"id": f"{kind}-{int(number) + shift}"}
+        if prompt_id.startswith("check_in"):
+            await asyncio.sleep(CHECKIN_SECONDS)  # the partner answers once the check-in is due
+
+        async def send(current=current, party=party, answer=answer) -> object:
+            event = ev.Answered(prompt_id=current["id"], party=party, answer=answer)
+            try:
+                return await handle.execute_update(MatchLifecycle.answer, event)
+            except WorkflowUpdateFailedError:
+                # Refused: not open yet, or, on a slow run, a check-in missed and replaced by
+                # the next one (which shifts the numbers of every later prompt): ask the match
+                # which prompt of this kind is open, as a partner reads it from the email.
+                kind = current["id"].rsplit("-", 1)[0]
+                state = await handle.query(MatchLifecycle.state)
+                current["id"] = next(
+                    (p.id for p in state.open_prompts() if p.kind == kind), current["id"]
+                )
+                raise
+
+        await _until_accepted(send, tally)
+        shift = int(current["id"].rsplit("-", 1)[1]) - int(number)
+    result = await handle.result()
+    assert result.status == "completed", result
+    return eoi.match_id
+
+
+@dataclass
+class Shape:
+    """A finished match's steps: the activities (type and JSON input) after its start, after
+    each update and after its timer; ``token`` is its EOI id, replaced in every copy."""
+
+    token: str
+    groups: list[tuple[str, list[Call]]]
+
+    @property
+    def activities(self) -> int:
+        return sum(len(group) for _, group in self.groups)
+
+    @property
+    def updates(self) -> int:
+        return sum(1 for kind, _ in self.groups if kind == "update")
+
+    def bare_plan(self, token: str, *, noop: bool = False) -> BarePlan:
+        """The steps for a bare workflow, re-keyed to ``token`` (or with no-op activities)."""
+
+        def calls(group: list[Call]) -> list[Call]:
+            if noop:
+                return [Call(activity="noop") for _ in group]
+            return [
+                Call(activity=c.activity, input=c.input.replace(self.token, token)) for c in group
+            ]
+
+        kinds = [kind for kind, _ in self.groups[1:]]
+        return BarePlan(
+            start=calls(self.groups[0][1]),
+            updates=[calls(group) for kind, group in self.groups if kind == "update"],
+            updates_before_timer=(
+                kinds[: kinds.index("timer")].count("update") if "timer" in kinds else None
+            ),
+            after_timer=calls(next((g for k, g in self.groups if k == "timer"), [])),
+        )
+
+    def __str__(self) -> str:
+        return " → ".join(f"{kind}: {len(group)}" for kind, group in self.groups)
+
+
+async def drive_bare(
+    client: Client, task_queue: str, shape: Shape, tally: Tally, *, noop: bool = False
+) -> str:
+    """Run the bare workflow through the sample match's steps, with its activities (inputs
+    re-keyed to a new EOI id, so every row and email is new) or with no-ops."""
+    token = f"B-{uuid.uuid4().hex[:12]}"
+    plan = shape.bare_plan(token, noop=noop)
+    handle = await client.start_workflow(
+        BareLifecycle.run, plan, id=f"bare-{token}", task_queue=task_queue
+    )
+    for index in range(len(plan.updates)):
+        if index == plan.updates_before_timer:
+            await asyncio.sleep(CHECKIN_SECONDS)  # as the match's driver does
+        await _until_accepted(lambda i=index: handle.execute_update(BareLifecycle.step, i), tally)
+    await handle.result()
+    return handle.id
+
+
+async def shape_of(client: Client, workflow_id: str, token: str) -> Shape:
+    """Read a finished match's history: the activities it ran after start, each update, timer."""
+    groups: list[tuple[str, list[Call]]] = [("start", [])]
+    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            groups.append(("update", []))
+        elif event.event_type == EventType.EVENT_TYPE_TIMER_FIRED:
+            groups.append(("timer", []))
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            attrs = event.activity_task_scheduled_event_attributes
+            [payload] = attrs.input.payloads
+            groups[-1][1].append(
+                Call(activity=attrs.activity_type.name, input=payload.data.decode())
+            )
+    return Shape(token=token, groups=groups)
