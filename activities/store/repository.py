@@ -165,31 +165,6 @@ async def update_match(
     )
 
 
-async def append_history(
-    session: AsyncSession,
-    *,
-    match_id: str,
-    seq: int,
-    kind: str,
-    stage: str,
-    actor: str,
-    summary: str,
-    data: dict[str, Any],
-    occurred_at: datetime,
-) -> bool:
-    """Append one history entry; a second call with the same (match, seq) is a no-op."""
-    entry = {
-        "seq": seq,
-        "kind": kind,
-        "stage": stage,
-        "actor": actor,
-        "summary": summary,
-        "data": data,
-        "occurred_at": occurred_at,
-    }
-    return 1 == await append_history_entries(session, match_id=match_id, entries=[entry])
-
-
 async def append_history_entries(
     session: AsyncSession, *, match_id: str, entries: Sequence[dict[str, Any]]
 ) -> int:

@@ -77,16 +77,25 @@ async def test_history_is_idempotent_per_sequence_number(sessions):
     async with sessions() as session:
         await _record(session, eoi)
         assert (
-            await repository.append_history(session, match_id=eoi.match_id, seq=1, **entry) is True
+            await repository.append_history_entries(
+                session, match_id=eoi.match_id, entries=[{"seq": 1, **entry}]
+            )
+            == 1
         )
         await session.commit()
     async with sessions() as session:
         # a retried activity appends the same entry again: nothing changes
         assert (
-            await repository.append_history(session, match_id=eoi.match_id, seq=1, **entry) is False
+            await repository.append_history_entries(
+                session, match_id=eoi.match_id, entries=[{"seq": 1, **entry}]
+            )
+            == 0
         )
         assert (
-            await repository.append_history(session, match_id=eoi.match_id, seq=2, **entry) is True
+            await repository.append_history_entries(
+                session, match_id=eoi.match_id, entries=[{"seq": 2, **entry}]
+            )
+            == 1
         )
         await session.commit()
     async with sessions() as session:
