@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.lifecycle import InvalidMove, decide, start
     from domain.lifecycle import events as ev
     from domain.lifecycle.effects import Decision, SendEmail
-    from domain.lifecycle.state import MatchState
+    from domain.lifecycle.state import RULES_VERSION, MatchState
     from workflows import search_attributes as sa
     from workflows.contracts import MatchLifecycleInput, MatchLifecycleResult, UpdateResult
 
@@ -29,6 +29,9 @@ DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=t
 # before it still replay (tests/workflows/test_replay.py). Remove once no such run is open.
 PARALLEL_EFFECTS = "parallel-effects-and-search-attribute-diffs"
 STEADY_TIMER = "one-timer-per-deadline"
+# A new match follows the newest rules; one started before versions existed follows version 1
+# for its whole life (the version is part of the state carried across continue-as-new).
+RULES_V2 = "rules-version-2"
 
 SMTP_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -53,7 +56,8 @@ class MatchLifecycle:
         if data.state is not None:
             self._state: MatchState | None = data.state
         else:
-            self._first = start(data.eoi, data.policy, workflow.now())
+            version = RULES_VERSION if workflow.patched(RULES_V2) else 1
+            self._first = start(data.eoi, data.policy, workflow.now(), rules_version=version)
             self._state = self._first.state
         self._ready = self._first is None
         self._timer: asyncio.Task[None] | None = None

@@ -110,6 +110,21 @@ class CancelVisit(_Action):
     reason: Reason
 
 
+Action = Annotated[
+    Pause
+    | Resume
+    | ExtendDeadline
+    | ChangeContact
+    | Advance
+    | Close
+    | AddNote
+    | Resend
+    | ScheduleVisit
+    | CancelVisit,
+    Field(discriminator="kind"),
+]
+"""A Secretariat action, told apart by ``kind`` (the input of the workflow's ``act`` update)."""
+
 Event = Annotated[
     Answered
     | Tick

@@ -18,17 +18,24 @@ from domain.lifecycle import events as e
 from domain.lifecycle.actions import apply_action
 from domain.lifecycle.effects import Decision, DraftCaseStudy
 from domain.lifecycle.run import InvalidMove, Run, other
-from domain.lifecycle.state import MatchState, Prompt
+from domain.lifecycle.state import RULES_VERSION, MatchState, Prompt
 from domain.model import ExpressionOfInterest
 from domain.policy import TimingPolicy
 
 __all__ = ["InvalidMove", "decide", "start"]
 
 
-def start(eoi: ExpressionOfInterest, policy: TimingPolicy, at: datetime) -> Decision:
-    """Open a match: record it and ask both partners."""
+def start(
+    eoi: ExpressionOfInterest,
+    policy: TimingPolicy,
+    at: datetime,
+    *,
+    rules_version: int = RULES_VERSION,
+) -> Decision:
+    """Open a match under a rules version: record it and ask both partners."""
     state = MatchState(
         match_id=eoi.match_id,
+        rules_version=rules_version,
         eoi=eoi,
         policy=policy,
         contacts={Party.ADOPTER: eoi.adopter.contact, Party.PROVIDER: eoi.solution.contact},

@@ -12,6 +12,13 @@ from domain.policy import TimingPolicy
 
 HISTORY_KEPT = 200  # entries carried in workflow state; the database keeps all of them
 
+# The rules a match follows are chosen once, when it starts, and kept for its whole life (also
+# across continue-as-new): a rule change ships as a new version, so matches started under an
+# older one replay and behave as they always did. State recorded before versions existed
+# reads as version 1. The recipe: docs/lifecycle.md, "Changing the rules".
+RULES_VERSION = 2  # the version new matches start with
+RULES_VERSIONS = (1, 2)
+
 
 class HistoryEntry(BaseModel):
     """One line of a match's append-only history."""
@@ -68,6 +75,7 @@ class MatchState(BaseModel):
     """Everything the rules need; carried across continue-as-new."""
 
     match_id: str
+    rules_version: int = Field(default=1, ge=1, le=RULES_VERSION)
     eoi: ExpressionOfInterest
     policy: TimingPolicy
     contacts: dict[Party, Contact]
