@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain.lifecycle.effects import SendEmail
 from domain.lifecycle.state import HistoryEntry, MatchState
@@ -12,6 +12,8 @@ __all__ = [
     "DraftCaseStudyInput",
     "DraftCaseStudyResult",
     "HistoryEntry",
+    "MarkUndeliverableInput",
+    "MarkUndeliverableResult",
     "MatchSnapshot",
     "RecordHistoryInput",
     "RecordHistoryResult",
@@ -65,6 +67,17 @@ class SendEmailResult(BaseModel):
 
 class DraftCaseStudyInput(BaseModel):
     state: MatchState
+    title: str = Field(default="", description="rendered by the rules; empty from older runs")
+    body: str = ""
+
+
+class MarkUndeliverableInput(BaseModel):
+    business_key: str
+    error: str
+
+
+class MarkUndeliverableResult(BaseModel):
+    already_sent: bool
 
 
 class DraftCaseStudyResult(BaseModel):

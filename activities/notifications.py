@@ -9,7 +9,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import SendEmailInput, SendEmailResult
+from activities.contracts import (
+    MarkUndeliverableInput,
+    MarkUndeliverableResult,
+    SendEmailInput,
+    SendEmailResult,
+)
 from activities.mail import (
     PermanentDeliveryError,
     SmtpMailer,
@@ -18,7 +23,7 @@ from activities.mail import (
     build_message,
     message_id_for,
 )
-from activities.store import repository
+from store import writes as repository
 
 logger = structlog.get_logger()
 
@@ -137,6 +142,23 @@ class Notifications:
         await self._mark(row_id, status="sent", error=None)
         log.info("email sent", message_id=message_id, template=email.template.value)
         return SendEmailResult(message_id=message_id, already_sent=False)
+
+    @activity.defn
+    async def mark_undeliverable(self, data: MarkUndeliverableInput) -> MarkUndeliverableResult:
+        """Give an email up: its outbox row becomes ``failed`` unless it was sent after all."""
+        async with self._sessions() as session:
+            failed = await repository.fail_outbox(
+                session, business_key=data.business_key, error=data.error
+            )
+            await session.commit()
+        logger.warning(
+            "email undeliverable",
+            workflow_id=activity.info().workflow_id,
+            business_key=data.business_key,
+            error=data.error,
+            already_sent=not failed,
+        )
+        return MarkUndeliverableResult(already_sent=not failed)
 
     async def _mark(self, row_id: int, *, status: str, error: str | None) -> None:
         async with self._sessions() as session:

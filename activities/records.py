@@ -13,7 +13,7 @@ from activities.contracts import (
     RecordMatchInput,
     RecordMatchResult,
 )
-from activities.store import repository
+from store import writes as repository
 
 logger = structlog.get_logger()
 
@@ -39,6 +39,10 @@ class MatchRecords:
                 status=data.snapshot.status,
                 next_deadline=data.snapshot.next_deadline,
             )
+            if not created:  # intake showed it first; bring it to the workflow's position
+                await repository.update_match(
+                    session, match_id=match_id, **data.snapshot.model_dump()
+                )
             await repository.append_history_entries(
                 session, match_id=match_id, entries=[e.model_dump() for e in data.entries]
             )
@@ -72,7 +76,7 @@ class MatchRecords:
         """Draft a case study for The South-South Matchmaker from a completed match."""
         state = data.state
         log = logger.bind(workflow_id=activity.info().workflow_id, match_id=state.match_id)
-        title, body = render_case_study(state)
+        title, body = (data.title, data.body) if data.body else render_case_study(state)
         async with self._sessions() as session:
             case_id, created = await repository.save_case_study(
                 session,

@@ -1,11 +1,21 @@
-"""Schemas at the HTTP edge."""
-
-from datetime import datetime
-from typing import Any
+"""Schemas at the HTTP edge (the read views come from services/)."""
 
 from pydantic import BaseModel, Field
 
 from domain.model import ExpressionOfInterest
+from services.views import EmailRead, HistoryRead, MatchDetail, MatchList, MatchRead
+
+__all__ = [
+    "EmailRead",
+    "EoiAccepted",
+    "EoiCreate",
+    "ErrorResponse",
+    "FieldError",
+    "HistoryRead",
+    "MatchDetail",
+    "MatchList",
+    "MatchRead",
+]
 
 
 class EoiCreate(ExpressionOfInterest):
@@ -18,54 +28,6 @@ class EoiAccepted(BaseModel):
     eoi_id: str
     created: bool = Field(description="false when this EOI had already been submitted")
     links: dict[str, str]
-
-
-class HistoryRead(BaseModel):
-    seq: int
-    kind: str
-    stage: str
-    actor: str
-    summary: str
-    data: dict[str, Any]
-    occurred_at: datetime
-
-
-class EmailRead(BaseModel):
-    kind: str
-    recipient: str
-    subject: str
-    status: str
-    message_id: str
-    sent_at: datetime | None
-
-
-class MatchRead(BaseModel):
-    id: str
-    eoi_id: str
-    workflow_id: str
-    workshop_id: str
-    focus_area: str
-    provider_country: str
-    adopter_country: str
-    summary: str
-    stage: str
-    status: str
-    close_reason: str | None
-    next_deadline: datetime | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class MatchDetail(MatchRead):
-    history: list[HistoryRead]
-    emails: list[EmailRead]
-
-
-class MatchList(BaseModel):
-    items: list[MatchRead]
-    total: int
-    limit: int
-    offset: int
 
 
 class FieldError(BaseModel):

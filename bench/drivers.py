@@ -11,13 +11,14 @@ from pathlib import Path
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowUpdateFailedError
 
-from api.intake import submit_eoi
 from bench.bare import CHECKIN_SECONDS, BareLifecycle, BarePlan, Call
 from domain.enums import Party
 from domain.lifecycle import answers as a
 from domain.lifecycle import events as ev
 from domain.model import ExpressionOfInterest
 from domain.policy import TimingPolicy
+from services.backend import Backend
+from services.intake import submit_eoi
 from workflows.match_lifecycle import MatchLifecycle
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "eoi.json"
@@ -46,8 +47,7 @@ async def _until_accepted(call: Callable[[], Awaitable[object]], tally: Tally) -
 
 
 async def drive_match(
-    client: Client,
-    task_queue: str,
+    backend: Backend,
     policy: TimingPolicy,
     tally: Tally,
     *,
@@ -58,7 +58,8 @@ async def drive_match(
     eoi = ExpressionOfInterest.model_validate_json(EXAMPLE.read_text()).model_copy(
         update={"id": f"B-{uuid.uuid4().hex[:12]}"}
     )
-    await submit_eoi(client, eoi=eoi, task_queue=task_queue, policy=policy)
+    await submit_eoi(backend, eoi=eoi, policy=policy)
+    client = backend.client
     handle = client.get_workflow_handle_for(MatchLifecycle.run, eoi.match_id)
     await asyncio.sleep(settle)
     today = time.strftime("%Y-%m-%d")

@@ -23,20 +23,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiosmtpd.controller import Controller  # noqa: E402
-from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from activities.mail import SmtpMailer  # noqa: E402
 from activities.notifications import MailIdentity  # noqa: E402
-from activities.store.engine import make_engine, make_sessionmaker, upgrade_database  # noqa: E402
 from bench.bare import CHECKIN_SECONDS, BareLifecycle, noop  # noqa: E402
 from bench.drivers import Tally, drive_bare, drive_match, shape_of  # noqa: E402
 from domain.policy import TimingPolicy  # noqa: E402
+from infra.log import configure_logging  # noqa: E402
+from infra.temporal import binary_path, data_converter  # noqa: E402
+from services.backend import Backend  # noqa: E402
+from store.engine import make_engine, make_sessionmaker, upgrade_database  # noqa: E402
 from workers.cli import exit_without_teardown  # noqa: E402
-from workers.log import configure_logging  # noqa: E402
 from workers.ports import free_port  # noqa: E402
-from workers.temporal import binary_path  # noqa: E402
 from workers.worker import Resources, activities_of, build_worker  # noqa: E402
 from workflows.search_attributes import ALL_KEYS  # noqa: E402
 
@@ -133,7 +133,7 @@ async def main(args: argparse.Namespace) -> None:
     extra = ["--db-filename", str(workdir / "temporal.db")] if args.db_file else []
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(binary_path("temporal")),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),
         search_attributes=ALL_KEYS,
         ui=False,
         dev_server_log_level="error",
@@ -168,7 +168,8 @@ async def main(args: argparse.Namespace) -> None:
             activities=[noop, *activities_of(resources)],
         )
         async with mm_worker, bare_worker:
-            sample = await drive_match(client, "bench-matchmaker", policy, Tally(), settle=1.0)
+            mm = Backend(client=client, sessions=resources.sessions, task_queue="bench-matchmaker")
+            sample = await drive_match(mm, policy, Tally(), settle=1.0)
             shape = await shape_of(client, sample, token=sample.removeprefix("match-"))
             steps = shape.activities + shape.updates
             print(f"happy path per match: {shape.activities} activities, {shape.updates} updates")
@@ -182,7 +183,7 @@ async def main(args: argparse.Namespace) -> None:
             )
             drivers = {
                 "bare": lambda tally: drive_bare(client, "bench-bare", shape, tally),
-                "matchmaker": lambda tally: drive_match(client, "bench-matchmaker", policy, tally),
+                "matchmaker": lambda tally: drive_match(mm, policy, tally),
                 "no-op": lambda tally: drive_bare(client, "bench-bare", shape, tally, noop=True),
             }
             order = ["bare", "matchmaker", "bare", "no-op"] if args.only is None else [args.only]

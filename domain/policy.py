@@ -17,6 +17,9 @@ class TimingPolicy(BaseModel):
     checkin_interval_days: float = Field(default=30, gt=0, description="adaptation check-ins")
     checkin_reminder_days: float = Field(default=7, gt=0)
     missed_checkins_escalate: int = Field(default=2, gt=0)
+    email_retry_hours: float = Field(
+        default=24, gt=0, description="how long an email is retried before it is undeliverable"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> "TimingPolicy":

@@ -5,8 +5,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from activities.store.engine import make_engine
-from activities.store.tables import Base
+from store.engine import make_engine
+from store.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

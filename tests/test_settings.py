@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from workers.settings import DEV_SIGNING_SECRET, Settings
+from infra.settings import DEV_SIGNING_SECRET, Settings
 
 
 def test_defaults_run_the_embedded_stack(monkeypatch, tmp_path):

@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from workers.log import configure_logging
-from workers.settings import Settings
+from infra.log import configure_logging
+from infra.settings import Settings
 
 app = typer.Typer(help="Matchmaker: the SSN4PSI match lifecycle engine.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -47,8 +47,8 @@ def dev(
     smtp_port: Annotated[int | None, typer.Option(help="SMTP catcher port")] = None,
 ) -> None:
     """Run the whole embedded stack: Temporal + UI, worker, API, SMTP catcher, SQLite."""
+    from infra.temporal import MissingBinaryError
     from workers.dev import DevStackError, run_dev
-    from workers.temporal import MissingBinaryError
 
     base = Settings() if temporal_port is not None else None
     settings = _settings(
@@ -84,20 +84,19 @@ def worker() -> None:
 @app.command()
 def api() -> None:
     """Serve the HTTP API with uvicorn."""
-    import uvicorn
-
-    from api.app import create_app
+    from workers.api import serve_api
 
     settings = _settings()
-    uvicorn.run(
-        create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None
-    )
+    try:
+        asyncio.run(serve_api(settings))
+    except KeyboardInterrupt:
+        pass
 
 
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply database migrations."""
-    from activities.store.engine import upgrade_database
+    from store.engine import upgrade_database
 
     settings = _settings()
     upgrade_database(settings.resolved_database_url, revision)
@@ -109,9 +108,10 @@ def eoi_submit(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
 ) -> None:
     """Validate an EOI (JSON file) and start its match workflow."""
-    from api.intake import ConflictingEoiError, submit_eoi
     from domain.model import ExpressionOfInterest
-    from workers.temporal import connect
+    from services.errors import ConflictingEoi
+    from services.intake import submit_eoi
+    from workers.api import open_backend
 
     settings = _settings()
     try:
@@ -123,8 +123,8 @@ def eoi_submit(
         raise typer.Exit(1) from None
 
     async def submit() -> dict[str, object]:
-        client = await connect(settings.temporal_target, settings.temporal_namespace)
-        result = await submit_eoi(client, eoi=eoi, task_queue=settings.task_queue)
+        async with open_backend(settings, lazy=False) as backend:
+            result = await submit_eoi(backend, eoi=eoi)
         return {
             "match_id": result.match_id,
             "workflow_id": result.workflow_id,
@@ -134,7 +134,7 @@ def eoi_submit(
     code = 0
     try:
         typer.echo(json.dumps(asyncio.run(submit())))
-    except ConflictingEoiError as exc:
+    except ConflictingEoi as exc:
         code = _fail(str(exc), 1).exit_code
     except RuntimeError as exc:
         code = _fail(f"cannot reach Temporal at {settings.temporal_target}: {exc}", 1).exit_code

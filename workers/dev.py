@@ -10,13 +10,15 @@ from pathlib import Path
 import structlog
 import uvicorn
 
-from activities.store.engine import upgrade_database
 from api.app import create_app
+from infra.settings import Settings
+from infra.temporal import binary_path, connect, ensure_search_attributes, search_attribute_flags
+from store.engine import upgrade_database
+from workers.api import backend_for
 from workers.mailcatcher import start_mail_catcher
 from workers.ports import free_port, port_is_free
-from workers.settings import Settings
-from workers.temporal import binary_path, connect, ensure_search_attributes, search_attribute_flags
 from workers.worker import build_worker, open_resources
+from workflows.search_attributes import ALL_KEYS
 
 logger = structlog.get_logger()
 
@@ -80,7 +82,7 @@ def _temporal_command(settings: Settings, ports: DevPorts) -> list[str]:
         settings.temporal_namespace,
         "--db-filename",
         str(settings.temporal_db_file.resolve()),
-        *search_attribute_flags(),
+        *search_attribute_flags(ALL_KEYS),
     ]
 
 
@@ -139,13 +141,16 @@ async def run_dev(settings: Settings) -> int:
     exit_code = 0
     try:
         client = await _wait_for_temporal(settings, process, log_path)
-        await ensure_search_attributes(client, settings.temporal_namespace)
+        await ensure_search_attributes(client, settings.temporal_namespace, ALL_KEYS)
         catcher = start_mail_catcher(host="127.0.0.1", port=ports.smtp, maildir=settings.mail_dir)
         async with open_resources(settings) as resources:
             worker = build_worker(client, task_queue=settings.task_queue, resources=resources)
             server = _QuietServer(
                 uvicorn.Config(
-                    create_app(settings, client=client),
+                    create_app(
+                        settings,
+                        backend=backend_for(settings, client=client, sessions=resources.sessions),
+                    ),
                     host=settings.api_host,
                     port=ports.api,
                     log_config=None,

@@ -5,9 +5,10 @@ import signal
 
 import structlog
 
-from workers.settings import Settings
-from workers.temporal import connect, ensure_search_attributes
+from infra.settings import Settings
+from infra.temporal import connect, ensure_search_attributes
 from workers.worker import build_worker, open_resources
+from workflows.search_attributes import ALL_KEYS
 
 logger = structlog.get_logger()
 
@@ -15,7 +16,7 @@ logger = structlog.get_logger()
 async def run_worker(settings: Settings) -> None:
     """Connect, make sure the namespace knows our search attributes, and poll until signalled."""
     client = await connect(settings.temporal_target, settings.temporal_namespace)
-    added = await ensure_search_attributes(client, settings.temporal_namespace)
+    added = await ensure_search_attributes(client, settings.temporal_namespace, ALL_KEYS)
     if added:
         logger.info("search attributes registered", names=added)
     stop = asyncio.Event()

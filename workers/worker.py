@@ -14,9 +14,9 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.mail import SmtpMailer
 from activities.notifications import MailIdentity, Notifications
 from activities.records import MatchRecords
-from activities.store.engine import make_engine, make_sessionmaker
 from domain.model import load_reference_data
-from workers.settings import Settings
+from infra.settings import Settings
+from store.engine import make_engine, make_sessionmaker
 from workflows.match_lifecycle import MatchLifecycle
 
 logger = structlog.get_logger()
@@ -82,6 +82,7 @@ def activities_of(resources: Resources) -> list[Callable[..., Any]]:
         records.record_history,
         records.draft_case_study,
         notifications.send_email,
+        notifications.mark_undeliverable,
     ]
 
 

@@ -4,54 +4,42 @@ import asyncio
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import (
-        DraftCaseStudyInput,
-        MatchSnapshot,
-        RecordHistoryInput,
-        RecordMatchInput,
-        SendEmailInput,
-    )
-    from activities.notifications import PERMANENT_DELIVERY_ERROR, Notifications
-    from activities.records import MatchRecords
     from domain.lifecycle import InvalidMove, decide, start
     from domain.lifecycle import events as ev
-    from domain.lifecycle.effects import Decision, SendEmail
+    from domain.lifecycle.effects import Decision
     from domain.lifecycle.state import RULES_VERSION, MatchState
     from workflows import search_attributes as sa
     from workflows.contracts import MatchLifecycleInput, MatchLifecycleResult, UpdateResult
+    from workflows.effects import EffectPump, record_history
+    from workflows.legacy import LegacyEffects, LegacyUpdates
 
-DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 # Patches: each id guards a change of the commands a workflow issues, so histories recorded
 # before it still replay (tests/workflows/test_replay.py). Remove once no such run is open.
-PARALLEL_EFFECTS = "parallel-effects-and-search-attribute-diffs"
 STEADY_TIMER = "one-timer-per-deadline"
 # A new match follows the newest rules; one started before versions existed follows version 1
 # for its whole life (the version is part of the state carried across continue-as-new).
 RULES_V2 = "rules-version-2"
-
-SMTP_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-    non_retryable_error_types=[PERMANENT_DELIVERY_ERROR],
-)
+# Answers and actions return once their decision is adopted; one pump performs the effects
+# (history in order, emails in parallel, bounded retries). Before it, every update waited for
+# its emails: an SMTP outage froze the match's answers, actions and timers.
+EFFECT_PUMP = "effect-pump"
 
 
 @workflow.defn
-class MatchLifecycle:
+class MatchLifecycle(LegacyUpdates, LegacyEffects):
     """Waits for the next event (answer, action, timer), asks the rules, performs the effects."""
 
     @workflow.init
     def __init__(self, data: MatchLifecycleInput) -> None:
         # The state exists before any handler runs, so an answer that arrives with the start
-        # is validated against the opened prompts; it is applied once the start effects ran.
+        # is validated against the opened prompts.
         self._input = data
         self._version = 0
-        self._lock = asyncio.Lock()  # one decision and its effects at a time, in order
+        self._lock = asyncio.Lock()  # legacy runs: one decision and its effects at a time
+        self._pump = EffectPump(self._on_failure) if workflow.patched(EFFECT_PUMP) else None
         self._first: Decision | None = None
         if data.state is not None:
             self._state: MatchState | None = data.state
@@ -60,17 +48,24 @@ class MatchLifecycle:
             self._first = start(data.eoi, data.policy, workflow.now(), rules_version=version)
             self._state = self._first.state
         self._ready = self._first is None
+        if self._pump is not None:
+            if self._first is not None:
+                self._pump.push(self._first, first=True)
+            self._ready = True
         self._timer: asyncio.Task[None] | None = None
         self._timer_for: datetime | None = None
 
     @workflow.run
     async def run(self, data: MatchLifecycleInput) -> MatchLifecycleResult:
+        pump_task = asyncio.create_task(self._pump.run()) if self._pump else None
         if self._first is None:
+            self._publish()
+        elif self._pump is not None:
             self._publish()
         else:
             async with self._lock:
                 self._adopt(self._first)
-                await self._record_match(self._first)
+                await self._record_match_legacy(self._first)
                 await self._send(self._first.emails)
             self._ready = True
         steady_timer = workflow.patched(STEADY_TIMER)
@@ -80,7 +75,7 @@ class MatchLifecycle:
             else:  # histories made before the patch: a new timer after every event
                 await self._wait_with_fresh_timer()
             if self._continue_as_new_due() and not self.state_.closed:
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._settle()
                 workflow.continue_as_new(
                     MatchLifecycleInput(
                         eoi=data.eoi,
@@ -89,10 +84,19 @@ class MatchLifecycle:
                         history_limit=data.history_limit,
                     )
                 )
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._settle()
+        if pump_task is not None:
+            pump_task.cancel()
         s = self.state_
         return MatchLifecycleResult(
             match_id=s.match_id, stage=s.stage, status=s.status, close_reason=s.close_reason
+        )
+
+    async def _settle(self) -> None:
+        """Wait until every update has finished and every effect has been performed."""
+        pump = self._pump
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and (pump is None or pump.idle)
         )
 
     # -- the driver ---------------------------------------------------------------------------
@@ -150,103 +154,36 @@ class MatchLifecycle:
 
     async def _apply(self, event: ev.Event) -> UpdateResult:
         await workflow.wait_condition(lambda: self._ready)
-        async with self._lock:
+        if self._pump is not None:
+            # decide and adopt in one step (no await between them); the pump does the rest
             try:
                 decision = decide(self.state_, event, workflow.now())
             except InvalidMove as exc:  # the state moved since validation
                 raise ApplicationError(str(exc), type="InvalidMove", non_retryable=True) from exc
             self._adopt(decision)
+            self._pump.push(decision)
+            return UpdateResult.of(self.state_)
+        async with self._lock:
+            try:
+                decision = decide(self.state_, event, workflow.now())
+            except InvalidMove as exc:
+                raise ApplicationError(str(exc), type="InvalidMove", non_retryable=True) from exc
+            self._adopt(decision)
             await self._perform(decision)
         return UpdateResult.of(self.state_)
 
-    async def _perform(self, decision: Decision) -> None:
-        """Record history, draft a case study and send emails, all at once (they are independent)."""
-        steps = []
-        if decision.history:
-            steps.append(
-                workflow.execute_activity_method(
-                    MatchRecords.record_history,
-                    RecordHistoryInput(
-                        match_id=self.state_.match_id,
-                        snapshot=self._snapshot(),
-                        entries=decision.history,
-                    ),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=DB_RETRY,
-                    summary="Record " + ", ".join(e.kind for e in decision.history),
-                )
-            )
-        if decision.case_study:
-            steps.append(
-                workflow.execute_activity_method(
-                    MatchRecords.draft_case_study,
-                    DraftCaseStudyInput(state=self.state_),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=DB_RETRY,
-                    summary="Draft a case study for The South-South Matchmaker",
-                )
-            )
-        if workflow.patched(PARALLEL_EFFECTS):
-            await asyncio.gather(*steps, self._send(decision.emails))
-        else:  # histories made before the patch: history, then case study, then emails
-            for step in steps:
-                await step
-            await self._send(decision.emails)
+    def _on_failure(self, event: ev.Event) -> None:
+        """An email could not be delivered: the rules decide what follows."""
+        try:
+            decision = decide(self.state_, event, workflow.now())
+        except InvalidMove:
+            return
+        self._adopt(decision)
+        assert self._pump is not None
+        self._pump.push(decision)
 
-    async def _record_match(self, decision: Decision) -> None:
-        s = self.state_
-        await workflow.execute_activity_method(
-            MatchRecords.record_match,
-            RecordMatchInput(
-                eoi=s.eoi,
-                workflow_id=workflow.info().workflow_id,
-                snapshot=self._snapshot(),
-                entries=decision.history,
-            ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=DB_RETRY,
-            summary=f"Record match {s.match_id}",
-        )
-
-    async def _send(self, emails: list[SendEmail]) -> None:
-        """Send emails in parallel; a permanent refusal becomes a DeliveryFailed event."""
-        results = await asyncio.gather(*(self._send_one(e) for e in emails), return_exceptions=True)
-        for email, result in zip(emails, results, strict=True):
-            if isinstance(result, BaseException):
-                cause = result.cause if isinstance(result, ActivityError) else None
-                if not (
-                    isinstance(cause, ApplicationError) and cause.type == PERMANENT_DELIVERY_ERROR
-                ):
-                    raise result
-                failed = ev.DeliveryFailed(
-                    party=email.party,
-                    recipient=email.recipient_email or "secretariat inbox",
-                    error=cause.message,
-                    prompt_id=email.prompt_id,
-                )
-                decision = decide(self.state_, failed, workflow.now())
-                self._adopt(decision)
-                await self._perform(decision)
-
-    async def _send_one(self, email: SendEmail) -> None:
-        s = self.state_
-        await workflow.execute_activity_method(
-            Notifications.send_email,
-            SendEmailInput(match_id=s.match_id, eoi=s.eoi, email=email),
-            start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=SMTP_RETRY,
-            summary=f"Email {email.template} to the {email.party}"
-            + (f" (round {email.round})" if email.round > 1 else ""),
-        )
-
-    def _snapshot(self) -> MatchSnapshot:
-        s = self.state_
-        return MatchSnapshot(
-            stage=s.stage,
-            status=s.status,
-            next_deadline=s.next_deadline,
-            close_reason=s.close_reason,
-        )
+    async def _record_match_legacy(self, decision: Decision) -> None:
+        await record_history(decision, first=True, workflow_id=workflow.info().workflow_id)
 
     def _publish(self) -> None:
         """Mirror the state into search attributes and the current details shown in the UI."""
@@ -254,17 +191,7 @@ class MatchLifecycle:
         eoi = s.eoi
         deadline = s.next_deadline
         workflow.upsert_search_attributes(
-            [
-                sa.MATCH_STAGE.value_set(s.stage.value),
-                sa.MATCH_STATUS.value_set(s.status.value),
-                sa.FOCUS_AREA.value_set(eoi.solution.focus_area.value),
-                sa.ADOPTER_COUNTRY.value_set(eoi.adopter.institution.country),
-                sa.PROVIDER_COUNTRY.value_set(eoi.solution.provider.country),
-                sa.WORKSHOP_ID.value_set(eoi.workshop.id),
-                sa.NEXT_DEADLINE.value_set(deadline)
-                if deadline
-                else sa.NEXT_DEADLINE.value_unset(),
-            ]
+            sa.updates(sa.values(eoi, stage=s.stage, status=s.status, next_deadline=deadline))
         )
         prompts = "\n".join(
             f"- `{p.id}` → {p.party}" + (f", answer by {p.lapse_at:%Y-%m-%d}" if p.lapse_at else "")
@@ -308,81 +235,10 @@ class MatchLifecycle:
 
     # -- Secretariat actions ------------------------------------------------------------------
     @workflow.update
-    async def pause(self, event: ev.Pause) -> UpdateResult:
-        return await self._apply(event)
+    async def act(self, action: ev.Action) -> UpdateResult:
+        """The Secretariat acts on the match (pause, resume, extend a deadline, …)."""
+        return await self._apply(action)
 
-    @pause.validator
-    def _check_pause(self, event: ev.Pause) -> None:
-        self._check(event)
-
-    @workflow.update
-    async def resume(self, event: ev.Resume) -> UpdateResult:
-        return await self._apply(event)
-
-    @resume.validator
-    def _check_resume(self, event: ev.Resume) -> None:
-        self._check(event)
-
-    @workflow.update
-    async def extend_deadline(self, event: ev.ExtendDeadline) -> UpdateResult:
-        return await self._apply(event)
-
-    @extend_deadline.validator
-    def _check_extend_deadline(self, event: ev.ExtendDeadline) -> None:
-        self._check(event)
-
-    @workflow.update
-    async def change_contact(self, event: ev.ChangeContact) -> UpdateResult:
-        return await self._apply(event)
-
-    @change_contact.validator
-    def _check_change_contact(self, event: ev.ChangeContact) -> None:
-        self._check(event)
-
-    @workflow.update
-    async def advance(self, event: ev.Advance) -> UpdateResult:
-        return await self._apply(event)
-
-    @advance.validator
-    def _check_advance(self, event: ev.Advance) -> None:
-        self._check(event)
-
-    @workflow.update
-    async def close(self, event: ev.Close) -> UpdateResult:
-        return await self._apply(event)
-
-    @close.validator
-    def _check_close(self, event: ev.Close) -> None:
-        self._check(event)
-
-    @workflow.update
-    async def add_note(self, event: ev.AddNote) -> UpdateResult:
-        return await self._apply(event)
-
-    @add_note.validator
-    def _check_add_note(self, event: ev.AddNote) -> None:
-        self._check(event)
-
-    @workflow.update
-    async def resend(self, event: ev.Resend) -> UpdateResult:
-        return await self._apply(event)
-
-    @resend.validator
-    def _check_resend(self, event: ev.Resend) -> None:
-        self._check(event)
-
-    @workflow.update
-    async def schedule_visit(self, event: ev.ScheduleVisit) -> UpdateResult:
-        return await self._apply(event)
-
-    @schedule_visit.validator
-    def _check_schedule_visit(self, event: ev.ScheduleVisit) -> None:
-        self._check(event)
-
-    @workflow.update
-    async def cancel_visit(self, event: ev.CancelVisit) -> UpdateResult:
-        return await self._apply(event)
-
-    @cancel_visit.validator
-    def _check_cancel_visit(self, event: ev.CancelVisit) -> None:
-        self._check(event)
+    @act.validator
+    def _check_act(self, action: ev.Action) -> None:
+        self._check(action)

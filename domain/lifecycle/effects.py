@@ -26,6 +26,8 @@ class SendEmail(BaseModel):
 class DraftCaseStudy(BaseModel):
     effect: Literal["draft_case_study"] = "draft_case_study"
     match_id: str
+    title: str = ""
+    body: str = ""
 
 
 class Decision(BaseModel):

@@ -6,9 +6,10 @@ from temporalio.testing import ActivityEnvironment
 from activities.contracts import SendEmailInput
 from activities.mail import SmtpMailer, TransientDeliveryError
 from activities.notifications import PERMANENT_DELIVERY_ERROR, MailIdentity, Notifications
-from activities.store import repository
 from domain.enums import NoticeKind, Party, PromptKind
 from domain.lifecycle.effects import SendEmail
+from store import queries
+from store import writes as repository
 from tests.support import unique_eoi
 from workers.ports import free_port
 
@@ -118,7 +119,7 @@ async def test_a_retried_send_does_not_send_twice(sessions, smtp):
     assert again.already_sent and again.message_id == first.message_id
     assert len(handler.messages) == 1
     async with sessions() as session:
-        [row] = await repository.list_outbox(session, match_id=eoi.match_id)
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
         assert row.status == "sent" and row.attempts == 1 and row.sent_at is not None
 
 
@@ -131,7 +132,7 @@ async def test_a_permanent_refusal_is_not_retried_and_is_recorded(sessions, smtp
     assert info.value.non_retryable and info.value.type == PERMANENT_DELIVERY_ERROR
     assert "550" in str(info.value)
     async with sessions() as session:
-        [row] = await repository.list_outbox(session, match_id=eoi.match_id)
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
         assert row.status == "bounced" and "550" in row.last_error
 
 
@@ -147,7 +148,7 @@ async def test_a_temporary_refusal_is_retryable(sessions, smtp):
     )
     assert not result.already_sent and len(handler.messages) == 1
     async with sessions() as session:
-        [row] = await repository.list_outbox(session, match_id=eoi.match_id)
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
         assert row.status == "sent" and row.attempts == 2
 
 

@@ -4,9 +4,10 @@ from datetime import UTC, datetime, timedelta
 from alembic import command
 from sqlalchemy import func, select
 
-from activities.store import repository
-from activities.store.engine import alembic_config
-from activities.store.tables import ContactRow, EoiRow, InstitutionRow, MatchHistoryRow
+from store import queries
+from store import writes as repository
+from store.engine import alembic_config
+from store.tables import ContactRow, EoiRow, InstitutionRow, MatchHistoryRow
 from tests.support import example_eoi, unique_eoi
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -45,7 +46,7 @@ async def test_recording_an_eoi_twice_stores_it_once(sessions):
         assert (
             await session.execute(select(func.count()).select_from(InstitutionRow))
         ).scalar_one() == 2
-        match = await repository.get_match(session, match_id=eoi.match_id)
+        match = await queries.get_match(session, match_id=eoi.match_id)
         assert match is not None
         assert match.next_deadline == NOW + timedelta(days=7)
         assert match.summary == eoi.summary()
@@ -99,7 +100,7 @@ async def test_history_is_idempotent_per_sequence_number(sessions):
         )
         await session.commit()
     async with sessions() as session:
-        rows = await repository.list_history(session, match_id=eoi.match_id)
+        rows = await queries.list_history(session, match_id=eoi.match_id)
         assert [r.seq for r in rows] == [1, 2]
         assert rows[0].occurred_at == NOW
         count = (
@@ -140,7 +141,7 @@ async def test_a_decisions_entries_are_appended_in_one_statement_skipping_known_
         await session.commit()
     assert appended == 1
     async with sessions() as session:
-        rows = await repository.list_history(session, match_id=eoi.match_id)
+        rows = await queries.list_history(session, match_id=eoi.match_id)
         assert [(r.seq, r.summary) for r in rows] == [
             (1, "entry 1"),
             (2, "entry 2"),
@@ -168,7 +169,7 @@ async def test_an_outbox_row_counts_attempts_until_it_is_sent(sessions):
     async with sessions() as session:
         third = await repository.claim_outbox(session, **email)
         assert third.already_sent and third.id == first.id and third.message_id == "<m@x.org>"
-        [row] = await repository.list_outbox(session, match_id=eoi.match_id)
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
         assert row.attempts == 2 and row.status == "sent" and row.sent_at is not None
 
 
@@ -190,11 +191,9 @@ async def test_list_matches_filters_and_pages(sessions):
         )
         await session.commit()
     async with sessions() as session:
-        rows, total = await repository.list_matches(
-            session, workshop_id="ws-2021-nur-sultan", limit=2
-        )
+        rows, total = await queries.list_matches(session, workshop_id="ws-2021-nur-sultan", limit=2)
         assert total == 3 and len(rows) == 2
-        rows, total = await repository.list_matches(session, stage="closed")
+        rows, total = await queries.list_matches(session, stage="closed")
         assert total == 1 and rows[0].id == kz[0].match_id and rows[0].close_reason == "lapsed"
-        _, total = await repository.list_matches(session, focus_area="future_of_work")
+        _, total = await queries.list_matches(session, focus_area="future_of_work")
         assert total == 0

@@ -1,21 +1,23 @@
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import httpx
 import pytest
 from temporalio.service import RPCError
 
 from api.app import create_app
+from infra.settings import Settings
 from tests.support import EXAMPLES, unique_eoi, wait_for
+from workers.api import open_backend
 from workers.ports import free_port
-from workers.settings import Settings
 
 
 @pytest.fixture
 async def api(stack, database_url) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(database_url=database_url, task_queue=stack.task_queue)
-    app = create_app(settings, client=stack.client)
-    async with app.router.lifespan_context(app):
+    app = create_app(settings, backend=stack.backend)
+    if True:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://matchmaker.test"
@@ -37,8 +39,9 @@ async def test_healthz_reports_temporal_and_database(api):
 
 async def test_healthz_is_503_when_the_database_is_unreachable(temporal_env):
     closed = f"postgresql+asyncpg://matchmaker@127.0.0.1:{free_port()}/matchmaker"
-    app = create_app(Settings(database_url=closed), client=temporal_env.client)
-    async with app.router.lifespan_context(app):
+    settings = Settings(database_url=closed)
+    async with open_backend(settings) as backend:
+        app = create_app(settings, backend=replace(backend, client=temporal_env.client))
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://t"
         ) as client:

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
+from infra.temporal import binary_path, connect
 from tests.support import EXAMPLES, wait_for
 from workers.ports import free_port
-from workers.temporal import binary_path, connect
 from workflows import search_attributes as sa
 from workflows.match_lifecycle import MatchLifecycle
 
@@ -198,7 +198,7 @@ def test_invalid_eoi_file_is_refused_by_the_cli(tmp_path: Path):
 
 
 def test_missing_binary_is_named():
-    from workers.temporal import MissingBinaryError
+    from infra.temporal import MissingBinaryError
 
     with pytest.raises(MissingBinaryError, match="no-such-binary not found"):
         binary_path("no-such-binary")

@@ -25,7 +25,7 @@ async def database_url(request, tmp_path):
     """Workflow paths run on SQLite; the activity and API suites cover PostgreSQL too."""
     import asyncio
 
-    from activities.store.engine import upgrade_database
+    from store.engine import upgrade_database
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'matchmaker.db'}"
     await asyncio.to_thread(upgrade_database, url)

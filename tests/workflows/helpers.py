@@ -4,11 +4,11 @@ from datetime import timedelta
 
 from temporalio.client import WorkflowHandle
 
-from api.intake import submit_eoi
 from domain.enums import Party, PromptKind
 from domain.lifecycle import events as ev
 from domain.lifecycle.state import MatchState, Prompt
 from domain.policy import TimingPolicy
+from services.intake import submit_eoi
 from tests.support import unique_eoi, wait_for
 from workflows.match_lifecycle import MatchLifecycle
 
@@ -30,9 +30,7 @@ class Match:
                 task_queue=stack.task_queue,
             )
         else:
-            result = await submit_eoi(
-                stack.client, eoi=eoi, task_queue=stack.task_queue, policy=policy
-            )
+            result = await submit_eoi(stack.backend, eoi=eoi, policy=policy)
             handle = stack.client.get_workflow_handle_for(MatchLifecycle.run, result.workflow_id)
         match = cls(stack, env, handle, eoi)
         await wait_for(lambda: len(match.mails()) >= 2)

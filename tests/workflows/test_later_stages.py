@@ -2,11 +2,11 @@
 
 from datetime import timedelta
 
-from activities.store import repository
 from domain.enums import CloseReason, MatchStatus, Party, PromptKind, Stage
 from domain.lifecycle import answers as a
 from domain.lifecycle import events as ev
 from domain.policy import TimingPolicy
+from store import queries
 from tests.support import wait_for
 from tests.workflows.helpers import Match
 from workflows.match_lifecycle import MatchLifecycle
@@ -81,12 +81,12 @@ async def test_happy_path_to_completed(stack, temporal_env, keep_history):
     assert final.close_reason == CloseReason.COMPLETED
     assert len(match.mails(subject="Thank you")) == 2
     async with stack.resources.sessions() as session:
-        row = await repository.get_match(session, match_id=match.eoi.match_id)
+        row = await queries.get_match(session, match_id=match.eoi.match_id)
         assert (row.stage, row.status, row.close_reason) == ("closed", "completed", "completed")
-        case = await repository.get_case_study(session, match_id=match.eoi.match_id)
+        case = await queries.get_case_study(session, match_id=match.eoi.match_id)
         assert case is not None and case.status == "draft"
         assert "People reached: 250,000" in case.body and "## Field visit" in case.body
-        history = await repository.list_history(session, match_id=match.eoi.match_id)
+        history = await queries.list_history(session, match_id=match.eoi.match_id)
         assert [h.seq for h in history] == list(range(1, len(history) + 1))
         assert {"visit_scheduled", "visit_ended", "outcome_recorded", "case_study_drafted"} <= {
             h.kind for h in history
@@ -108,7 +108,7 @@ async def test_counter_proposal_reschedule_and_cancellation(stack, temporal_env,
     await match.answer(PromptKind.VISIT_CONFIRMATION, a.VisitConfirmation(decision="confirm"))
     assert (await match.state()).visit.plan == counter
     result = await match.handle.execute_update(
-        MatchLifecycle.cancel_visit, ev.CancelVisit(reason="flights grounded", by="ana")
+        MatchLifecycle.act, ev.CancelVisit(reason="flights grounded", by="ana")
     )
     assert result.stage == Stage.FIELD_VISIT and [p.kind for p in result.open_prompts] == [
         "visit_proposal"
@@ -128,7 +128,7 @@ async def test_secretariat_schedules_the_visit_and_adopter_does_not_proceed(
     await _agree(match)
     plan = await _plan(match, 5, days=1)
     await match.handle.execute_update(
-        MatchLifecycle.schedule_visit, ev.ScheduleVisit(plan=plan, reason="agreed by phone")
+        MatchLifecycle.act, ev.ScheduleVisit(plan=plan, reason="agreed by phone")
     )
     await match.sleep(7)
     await wait_for(lambda: match.mails(subject="How did the field visit go?"))
@@ -150,6 +150,7 @@ async def test_blocked_adaptation_sends_the_support_request(stack, temporal_env)
         a.CheckInAnswer(status="blocked", support_needed="source code of the citizen portal"),
     )
     provider = match.eoi.solution.contact.email
+    await wait_for(lambda: match.mails(provider, "Support requested"))
     assert match.mails(provider, "Support requested") and match.mails(
         "secretariat@ssn4psi.org", "Support requested"
     )
@@ -207,7 +208,7 @@ async def test_fifteen_monthly_check_ins_across_continue_as_new(stack, temporal_
     assert description.run_id != first_run, "the workflow never continued as new"
     assert len((await handle.fetch_history()).events) < 400
     async with stack.resources.sessions() as session:
-        history = await repository.list_history(session, match_id=match.eoi.match_id)
+        history = await queries.list_history(session, match_id=match.eoi.match_id)
         assert (
             len(
                 [

@@ -3,9 +3,9 @@ from datetime import timedelta
 
 from temporalio.client import WorkflowExecutionStatus
 
-from activities.store import repository
-from api.intake import submit_eoi
 from domain.enums import MatchStatus, Stage
+from services.intake import submit_eoi
+from store import queries
 from tests.support import unique_eoi, wait_for
 from workflows import search_attributes as sa
 from workflows.match_lifecycle import MatchLifecycle
@@ -14,7 +14,7 @@ from workflows.match_lifecycle import MatchLifecycle
 async def test_first_step_records_introduces_and_waits(stack, temporal_env, keep_history):
     """Intake → record, introduce both partners, publish search attributes, wait."""
     eoi = unique_eoi()
-    result = await submit_eoi(stack.client, eoi=eoi, task_queue=stack.task_queue)
+    result = await submit_eoi(stack.backend, eoi=eoi)
     assert result.created and result.workflow_id == f"match-{eoi.id}"
     handle = stack.client.get_workflow_handle(result.workflow_id)
 
@@ -26,12 +26,12 @@ async def test_first_step_records_introduces_and_waits(stack, temporal_env, keep
     assert state.waiting_on() == ["adopter", "provider"]
 
     async with stack.resources.sessions() as session:
-        match = await repository.get_match(session, match_id=eoi.match_id)
+        match = await queries.get_match(session, match_id=eoi.match_id)
         assert match is not None and match.stage == "follow_up" and match.status == "active"
         assert match.next_deadline == state.next_deadline
-        history = await repository.list_history(session, match_id=eoi.match_id)
+        history = await queries.list_history(session, match_id=eoi.match_id)
         assert [h.seq for h in history] == [1, 2, 3]
-        emails = await repository.list_outbox(session, match_id=eoi.match_id)
+        emails = await queries.list_outbox(session, match_id=eoi.match_id)
         assert sorted(e.recipient for e in emails) == sorted(
             [eoi.adopter.contact.email, eoi.solution.contact.email]
         )
@@ -56,9 +56,9 @@ async def test_first_step_records_introduces_and_waits(stack, temporal_env, keep
 
 async def test_same_eoi_twice_starts_one_workflow_and_sends_two_emails(stack):
     eoi = unique_eoi()
-    first = await submit_eoi(stack.client, eoi=eoi, task_queue=stack.task_queue)
+    first = await submit_eoi(stack.backend, eoi=eoi)
     await wait_for(lambda: len(stack.mail.messages) == 2)
-    second = await submit_eoi(stack.client, eoi=eoi, task_queue=stack.task_queue)
+    second = await submit_eoi(stack.backend, eoi=eoi)
     assert first.created and not second.created
     assert second.run_id == first.run_id
     await asyncio.sleep(0.5)  # give a (wrong) second workflow time to send

@@ -6,8 +6,6 @@ from typing import Literal
 from pydantic import EmailStr, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from workflows.contracts import TASK_QUEUE
-
 DEV_SIGNING_SECRET = "dev-only-signing-secret-change-me"  # noqa: S105 - refused outside dev
 
 
@@ -35,7 +33,7 @@ class Settings(BaseSettings):
 
     temporal_target: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
-    task_queue: str = TASK_QUEUE
+    task_queue: str = Field(default="matchmaker", description="the task queue workers poll")
     temporal_ui_port: int = 8233
 
     smtp_host: str = "127.0.0.1"

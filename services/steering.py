@@ -1,0 +1,53 @@
+"""Steering a running match: a partner's answer or a Secretariat action, and the live state."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.lifecycle import events as ev
+from domain.lifecycle.state import MatchState
+from services.backend import Backend
+from services.errors import MatchNotFound, MoveRefused
+from workflows.contracts import UpdateResult
+from workflows.match_lifecycle import MatchLifecycle
+
+
+@contextmanager
+def _missing_as(message: str) -> Iterator[None]:
+    try:
+        yield
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise MatchNotFound(message) from exc
+        raise
+
+
+async def _update(backend: Backend, match_id: str, update: Any, event: Any) -> UpdateResult:
+    handle = backend.client.get_workflow_handle(match_id)
+    # the workflow never existed, or it has completed: a closed match takes no change
+    with _missing_as(f"no open match with id {match_id!r}"):
+        try:
+            return await handle.execute_update(update, event, result_type=UpdateResult)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            raise MoveRefused(getattr(cause, "message", None) or str(cause)) from exc
+
+
+async def answer(backend: Backend, *, match_id: str, event: ev.Answered) -> UpdateResult:
+    """Give a partner's answer to the match; MoveRefused says why the rules refused it."""
+    return await _update(backend, match_id, MatchLifecycle.answer, event)
+
+
+async def act(backend: Backend, *, match_id: str, action: ev.Action) -> UpdateResult:
+    """Apply a Secretariat action to the match; MoveRefused says why the rules refused it."""
+    return await _update(backend, match_id, MatchLifecycle.act, action)
+
+
+async def live_state(backend: Backend, *, match_id: str) -> MatchState:
+    """The state the workflow holds now: stage, status, open prompts, policy, history."""
+    handle = backend.client.get_workflow_handle(match_id)
+    with _missing_as(f"no match with id {match_id!r}"):
+        return await handle.query(MatchLifecycle.state)

@@ -1,0 +1,47 @@
+"""`matchmaker api`: the HTTP API process, and the backend every API and CLI use case runs on."""
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import uvicorn
+from temporalio.client import Client
+
+from api.app import create_app
+from infra.settings import Settings
+from infra.temporal import connect
+from services.backend import Backend
+from store.engine import make_engine, make_sessionmaker
+
+
+def backend_for(settings: Settings, *, client: Client, sessions) -> Backend:  # type: ignore[no-untyped-def]
+    """The services' backend from settings and clients built by the caller."""
+    return Backend(
+        client=client,
+        sessions=sessions,
+        task_queue=settings.task_queue,
+        namespace=settings.temporal_namespace,
+        temporal_ui_url=f"http://127.0.0.1:{settings.temporal_ui_port}",
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_backend(settings: Settings, *, lazy: bool = True) -> AsyncIterator[Backend]:
+    """Connect to Temporal (lazily: the API starts while Temporal is down) and the database."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        client = await connect(settings.temporal_target, settings.temporal_namespace, lazy=lazy)
+        yield backend_for(settings, client=client, sessions=make_sessionmaker(engine))
+    finally:
+        await engine.dispose()
+
+
+async def serve_api(settings: Settings) -> None:
+    """Serve the API until uvicorn is told to stop (SIGINT/SIGTERM)."""
+    async with open_backend(settings) as backend:
+        config = uvicorn.Config(
+            create_app(settings, backend=backend),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_config=None,
+        )
+        await uvicorn.Server(config).serve()

@@ -1,0 +1,185 @@
+"""The effect pump: performs the effects of accepted decisions, in order, behind the workflow.
+
+An accepted answer or action returns as soon as its decision is adopted (durable with the
+workflow task that accepted it); the pump then records each decision's history (and its case
+study) strictly in decision order, and hands its emails to delivery tasks that run in parallel
+and never hold up the next decision. An email the mail server refuses for good, or that could
+not be delivered within the policy's bound, comes back to the rules as a DeliveryFailed event.
+"""
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, TimeoutType
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contracts import (
+        DraftCaseStudyInput,
+        MarkUndeliverableInput,
+        MatchSnapshot,
+        RecordHistoryInput,
+        RecordMatchInput,
+        SendEmailInput,
+    )
+    from activities.notifications import PERMANENT_DELIVERY_ERROR, Notifications
+    from activities.records import MatchRecords
+    from domain.lifecycle import events as ev
+    from domain.lifecycle.effects import Decision, SendEmail
+    from domain.lifecycle.state import MatchState
+
+DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+SMTP_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    non_retryable_error_types=[PERMANENT_DELIVERY_ERROR],
+)
+EMAIL_ATTEMPT_TIMEOUT = timedelta(minutes=2)
+
+
+def snapshot(state: MatchState) -> MatchSnapshot:
+    """The position of a match that the read model mirrors."""
+    return MatchSnapshot(
+        stage=state.stage,
+        status=state.status,
+        next_deadline=state.next_deadline,
+        close_reason=state.close_reason,
+    )
+
+
+def record_history(decision: Decision, *, first: bool, workflow_id: str):  # type: ignore[no-untyped-def]
+    """The activity that records a decision: the match itself for the first, else its history."""
+    state = decision.state
+    if first:
+        return workflow.execute_activity_method(
+            MatchRecords.record_match,
+            RecordMatchInput(
+                eoi=state.eoi,
+                workflow_id=workflow_id,
+                snapshot=snapshot(state),
+                entries=decision.history,
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+            summary=f"Record match {state.match_id}",
+        )
+    return workflow.execute_activity_method(
+        MatchRecords.record_history,
+        RecordHistoryInput(
+            match_id=state.match_id, snapshot=snapshot(state), entries=decision.history
+        ),
+        start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=DB_RETRY,
+        summary="Record " + ", ".join(e.kind for e in decision.history),
+    )
+
+
+def draft_case_study(decision: Decision):  # type: ignore[no-untyped-def]
+    case = decision.case_study
+    assert case is not None
+    return workflow.execute_activity_method(
+        MatchRecords.draft_case_study,
+        DraftCaseStudyInput(state=decision.state, title=case.title, body=case.body),
+        start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=DB_RETRY,
+        summary="Draft a case study for The South-South Matchmaker",
+    )
+
+
+def email_summary(email: SendEmail) -> str:
+    return f"Email {email.template} to the {email.party}" + (
+        f" (round {email.round})" if email.round > 1 else ""
+    )
+
+
+class EffectPump:
+    """Runs the effects of adopted decisions; ``on_event`` feeds delivery failures back."""
+
+    def __init__(self, on_event: Callable[[ev.Event], None]) -> None:
+        self._queue: deque[tuple[Decision, bool]] = deque()
+        self._recording = False
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._on_event = on_event
+
+    def push(self, decision: Decision, *, first: bool = False) -> None:
+        """Queue a decision's effects (history in order, then its emails)."""
+        if first or decision.changed:
+            self._queue.append((decision, first))
+
+    @property
+    def idle(self) -> bool:
+        """True when every queued decision is recorded and every email delivered or failed."""
+        return not self._queue and not self._recording and not self._deliveries
+
+    async def run(self) -> None:
+        """Perform queued effects for as long as the workflow runs."""
+        workflow_id = workflow.info().workflow_id
+        while True:
+            await workflow.wait_condition(lambda: bool(self._queue))
+            decision, first = self._queue.popleft()
+            self._recording = True
+            steps = []
+            if first or decision.history:
+                steps.append(record_history(decision, first=first, workflow_id=workflow_id))
+            if decision.case_study:
+                steps.append(draft_case_study(decision))
+            await asyncio.gather(*steps)
+            self._recording = False
+            for email in decision.emails:
+                task = asyncio.create_task(self._deliver(decision.state, email))
+                self._deliveries.add(task)
+                task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, state: MatchState, email: SendEmail) -> None:
+        """Send one email, retrying transient failures up to the policy's bound."""
+        bound = timedelta(hours=state.policy.email_retry_hours)
+        try:
+            await workflow.execute_activity_method(
+                Notifications.send_email,
+                SendEmailInput(match_id=state.match_id, eoi=state.eoi, email=email),
+                start_to_close_timeout=EMAIL_ATTEMPT_TIMEOUT,
+                schedule_to_close_timeout=bound,
+                retry_policy=SMTP_RETRY,
+                summary=email_summary(email),
+            )
+            return
+        except ActivityError as exc:
+            error = _why_undelivered(exc, bound)
+            bounced = (
+                isinstance(exc.cause, ApplicationError)
+                and exc.cause.type == PERMANENT_DELIVERY_ERROR
+            )
+        if not bounced:  # the activity marked a bounce itself; anything else stays "failed"
+            marked = await workflow.execute_activity_method(
+                Notifications.mark_undeliverable,
+                MarkUndeliverableInput(business_key=email.key, error=error),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=DB_RETRY,
+                summary=f"Mark undeliverable: {email.template} to the {email.party}",
+            )
+            if marked.already_sent:  # the last attempt got through before its record
+                return
+        self._on_event(
+            ev.DeliveryFailed(
+                party=email.party,
+                recipient=email.recipient_email or "secretariat inbox",
+                error=error,
+                prompt_id=email.prompt_id,
+            )
+        )
+
+
+def _why_undelivered(exc: ActivityError, bound: timedelta) -> str:
+    cause = exc.cause
+    if isinstance(cause, ApplicationError):
+        return cause.message
+    if isinstance(cause, TimeoutError) and cause.type == TimeoutType.SCHEDULE_TO_CLOSE:
+        last = cause.cause
+        hours = bound / timedelta(hours=1)
+        detail = f" (last error: {last.message})" if isinstance(last, ApplicationError) else ""
+        return f"not delivered within {hours:g} hours{detail}"
+    return str(cause or exc)
