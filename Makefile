@@ -20,6 +20,7 @@ test: install
 lint: install
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen lint-imports
 
 bench: install
 	$(UV) run --frozen python bench/lifecycle.py

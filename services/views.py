@@ -5,6 +5,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from workflows.contracts import UpdateResult
+
+__all__ = [
+    "EmailRead",
+    "HistoryRead",
+    "MatchDetail",
+    "MatchList",
+    "MatchRead",
+    "UpdateResult",
+]
+
 
 class _View(BaseModel):
     model_config = ConfigDict(from_attributes=True)

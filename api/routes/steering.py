@@ -9,7 +9,7 @@ from api.deps import BackendDep
 from api.schemas import ErrorResponse
 from domain.lifecycle import events as ev
 from services import steering
-from workflows.contracts import UpdateResult
+from services.views import UpdateResult
 
 router = APIRouter(prefix="/api/matches/{match_id}", tags=["lifecycle"])
 ERRORS: dict[int | str, dict[str, Any]] = {
