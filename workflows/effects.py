@@ -14,7 +14,13 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, TimeoutType
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    RetryState,
+    TimeoutError,
+    TimeoutType,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
@@ -175,11 +181,12 @@ class EffectPump:
 
 def _why_undelivered(exc: ActivityError, bound: timedelta) -> str:
     cause = exc.cause
+    if exc.retry_state == RetryState.TIMEOUT or (
+        isinstance(cause, TimeoutError) and cause.type == TimeoutType.SCHEDULE_TO_CLOSE
+    ):
+        last = cause.cause if isinstance(cause, TimeoutError) else cause
+        detail = f" (last error: {last.message})" if isinstance(last, ApplicationError) else ""
+        return f"not delivered within {bound / timedelta(hours=1):g} hours{detail}"
     if isinstance(cause, ApplicationError):
         return cause.message
-    if isinstance(cause, TimeoutError) and cause.type == TimeoutType.SCHEDULE_TO_CLOSE:
-        last = cause.cause
-        hours = bound / timedelta(hours=1)
-        detail = f" (last error: {last.message})" if isinstance(last, ApplicationError) else ""
-        return f"not delivered within {hours:g} hours{detail}"
     return str(cause or exc)

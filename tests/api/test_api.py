@@ -55,6 +55,10 @@ async def test_submit_creates_then_returns_the_existing_match(api, stack):
     body = _payload()
     created = await api.post("/api/eois", json=body)
     assert created.status_code == 201, created.text
+    # read your own write: the match is there the moment intake answered
+    shown = await api.get(created.json()["links"]["match"])
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["stage"] == "follow_up" and shown.json()["eoi_id"] == body["id"]
     assert created.json()["match_id"] == f"match-{body['id']}"
     assert created.json()["created"] is True
     await wait_for(lambda: len(stack.mail.messages) == 2)

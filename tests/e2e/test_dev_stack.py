@@ -100,6 +100,8 @@ async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
         assert created.status_code == 201, created.text
         match_id = created.json()["match_id"]
         assert match_id == "match-NS21-014"
+        shown = await http.get(f"/api/matches/{match_id}")  # read your own write
+        assert shown.status_code == 200, shown.text
 
         await wait_for(lambda: len(dev_stack.mails()) == 2, timeout=30)
         client = await connect(dev_stack.env["MATCHMAKER_TEMPORAL_TARGET"], "default")
@@ -148,6 +150,19 @@ async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
     )
     assert cli.returncode == 0, cli.stderr
     assert '"created": false' in cli.stdout
+    # a match the CLI started is readable the moment the CLI returns
+    other = dev_stack.data_dir / "other-eoi.json"
+    other.write_text(body.decode().replace('"NS21-014"', '"NS21-015"'))
+    cli = subprocess.run(
+        [str(binary_path("matchmaker")), "eoi", "submit", str(other)],
+        env=dev_stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert cli.returncode == 0 and '"created": true' in cli.stdout, cli.stderr
+    shown = httpx.get(f"{dev_stack.api}/api/matches/match-NS21-015", timeout=10)
+    assert shown.status_code == 200, shown.text
 
     assert dev_stack.stop() == 0
     # a second start resumes the open workflow (the query needs a live worker)
@@ -156,7 +171,7 @@ async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
     state = await client.get_workflow_handle(match_id).query(MatchLifecycle.state)
     assert state.stage == "follow_up" and [h.kind for h in state.history][0] == "match_recorded"
     assert state.waiting_on() == ["adopter", "provider"]
-    assert len(dev_stack.mails()) == 2
+    await wait_for(lambda: len(dev_stack.mails()) == 4, timeout=30)  # NS21-015's two
     assert dev_stack.stop() == 0
 
 

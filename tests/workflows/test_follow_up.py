@@ -105,7 +105,7 @@ async def test_a_5xx_bounce_needs_attention_and_the_workflow_goes_on(
     adopter = "a.sadykova@gov.kz"
     stack.mail.refuse[adopter] = "550 5.1.1 no such mailbox"
     match = await Match.begin(stack, temporal_env)
-    await wait_for(lambda: match.mails("secretariat@ssn4psi.org", "bounced"))
+    await wait_for(lambda: match.mails("secretariat@ssn4psi.org", "not delivered"))
     state = await match.state()
     assert state.status == MatchStatus.NEEDS_ATTENTION and "delivery:adopter" in state.attention
     assert (await match.handle.describe()).status == WorkflowExecutionStatus.RUNNING

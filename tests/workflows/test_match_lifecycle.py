@@ -16,6 +16,8 @@ async def test_first_step_records_introduces_and_waits(stack, temporal_env, keep
     eoi = unique_eoi()
     result = await submit_eoi(stack.backend, eoi=eoi)
     assert result.created and result.workflow_id == f"match-{eoi.id}"
+    async with stack.resources.sessions() as session:  # read your own write, for every caller
+        assert await queries.get_match(session, match_id=eoi.match_id) is not None
     handle = stack.client.get_workflow_handle(result.workflow_id)
 
     await wait_for(lambda: len(stack.mail.messages) == 2)

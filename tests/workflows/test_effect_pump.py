@@ -1,0 +1,110 @@
+"""Answers and actions never wait on email: the effect pump and its bounded retries."""
+
+import asyncio
+import time
+
+from domain.enums import MatchStatus, Party, PromptKind, Stage
+from domain.lifecycle import answers as a
+from domain.lifecycle import events as ev
+from store import queries
+from tests.support import wait_for
+from tests.workflows.helpers import Match
+from workflows.match_lifecycle import MatchLifecycle
+
+TRY_LATER = "421 4.3.2 Service not available, try again later"
+
+
+async def _outbox(stack, match: Match) -> dict[str, tuple[str, int]]:
+    """Each email's template kind and recipient → (status, attempts)."""
+    async with stack.resources.sessions() as session:
+        rows = await queries.list_outbox(session, match_id=match.eoi.match_id)
+    return {f"{r.kind}:{r.recipient}": (r.status, r.attempts) for r in rows}
+
+
+async def _both_agree(match: Match):
+    await match.answer(
+        PromptKind.INTRODUCTION_ADOPTER, a.InterestAnswer(decision="confirm", needs="rural access")
+    )
+    started = time.monotonic()
+    # a hang guard only: the old driver waited here until the email was delivered
+    result = await asyncio.wait_for(
+        match.answer(PromptKind.INTRODUCTION_PROVIDER, a.ShareAnswer(decision="accept")),
+        timeout=10,
+    )
+    return result, time.monotonic() - started
+
+
+async def test_an_answer_returns_while_smtp_refuses_and_the_email_follows(stack, temporal_env):
+    match = await Match.begin(stack, temporal_env)
+    adopter = match.eoi.adopter.contact.email
+    stack.mail.refuse[adopter] = TRY_LATER
+
+    result, took = await _both_agree(match)
+
+    assert result.stage == Stage.FIELD_VISIT
+    assert [p.kind for p in result.open_prompts] == ["visit_proposal"]
+    print(f"answer accepted in {took:.3f} s while SMTP refused the adopter")  # noqa: T201
+    # the visit proposal is being retried, and the match still takes actions meanwhile
+    key = f"visit_proposal:{adopter}"
+    await wait_for(lambda: _retried(stack, match, key), timeout=30)
+    noted = await asyncio.wait_for(
+        match.handle.execute_update(
+            MatchLifecycle.act, ev.AddNote(text="Called the adopter about dates", by="ana")
+        ),
+        timeout=10,
+    )
+    assert noted.stage == Stage.FIELD_VISIT
+    assert not match.mails(adopter, "propose dates")
+
+    del stack.mail.refuse[adopter]
+    await match.sleep(1 / 24)  # let the retry's backoff pass
+    await wait_for(lambda: match.mails(adopter, "propose dates"), timeout=30)
+    assert len(match.mails(adopter, "propose dates")) == 1
+    assert (await _outbox(stack, match))[key][0] == "sent"
+    state = await match.state()
+    assert state.status == MatchStatus.ACTIVE and not state.attention
+
+
+async def _retried(stack, match: Match, key: str) -> bool:
+    status, attempts = (await _outbox(stack, match)).get(key, ("", 0))
+    return status == "pending" and attempts >= 2
+
+
+async def test_an_outage_longer_than_the_bound_makes_the_email_undeliverable(stack, temporal_env):
+    match = await Match.begin(stack, temporal_env)
+    adopter = match.eoi.adopter.contact.email
+    stack.mail.refuse[adopter] = TRY_LATER  # say, the adopter's mail server is down for days
+
+    result, _ = await _both_agree(match)
+    assert result.stage == Stage.FIELD_VISIT
+    await match.sleep(2)  # past the default bound of 24 hours
+
+    async def given_up():
+        state = await match.state()
+        return state if "delivery:adopter" in state.attention else None
+
+    state = await wait_for(given_up, timeout=60)
+    assert state.status == MatchStatus.NEEDS_ATTENTION
+    failed = [h for h in state.history if h.kind == "delivery_failed"]
+    assert "not delivered within 24 hours" in failed[0].summary
+    assert "421" in failed[0].summary  # the last error the mail server gave
+    outbox = await _outbox(stack, match)
+    assert outbox[f"visit_proposal:{adopter}"][0] == "failed"
+    assert not match.mails(adopter, "propose dates")
+
+    # the Secretariat was told
+    [told] = match.mails("secretariat@ssn4psi.org", "not delivered")
+    assert (
+        "not delivered within 24 hours" in told.get_payload()[0].get_payload(decode=True).decode()
+    )
+
+    # the adopter's server is back: a resend sends the prompt again
+    stack.mail.refuse.clear()
+    resent = await match.handle.execute_update(MatchLifecycle.act, ev.Resend(by="ana"))
+    assert [p.sends for p in resent.open_prompts] == [2]
+    await wait_for(lambda: match.mails(adopter, "propose dates"), timeout=30)
+    async with stack.resources.sessions() as session:
+        rows = await queries.list_outbox(session, match_id=match.eoi.match_id)
+    # the undeliverable row stays failed; the resend is a row of its own
+    assert [r.status for r in rows if r.kind == "visit_proposal"] == ["failed", "sent"]
+    assert (await match.open(PromptKind.VISIT_PROPOSAL)).party == Party.ADOPTER
