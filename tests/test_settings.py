@@ -44,3 +44,9 @@ def test_production_accepts_a_real_secret():
 def test_invalid_values_are_named():
     with pytest.raises(ValidationError, match="smtp_tls"):
         Settings(smtp_tls="sometimes")
+
+
+def test_the_default_task_queue_is_the_workflows_own():
+    from workflows.contracts import TASK_QUEUE
+
+    assert Settings.model_fields["task_queue"].default == TASK_QUEUE

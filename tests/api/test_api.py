@@ -1,12 +1,15 @@
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from typing import get_args
 
 import httpx
 import pytest
 from temporalio.service import RPCError
 
 from api.app import create_app
+from api.routes.steering import URL_NAMES
+from domain.lifecycle import events as ev
 from infra.settings import Settings
 from tests.support import EXAMPLES, unique_eoi, wait_for
 from workers.api import open_backend
@@ -195,9 +198,32 @@ async def test_partner_answers_and_secretariat_actions_over_http(api, stack):
     }
     unknown = await api.post(f"/api/matches/{match_id}/actions/explode", json={})
     assert unknown.status_code == 404 and "one of pause" in unknown.json()["detail"]
+    # the same actions through one route, told apart by kind
+    resumed = await api.post(f"/api/matches/{match_id}/actions", json={"kind": "resume"})
+    assert resumed.status_code == 200 and resumed.json()["status"] == "active"
+    bad_kind = await api.post(f"/api/matches/{match_id}/actions", json={"kind": "explode"})
+    assert bad_kind.status_code == 422
     closed = await api.post(
         f"/api/matches/{match_id}/actions/close",
         json={"reason": "withdrawn", "note": "adopter withdrew"},
     )
     assert closed.status_code == 200 and closed.json()["stage"] == "closed"
     assert (await api.get("/api/matches/match-nope/state")).status_code == 404
+
+
+async def test_openapi_documents_every_action_body(api):
+    spec = (await api.get("/openapi.json")).json()
+    paths = spec["paths"]
+    bodies = {}
+    for path, item in paths.items():
+        if "/actions/" in path and "post" in item:
+            schema = item["post"]["requestBody"]["content"]["application/json"]["schema"]
+            bodies[path.rsplit("/", 1)[-1]] = schema["$ref"].rsplit("/", 1)[-1]
+    members = get_args(get_args(ev.Action)[0])
+    kinds = {m.model_fields["kind"].default: m.__name__ for m in members}
+    assert bodies == {URL_NAMES.get(k, k.replace("_", "-")): name for k, name in kinds.items()}
+    assert {"pause", "extend-deadline", "note", "schedule-visit"} <= set(bodies)
+    extend = spec["components"]["schemas"]["ExtendDeadline"]
+    assert {"days", "reason"} <= set(extend["required"])
+    union = paths["/api/matches/{match_id}/actions"]["post"]["requestBody"]["content"]
+    assert set(union["application/json"]["schema"]["discriminator"]["mapping"]) == set(kinds)
