@@ -3,7 +3,7 @@
 from collections.abc import Awaitable, Callable
 from typing import Any, get_args
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, status
 
 from api.deps import BackendDep
 from api.schemas import ErrorResponse
@@ -41,9 +41,11 @@ def _route_for(model: type) -> Callable[..., Awaitable[UpdateResult]]:
     return route
 
 
+ACTION_NAMES: list[str] = []  # URL names, in the order of the Action union
 for _model in get_args(get_args(ev.Action)[0]):
     _kind = _model.model_fields["kind"].default
     _name = URL_NAMES.get(_kind, _kind.replace("_", "-"))
+    ACTION_NAMES.append(_name)
     router.add_api_route(
         f"/actions/{_name}",
         _route_for(_model),
@@ -60,13 +62,6 @@ for _model in get_args(get_args(ev.Action)[0]):
 )
 async def unknown_action(match_id: str, action: str) -> None:
     """An action name that does not exist: say which ones do."""
-    from fastapi import HTTPException, status
-
-    names = [
-        route.path.rsplit("/", 1)[-1]
-        for route in router.routes
-        if "/actions/" in getattr(route, "path", "") and "{" not in route.path.rsplit("/", 1)[-1]
-    ]
     raise HTTPException(
-        status.HTTP_404_NOT_FOUND, f"unknown action {action!r}; one of {', '.join(names)}"
+        status.HTTP_404_NOT_FOUND, f"unknown action {action!r}; one of {', '.join(ACTION_NAMES)}"
     )
