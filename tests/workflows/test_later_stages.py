@@ -5,6 +5,7 @@ from datetime import timedelta
 from domain.enums import CloseReason, MatchStatus, Party, PromptKind, Stage
 from domain.lifecycle import answers as a
 from domain.lifecycle import events as ev
+from domain.lifecycle.state import RULES_VERSION
 from domain.policy import TimingPolicy
 from store import queries
 from tests.support import wait_for
@@ -206,6 +207,7 @@ async def test_fifteen_monthly_check_ins_across_continue_as_new(stack, temporal_
     assert state.next_deadline is not None  # the 16th check-in is still scheduled
     description = await handle.describe()
     assert description.run_id != first_run, "the workflow never continued as new"
+    assert state.rules_version == RULES_VERSION  # carried across continue-as-new
     assert len((await handle.fetch_history()).events) < 400
     async with stack.resources.sessions() as session:
         history = await queries.list_history(session, match_id=match.eoi.match_id)
