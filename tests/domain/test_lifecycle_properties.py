@@ -7,6 +7,7 @@ from domain.enums import CloseReason, MatchStatus, Party, PromptKind, PromptStat
 from domain.lifecycle import InvalidMove, next_timer
 from domain.lifecycle import answers as a
 from domain.lifecycle import events as e
+from domain.lifecycle.state import RULES_VERSIONS
 from domain.model import Contact
 from tests.domain.lifecycle_helpers import Driver
 
@@ -131,7 +132,7 @@ def check_invariants(d: Driver) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_no_sequence_of_events_breaks_the_rules(data):
-    d = Driver()
+    d = Driver(rules_version=data.draw(st.sampled_from(RULES_VERSIONS)))
     for _ in range(data.draw(st.integers(1, 60))):
         step = data.draw(st.sampled_from(["tick", "answer", "answer", "answer", "action", "wrong"]))
         before = d.state.model_dump()
