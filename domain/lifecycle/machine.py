@@ -47,7 +47,8 @@ def start(
 def decide(state: MatchState, event: e.Event, at: datetime) -> Decision:
     """Apply one event that happened at ``at``; raise InvalidMove when it is not allowed."""
     if state.history and at < state.history[-1].occurred_at:
-        raise InvalidMove("events must not go back in time")
+        last = state.history[-1].occurred_at.isoformat()
+        raise InvalidMove(f"events must not go back in time: the last one happened at {last}")
     run = Run(state, at)
     if isinstance(event, e.Tick):
         if not state.closed:
@@ -55,7 +56,7 @@ def decide(state: MatchState, event: e.Event, at: datetime) -> Decision:
     elif isinstance(event, e.DeliveryFailed):
         _delivery_failed(run, event)
     elif state.closed:
-        raise InvalidMove(f"the match is closed ({state.close_reason}); nothing can change it")
+        raise InvalidMove(f"the match is closed ({state.close_reason}), so nothing can change it")
     elif isinstance(event, e.Answered):
         answered(run, event)
     else:

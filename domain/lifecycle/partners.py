@@ -16,20 +16,18 @@ from domain.enums import (
 from domain.lifecycle import answers as a
 from domain.lifecycle import events as e
 from domain.lifecycle.effects import DraftCaseStudy
-from domain.lifecycle.run import InvalidMove, Run, other
+from domain.lifecycle.run import ENDED, InvalidMove, Run, other
 from domain.lifecycle.state import Prompt
 
 
 def answered(run: Run, event: e.Answered) -> None:
-    prompt = run.s.prompt(event.prompt_id)
-    if prompt is None:
-        raise InvalidMove(f"there is no prompt {event.prompt_id!r} in this match")
+    prompt = run.find_prompt(event.prompt_id)
     if not prompt.is_open:
-        raise InvalidMove(f"prompt {prompt.id} is {prompt.status}, no longer open")
+        raise InvalidMove(f"prompt {prompt.id} is no longer open: {ENDED[prompt.status]}")
     if prompt.party != event.party:
         raise InvalidMove(f"prompt {prompt.id} is for the {prompt.party}, not the {event.party}")
     if event.answer.kind != prompt.kind:
-        raise InvalidMove(f"prompt {prompt.id} asks for {prompt.kind}, not {event.answer.kind}")
+        raise InvalidMove(f"prompt {prompt.id} asks for {prompt.kind}, not for {event.answer.kind}")
     run.finish(prompt, PromptStatus.ANSWERED, event.answer.model_dump(mode="json"))
     run.record(
         "answered",

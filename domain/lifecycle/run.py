@@ -26,7 +26,14 @@ ENTRY_PROMPT = {
 
 
 class InvalidMove(Exception):
-    """The event is not allowed in this state; the message says why."""
+    """The event is not allowed in this state; the message says why, as a plain sentence."""
+
+
+ENDED = {
+    PromptStatus.ANSWERED: "it was answered",
+    PromptStatus.EXPIRED: "it expired",
+    PromptStatus.WITHDRAWN: "it was withdrawn",
+}
 
 
 def other(party: Party) -> Party:
@@ -50,6 +57,25 @@ class Run:
         self.history: list[HistoryEntry] = []
         self.emails: list[SendEmail] = []
         self.case_study: DraftCaseStudy | None = None
+
+    # -- rules versions -----------------------------------------------------------------------
+    @property
+    def v2(self) -> bool:
+        """The match follows rules version 2 or later."""
+        return self.s.rules_version >= 2
+
+    def refuse_before_v2(self, what: str) -> None:
+        """Refuse what version 1 never accepted (it would change how old matches replay)."""
+        if not self.v2:
+            raise InvalidMove(f"{what}: this match follows rules version {self.s.rules_version}")
+
+    # -- lookups ------------------------------------------------------------------------------
+    def find_prompt(self, prompt_id: str, *, refusal: str = "") -> Prompt:
+        """Return the prompt, or refuse (``refusal`` opens the sentence) when there is none."""
+        prompt = self.s.prompt(prompt_id)
+        if prompt is None:
+            raise InvalidMove(f"{refusal}no prompt {prompt_id} in this match")
+        return prompt
 
     # -- records and emails -------------------------------------------------------------------
     def record(self, kind: str, summary: str, *, actor: str = "system", **data: Any) -> None:
@@ -172,7 +198,10 @@ class Run:
     # -- field visit --------------------------------------------------------------------------
     def check_plan(self, plan: VisitPlan) -> None:
         if plan.start <= self.at.date():
-            raise InvalidMove(f"the visit must start after today ({self.at.date().isoformat()})")
+            raise InvalidMove(
+                f"the visit must start after today ({self.at.date().isoformat()}), "
+                f"not on {plan.start.isoformat()}"
+            )
 
     def schedule_visit(self, plan: VisitPlan, *, actor: str) -> None:
         for prompt in self.s.open_prompts():
