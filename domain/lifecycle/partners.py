@@ -91,15 +91,22 @@ def _visit_confirmation(run: Run, prompt: Prompt, answer: a.VisitConfirmation) -
 
 
 def _visit_report(run: Run, prompt: Prompt, answer: a.VisitReport) -> None:
-    if not answer.held:
-        run.visit_cancelled("the visit did not take place", actor=prompt.party)
-    elif answer.proceed:
+    visit_reported(run, answer, actor=prompt.party)
+
+
+def visit_reported(run: Run, report: a.VisitReport, *, actor: str) -> None:
+    """Go on after a visit: adaptation, closed not_pursued, or reschedule if it was not held."""
+    if run.v2 and run.s.visit and report.held:
+        run.s.visit.held, run.s.visit.learned = True, report.learned
+    if not report.held:
+        run.visit_cancelled("the visit did not take place", actor=actor)
+    elif report.proceed:
         run.enter(Stage.ADAPTATION, reason="the adopter proceeds after the visit")
     else:
         run.close(
             CloseReason.NOT_PURSUED,
             "The adopter does not proceed after the visit",
-            actor=prompt.party,
+            actor=actor,
         )
 
 

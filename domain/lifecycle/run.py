@@ -172,6 +172,7 @@ class Run:
 
     # -- stages -------------------------------------------------------------------------------
     def enter(self, stage: Stage, *, actor: str = "system", reason: str = "") -> None:
+        self.leave_field_visit(f"the match moved on to {stage}", actor=actor)
         self.withdraw_open()
         self.s.next_checkin_at = None
         previous, self.s.stage = self.s.stage, stage
@@ -186,6 +187,7 @@ class Run:
     def close(
         self, reason: CloseReason, summary: str, *, actor: str = "system", **data: Any
     ) -> None:
+        self.leave_field_visit("the match was closed", actor=actor)
         self.withdraw_open()
         self.s.next_checkin_at = None
         self.s.paused_at = None
@@ -220,6 +222,26 @@ class Run:
             actor=actor,
             plan=plan.model_dump(mode="json"),
         )
+
+    def leave_field_visit(self, why: str, *, actor: str) -> None:
+        """Version 2: a visit stays in the field_visit stage; leaving it ends the visit's timers.
+
+        A visit still ahead (or under way) is recorded as cancelled; its plan stays as a record.
+        """
+        visit = self.s.visit
+        if not (self.v2 and self.s.stage == Stage.FIELD_VISIT and visit and visit.pending()):
+            return
+        ahead = visit.ends_at is not None
+        visit.reminder_at, visit.ends_at = None, None
+        if ahead:
+            visit.cancelled = True
+            plan = visit.plan
+            self.record(
+                "visit_cancelled",
+                f"Visit of {plan.start}–{plan.end} cancelled: {why}",
+                actor=actor,
+                plan=plan.model_dump(mode="json"),
+            )
 
     def visit_cancelled(self, reason: str, *, actor: str) -> None:
         self.withdraw_open()
