@@ -46,19 +46,33 @@ def _resume(run: Run, action: e.Resume) -> None:
 
 
 def _extend(run: Run, action: e.ExtendDeadline) -> None:
+    checking_in = run.s.stage == Stage.ADAPTATION and run.s.next_checkin_at is not None
     if action.prompt_id:
         prompt = run.find_prompt(action.prompt_id, refusal="nothing to extend: ")
         if not prompt.is_open:
+            hint = (
+                "; name no prompt to move the next check-in"
+                if run.v2 and prompt.kind == PromptKind.CHECK_IN and checking_in
+                else ""
+            )
             raise InvalidMove(
-                f"prompt {prompt.id} has no deadline to extend: {ENDED[prompt.status]}"
+                f"prompt {prompt.id} has no deadline to extend: {ENDED[prompt.status]}{hint}"
             )
         if prompt.lapse_at is None:
-            raise InvalidMove(f"prompt {prompt.id} has no deadline to extend")
+            why = f"prompt {prompt.id} has no deadline to extend"
+            if prompt.kind != PromptKind.CHECK_IN or not checking_in:
+                raise InvalidMove(why)
+            run.refuse_before_v2("moving the next check-in", why=why)
+            return _move_check_in(run, action)
         targets = [prompt]
     else:
         targets = [p for p in run.s.open_prompts() if p.lapse_at]
         if not targets:
-            raise InvalidMove("no open prompt has a deadline to extend")
+            why = "no open prompt has a deadline to extend"
+            if not checking_in:
+                raise InvalidMove(why)
+            run.refuse_before_v2("moving the next check-in", why=why)
+            return _move_check_in(run, action)
     policy = run.s.policy
     for prompt in targets:
         assert prompt.lapse_at is not None
@@ -76,6 +90,22 @@ def _extend(run: Run, action: e.ExtendDeadline) -> None:
         f"Deadline extended by {action.days} days ({new}): {action.reason}",
         actor=_actor(action),
         days=action.days,
+    )
+
+
+def _move_check_in(run: Run, action: e.ExtendDeadline) -> None:
+    """Version 2: a check-in's deadline is the next check-in; move it and clear the alert."""
+    s = run.s
+    assert s.next_checkin_at is not None
+    s.next_checkin_at += timedelta(days=action.days)
+    s.attention.pop("check_ins", None)
+    run.record(
+        "deadline_extended",
+        f"Next check-in moved by {action.days} days, to {s.next_checkin_at.date().isoformat()}: "
+        f"{action.reason}",
+        actor=_actor(action),
+        days=action.days,
+        next_checkin_at=s.next_checkin_at.isoformat(),
     )
 
 

@@ -64,10 +64,17 @@ class Run:
         """The match follows rules version 2 or later."""
         return self.s.rules_version >= 2
 
-    def refuse_before_v2(self, what: str) -> None:
-        """Refuse what version 1 never accepted (it would change how old matches replay)."""
+    def refuse_before_v2(self, what: str, *, why: str = "") -> None:
+        """Refuse what version 1 never accepted (old matches must replay as they ran).
+
+        ``what`` names the move ("recording a past visit"); ``why`` may open the sentence.
+        """
         if not self.v2:
-            raise InvalidMove(f"{what}: this match follows rules version {self.s.rules_version}")
+            raise InvalidMove(
+                (f"{why}; " if why else "")
+                + f"{what} needs rules version 2, and this match follows rules version "
+                f"{self.s.rules_version}"
+            )
 
     # -- lookups ------------------------------------------------------------------------------
     def find_prompt(self, prompt_id: str, *, refusal: str = "") -> Prompt:
