@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.enums import CloseReason, Party, Stage
-from domain.lifecycle.answers import Answer, VisitPlan
+from domain.lifecycle.answers import Answer, CheckInAnswer, VisitPlan
 from domain.model import Contact
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
@@ -25,6 +25,17 @@ class Answered(_Event):
     prompt_id: str
     party: Party
     answer: Answer
+
+
+class ReportProgress(_Event):
+    """The adopter tells how the adaptation goes, asked or not (rules version 2).
+
+    While a check-in is open, the report is its answer.
+    """
+
+    kind: Literal["report_progress"] = "report_progress"
+    party: Literal[Party.ADOPTER] = Party.ADOPTER
+    report: CheckInAnswer
 
 
 class Tick(_Event):
@@ -127,6 +138,7 @@ Action = Annotated[
 
 Event = Annotated[
     Answered
+    | ReportProgress
     | Tick
     | DeliveryFailed
     | Pause

@@ -6,7 +6,7 @@ from domain.enums import NoticeKind, Party, PromptKind
 from domain.lifecycle import events as e
 from domain.lifecycle.actions import apply_action
 from domain.lifecycle.effects import Decision
-from domain.lifecycle.partners import answered
+from domain.lifecycle.partners import answered, report_progress
 from domain.lifecycle.run import InvalidMove, Run
 from domain.lifecycle.state import RULES_VERSION, MatchState
 from domain.lifecycle.timers import tick
@@ -59,6 +59,8 @@ def decide(state: MatchState, event: e.Event, at: datetime) -> Decision:
         raise InvalidMove(f"the match is closed ({state.close_reason}), so nothing can change it")
     elif isinstance(event, e.Answered):
         answered(run, event)
+    elif isinstance(event, e.ReportProgress):
+        report_progress(run, event)
     else:
         apply_action(run, event)
     return run.decision()

@@ -39,6 +39,29 @@ def answered(run: Run, event: e.Answered) -> None:
     HANDLERS[prompt.kind](run, prompt, event.answer)
 
 
+def report_progress(run: Run, event: e.ReportProgress) -> None:
+    """Version 2: the adopter reports during adaptation; an open check-in counts as answered."""
+    run.refuse_before_v2("reporting progress at any time")
+    if run.s.stage != Stage.ADAPTATION:
+        raise InvalidMove(
+            f"progress can only be reported in the adaptation stage; the match is in {run.s.stage}"
+        )
+    check_in = next((p for p in run.s.open_prompts() if p.kind == PromptKind.CHECK_IN), None)
+    answer = event.report.model_dump(mode="json")
+    if check_in is not None:
+        run.finish(check_in, PromptStatus.ANSWERED, answer)
+    status = event.report.status.replace("_", " ")
+    run.record(
+        "progress_reported",
+        f"The adopter reported progress: {status}"
+        + (f" (the answer to {check_in.id})" if check_in else ""),
+        actor=event.party,
+        prompt_id=check_in.id if check_in else None,
+        answer=answer,
+    )
+    _check_in(run, check_in, event.report)
+
+
 def _introduction(run: Run, prompt: Prompt, answer: a.InterestAnswer | a.ShareAnswer) -> None:
     party = prompt.party
     if answer.decision == "decline":
@@ -115,7 +138,7 @@ def _adaptation_plan(run: Run, prompt: Prompt, answer: a.AdaptationPlanAnswer) -
     run.s.next_checkin_at = run.at + timedelta(days=run.s.policy.checkin_interval_days)
 
 
-def _check_in(run: Run, prompt: Prompt, answer: a.CheckInAnswer) -> None:
+def _check_in(run: Run, prompt: Prompt | None, answer: a.CheckInAnswer) -> None:
     run.s.missed_checkins = 0
     run.s.attention.pop("check_ins", None)
     if answer.status == CheckInStatus.BLOCKED:
