@@ -2,9 +2,11 @@
 
 from datetime import timedelta
 
-from domain.enums import PromptKind, Stage
+from domain.enums import Exchange, Party, PromptKind, Stage
 from domain.lifecycle import events as e
+from domain.lifecycle.partners import visit_reported
 from domain.lifecycle.run import ENDED, STAGE_ORDER, InvalidMove, Run, other
+from domain.lifecycle.state import Visit
 
 
 def apply_action(run: Run, action: e.Event) -> None:
@@ -194,6 +196,50 @@ def _cancel_visit(run: Run, action: e.CancelVisit) -> None:
     run.visit_cancelled(action.reason, actor=_actor(action))
 
 
+def _record_visit(run: Run, action: e.RecordVisit) -> None:
+    """Version 2: record a visit that took place; its report moves the match on."""
+    run.refuse_before_v2("recording a visit that took place")
+    s, plan, actor = run.s, action.plan, _actor(action)
+    if s.stage not in (Stage.FOLLOW_UP, Stage.FIELD_VISIT):
+        raise InvalidMove(
+            "a visit can only be recorded in the follow_up or field_visit stage; "
+            f"the match is in {s.stage}"
+        )
+    today = run.at.date().isoformat()
+    if plan.end >= run.at.date():
+        raise InvalidMove(
+            f"a recorded visit must have ended before today ({today}), not on {plan.end}"
+        )
+    if s.stage == Stage.FOLLOW_UP:
+        for party in (Party.ADOPTER, Party.PROVIDER):
+            s.exchange.setdefault(party, Exchange.FIELD_VISIT)
+        run.enter(
+            Stage.FIELD_VISIT,
+            actor=actor,
+            reason="the Secretariat recorded a field visit, so both partners are taken to "
+            "have agreed",
+            ask=False,
+        )
+    else:  # proposals, confirmations or a report awaited: the record answers them all
+        run.withdraw_open()
+        run.call_off_visit("the Secretariat recorded another visit", actor=actor)
+    s.visit = Visit(
+        plan=plan, confirmed=True, held=action.held, learned=action.report, recorded_by=actor
+    )
+    run.record(
+        "visit_recorded",
+        f"The Secretariat recorded {plan.a_visit} of {plan.start}–{plan.end}, delegation of "
+        f"{plan.delegation_size}, that {'took' if action.held else 'did not take'} place: "
+        f"{action.reason}",
+        actor=actor,
+        plan=plan.model_dump(mode="json"),
+        held=action.held,
+        learned=action.report,
+        proceed=action.proceed,
+    )
+    visit_reported(run, action.visit_report(), actor=actor)
+
+
 ACTIONS = {
     e.Pause: _pause,
     e.Resume: _resume,
@@ -205,4 +251,5 @@ ACTIONS = {
     e.Resend: _resend,
     e.ScheduleVisit: _schedule_visit,
     e.CancelVisit: _cancel_visit,
+    e.RecordVisit: _record_visit,
 }

@@ -178,7 +178,10 @@ class Run:
             self.finish(prompt, PromptStatus.WITHDRAWN)
 
     # -- stages -------------------------------------------------------------------------------
-    def enter(self, stage: Stage, *, actor: str = "system", reason: str = "") -> None:
+    def enter(
+        self, stage: Stage, *, actor: str = "system", reason: str = "", ask: bool = True
+    ) -> None:
+        """Move to a later stage; ``ask``: open the stage's first prompt."""
         self.leave_field_visit(f"the match moved on to {stage}", actor=actor)
         self.withdraw_open()
         self.s.next_checkin_at = None
@@ -188,8 +191,9 @@ class Run:
             f"{previous} → {stage}" + (f": {reason}" if reason else ""),
             actor=actor,
         )
-        kind, party = ENTRY_PROMPT[stage]
-        self.open_prompt(kind, party)
+        if ask:
+            kind, party = ENTRY_PROMPT[stage]
+            self.open_prompt(kind, party)
 
     def close(
         self, reason: CloseReason, summary: str, *, actor: str = "system", **data: Any
@@ -235,8 +239,13 @@ class Run:
 
         A visit still ahead (or under way) is recorded as cancelled; its plan stays as a record.
         """
+        if self.v2 and self.s.stage == Stage.FIELD_VISIT:
+            self.call_off_visit(why, actor=actor)
+
+    def call_off_visit(self, why: str, *, actor: str) -> None:
+        """End the visit's timers; record it as cancelled if it was still ahead."""
         visit = self.s.visit
-        if not (self.v2 and self.s.stage == Stage.FIELD_VISIT and visit and visit.pending()):
+        if not (visit and visit.pending()):
             return
         ahead = visit.ends_at is not None
         visit.reminder_at, visit.ends_at = None, None
