@@ -9,6 +9,7 @@ from domain.lifecycle.effects import Decision
 from domain.lifecycle.partners import answered, report_progress
 from domain.lifecycle.run import InvalidMove, Run
 from domain.lifecycle.state import RULES_VERSION, MatchState
+from domain.lifecycle.suggestions import suggest
 from domain.lifecycle.timers import tick
 from domain.model import ExpressionOfInterest
 from domain.policy import TimingPolicy
@@ -63,6 +64,7 @@ def decide(state: MatchState, event: e.Event, at: datetime) -> Decision:
         report_progress(run, event)
     else:
         apply_action(run, event)
+    suggest(run)
     return run.decision()
 
 

@@ -57,6 +57,9 @@ class Run:
         self.history: list[HistoryEntry] = []
         self.emails: list[SendEmail] = []
         self.case_study: DraftCaseStudy | None = None
+        # escalation notices and the prompt each is about (None: missed check-ins); the moves
+        # they suggest are worked out once the decision is complete
+        self.escalations: list[tuple[SendEmail, str | None]] = []
 
     # -- rules versions -----------------------------------------------------------------------
     @property
@@ -120,13 +123,13 @@ class Run:
             )
         )
 
-    def notice(self, kind: NoticeKind, party: Party, **context: Any) -> None:
+    def notice(self, kind: NoticeKind, party: Party, **context: Any) -> SendEmail:
         """Email a notice (numbered, so no two notices of a match share a business key)."""
         self.s.notice_seq += 1
         contact = self.s.contacts.get(party)
         email = contact.email if contact and party != Party.SECRETARIAT else None
         self.emails.append(
-            SendEmail(
+            notice := SendEmail(
                 key=f"{self.s.match_id}/{self.s.stage}/{kind}-{self.s.notice_seq}/{email or 'secretariat'}",
                 template=kind,
                 party=party,
@@ -136,6 +139,7 @@ class Run:
                 context=context,
             )
         )
+        return notice
 
     # -- prompts ------------------------------------------------------------------------------
     def open_prompt(

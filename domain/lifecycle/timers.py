@@ -57,12 +57,8 @@ def _escalate(run: Run, prompt: Prompt) -> None:
     days = (run.at - prompt.opened_at).days
     why = f"no answer from the {prompt.party} to {prompt.kind} after {days} days"
     run.s.attention[prompt.id] = why
-    run.notice(
-        NoticeKind.ESCALATION,
-        Party.SECRETARIAT,
-        why=why,
-        prompt_id=prompt.id,
-    )
+    notice = run.notice(NoticeKind.ESCALATION, Party.SECRETARIAT, why=why, prompt_id=prompt.id)
+    run.escalations.append((notice, prompt.id))
     run.record("escalated", why[0].upper() + why[1:], prompt_id=prompt.id)
 
 
@@ -90,7 +86,8 @@ def _check_in_due(run: Run) -> None:
     if s.missed_checkins >= s.policy.missed_checkins_escalate:
         why = f"{s.missed_checkins} check-ins in a row went unanswered"
         s.attention["check_ins"] = why
-        run.notice(NoticeKind.ESCALATION, Party.SECRETARIAT, why=why)
+        notice = run.notice(NoticeKind.ESCALATION, Party.SECRETARIAT, why=why)
+        run.escalations.append((notice, None))
         run.record("escalated", why)
     s.checkins_opened += 1
     s.next_checkin_at = (s.next_checkin_at or run.at) + timedelta(
