@@ -170,6 +170,8 @@ def _outcome_report(run: Run, prompt: Prompt, answer: a.OutcomeReport) -> None:
 def _outcome_confirmation(run: Run, prompt: Prompt, answer: a.OutcomeConfirmation) -> None:
     outcome = run.s.outcome
     assert outcome is not None
+    if run.v2:
+        run.s.provider_notes = answer.notes
     run.record(
         "outcome_recorded",
         f"Outcome: {outcome.result}, {outcome.people_reached} people reached",

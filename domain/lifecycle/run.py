@@ -14,6 +14,7 @@ from domain.enums import (
     Stage,
 )
 from domain.lifecycle.answers import VisitPlan
+from domain.lifecycle.case_study import render_case_study
 from domain.lifecycle.effects import Decision, DraftCaseStudy, SendEmail
 from domain.lifecycle.state import HISTORY_KEPT, HistoryEntry, MatchState, Prompt, Visit
 
@@ -299,6 +300,9 @@ class Run:
 
     def decision(self) -> Decision:
         self.refresh_status()
+        if self.case_study is not None:  # written from the state the decision leaves
+            title, body = render_case_study(self.s)
+            self.case_study = self.case_study.model_copy(update={"title": title, "body": body})
         return Decision(
             state=self.s, history=self.history, emails=self.emails, case_study=self.case_study
         )

@@ -113,6 +113,7 @@ class MatchState(BaseModel):
     checkins_opened: int = 0
     missed_checkins: int = 0
     outcome: OutcomeReport | None = None
+    provider_notes: str = Field(default="", description="the provider's, on the outcome (v2)")
     notes: list[str] = Field(default_factory=list)
 
     @property
