@@ -71,7 +71,7 @@ class Run:
     def refuse_before_v2(self, what: str, *, why: str = "") -> None:
         """Refuse what version 1 never accepted (old matches must replay as they ran).
 
-        ``what`` names the move ("recording a past visit"); ``why`` may open the sentence.
+        ``what`` names the move ("reporting progress at any time"); ``why`` may open the sentence.
         """
         if not self.v2:
             raise InvalidMove(
