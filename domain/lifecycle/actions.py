@@ -2,9 +2,11 @@
 
 from datetime import timedelta
 
-from domain.enums import PromptKind, Stage
+from domain.enums import Exchange, Party, PromptKind, Stage
 from domain.lifecycle import events as e
-from domain.lifecycle.run import STAGE_ORDER, InvalidMove, Run, other
+from domain.lifecycle.partners import visit_reported
+from domain.lifecycle.run import ENDED, STAGE_ORDER, InvalidMove, Run, other
+from domain.lifecycle.state import Visit
 
 
 def apply_action(run: Run, action: e.Event) -> None:
@@ -21,14 +23,14 @@ def _actor(action: e.Event) -> str:
 
 def _pause(run: Run, action: e.Pause) -> None:
     if run.s.paused_at is not None:
-        raise InvalidMove(f"reminders are already paused since {run.s.paused_at.isoformat()}")
+        raise InvalidMove(f"reminders are already paused (since {run.s.paused_at.isoformat()})")
     run.s.paused_at = run.at
     run.record("paused", f"Reminders paused: {action.reason}", actor=_actor(action))
 
 
 def _resume(run: Run, action: e.Resume) -> None:
     if run.s.paused_at is None:
-        raise InvalidMove("the match is not paused")
+        raise InvalidMove("nothing to resume: the match is not paused")
     shift = run.at - run.s.paused_at
     for prompt in run.s.open_prompts():
         prompt.reminders_due = [t + shift for t in prompt.reminders_due]
@@ -46,10 +48,33 @@ def _resume(run: Run, action: e.Resume) -> None:
 
 
 def _extend(run: Run, action: e.ExtendDeadline) -> None:
-    targets = [p for p in run.s.open_prompts() if p.lapse_at and action.prompt_id in (None, p.id)]
-    if not targets:
-        which = f"prompt {action.prompt_id}" if action.prompt_id else "no open prompt"
-        raise InvalidMove(f"{which} has no open deadline to extend")
+    checking_in = run.s.stage == Stage.ADAPTATION and run.s.next_checkin_at is not None
+    if action.prompt_id:
+        prompt = run.find_prompt(action.prompt_id, refusal="nothing to extend: ")
+        if not prompt.is_open:
+            hint = (
+                "; name no prompt to move the next check-in"
+                if run.v2 and prompt.kind == PromptKind.CHECK_IN and checking_in
+                else ""
+            )
+            raise InvalidMove(
+                f"prompt {prompt.id} has no deadline to extend: {ENDED[prompt.status]}{hint}"
+            )
+        if prompt.lapse_at is None:
+            why = f"prompt {prompt.id} has no deadline to extend"
+            if prompt.kind != PromptKind.CHECK_IN or not checking_in:
+                raise InvalidMove(why)
+            run.refuse_before_v2("moving the next check-in", why=why)
+            return _move_check_in(run, action)
+        targets = [prompt]
+    else:
+        targets = [p for p in run.s.open_prompts() if p.lapse_at]
+        if not targets:
+            why = "no open prompt has a deadline to extend"
+            if not checking_in:
+                raise InvalidMove(why)
+            run.refuse_before_v2("moving the next check-in", why=why)
+            return _move_check_in(run, action)
     policy = run.s.policy
     for prompt in targets:
         assert prompt.lapse_at is not None
@@ -70,10 +95,30 @@ def _extend(run: Run, action: e.ExtendDeadline) -> None:
     )
 
 
+def _move_check_in(run: Run, action: e.ExtendDeadline) -> None:
+    """Version 2: a check-in's deadline is the next check-in; move it and clear the alert."""
+    s = run.s
+    assert s.next_checkin_at is not None
+    s.next_checkin_at += timedelta(days=action.days)
+    s.attention.pop("check_ins", None)
+    run.record(
+        "deadline_extended",
+        f"Next check-in moved by {action.days} days, to {s.next_checkin_at.date().isoformat()}: "
+        f"{action.reason}",
+        actor=_actor(action),
+        days=action.days,
+        next_checkin_at=s.next_checkin_at.isoformat(),
+    )
+
+
 def _change_contact(run: Run, action: e.ChangeContact) -> None:
     current = run.s.contacts[action.party]
     if action.contact.email == run.s.contacts[other(action.party)].email:
-        raise InvalidMove("the adopter and provider contacts must differ")
+        taken = action.contact.email
+        raise InvalidMove(
+            f"{taken} is the {other(action.party)} contact; the adopter and provider contacts "
+            "must differ"
+        )
     if action.contact == current:
         raise InvalidMove(f"{current.email} is already the {action.party} contact")
     run.s.contacts[action.party] = action.contact
@@ -92,9 +137,11 @@ def _change_contact(run: Run, action: e.ChangeContact) -> None:
 
 
 def _advance(run: Run, action: e.Advance) -> None:
-    if STAGE_ORDER.index(action.to) <= STAGE_ORDER.index(run.s.stage):
+    if action.to == run.s.stage:
+        raise InvalidMove(f"the match is already in {action.to}")
+    if STAGE_ORDER.index(action.to) < STAGE_ORDER.index(run.s.stage):
         raise InvalidMove(
-            f"cannot advance from {run.s.stage} to {action.to}: matches only move forward"
+            f"cannot go back from {run.s.stage} to {action.to}: matches only move forward"
         )
     run.enter(action.to, actor=_actor(action), reason=action.reason)
 
@@ -109,12 +156,15 @@ def _note(run: Run, action: e.AddNote) -> None:
 
 
 def _resend(run: Run, action: e.Resend) -> None:
+    if action.prompt_id:
+        prompt = run.find_prompt(action.prompt_id, refusal="nothing to resend: ")
+        if not prompt.is_open:
+            raise InvalidMove(
+                f"nothing to resend: prompt {prompt.id} is not open ({ENDED[prompt.status]})"
+            )
     targets = [p for p in run.s.open_prompts() if action.prompt_id in (None, p.id)]
     if not targets:
-        which = (
-            f"prompt {action.prompt_id} is not open" if action.prompt_id else "no prompt is open"
-        )
-        raise InvalidMove(f"nothing to resend: {which}")
+        raise InvalidMove("nothing to resend: no prompt is open")
     for prompt in targets:
         prompt.sends += 1
         run.email_prompt(prompt)
@@ -129,10 +179,10 @@ def _resend(run: Run, action: e.Resend) -> None:
 def _schedule_visit(run: Run, action: e.ScheduleVisit) -> None:
     if run.s.stage != Stage.FIELD_VISIT:
         raise InvalidMove(
-            f"a visit can only be scheduled in the field_visit stage, not {run.s.stage}"
+            f"a visit can only be scheduled in the field_visit stage; the match is in {run.s.stage}"
         )
     if any(p.kind == PromptKind.VISIT_REPORT for p in run.s.open_prompts()):
-        raise InvalidMove("the visit has taken place; its report is awaited")
+        raise InvalidMove("the visit has taken place and its report is awaited")
     run.check_plan(action.plan)
     run.schedule_visit(action.plan, actor=_actor(action))
 
@@ -142,8 +192,52 @@ def _cancel_visit(run: Run, action: e.CancelVisit) -> None:
     if run.s.stage != Stage.FIELD_VISIT or not (
         run.s.visit or any(p.kind in visit_prompts for p in run.s.open_prompts())
     ):
-        raise InvalidMove("there is no visit being planned or scheduled to cancel")
+        raise InvalidMove("nothing to cancel: no visit is being planned or scheduled")
     run.visit_cancelled(action.reason, actor=_actor(action))
+
+
+def _record_visit(run: Run, action: e.RecordVisit) -> None:
+    """Version 2: record a visit that took place; its report moves the match on."""
+    run.refuse_before_v2("recording a visit that took place")
+    s, plan, actor = run.s, action.plan, _actor(action)
+    if s.stage not in (Stage.FOLLOW_UP, Stage.FIELD_VISIT):
+        raise InvalidMove(
+            "a visit can only be recorded in the follow_up or field_visit stage; "
+            f"the match is in {s.stage}"
+        )
+    today = run.at.date().isoformat()
+    if plan.end >= run.at.date():
+        raise InvalidMove(
+            f"a recorded visit must have ended before today ({today}), not on {plan.end}"
+        )
+    if s.stage == Stage.FOLLOW_UP:
+        for party in (Party.ADOPTER, Party.PROVIDER):
+            s.exchange.setdefault(party, Exchange.FIELD_VISIT)
+        run.enter(
+            Stage.FIELD_VISIT,
+            actor=actor,
+            reason="the Secretariat recorded a field visit, so both partners are taken to "
+            "have agreed",
+            ask=False,
+        )
+    else:  # proposals, confirmations or a report awaited: the record answers them all
+        run.withdraw_open()
+        run.call_off_visit("the Secretariat recorded another visit", actor=actor)
+    s.visit = Visit(
+        plan=plan, confirmed=True, held=action.held, learned=action.report, recorded_by=actor
+    )
+    run.record(
+        "visit_recorded",
+        f"The Secretariat recorded {plan.a_visit} of {plan.start}–{plan.end}, delegation of "
+        f"{plan.delegation_size}, that {'took' if action.held else 'did not take'} place: "
+        f"{action.reason}",
+        actor=actor,
+        plan=plan.model_dump(mode="json"),
+        held=action.held,
+        learned=action.report,
+        proceed=action.proceed,
+    )
+    visit_reported(run, action.visit_report(), actor=actor)
 
 
 ACTIONS = {
@@ -157,4 +251,5 @@ ACTIONS = {
     e.Resend: _resend,
     e.ScheduleVisit: _schedule_visit,
     e.CancelVisit: _cancel_visit,
+    e.RecordVisit: _record_visit,
 }

@@ -55,6 +55,11 @@ class VisitPlan(_Answer):
             raise ValueError("a field visit lasts at most 60 days")
         return self
 
+    @property
+    def a_visit(self) -> str:
+        """Return "an in-person visit" or "a virtual visit"."""
+        return "an in-person visit" if self.format == VisitFormat.IN_PERSON else "a virtual visit"
+
 
 class VisitProposal(_Answer):
     kind: Literal[PromptKind.VISIT_PROPOSAL] = PromptKind.VISIT_PROPOSAL

@@ -24,10 +24,12 @@ class SendEmail(BaseModel):
 
 
 class DraftCaseStudy(BaseModel):
+    """Draft a case study; the rules write its text (the activity may render it again)."""
+
     effect: Literal["draft_case_study"] = "draft_case_study"
     match_id: str
     title: str = ""
-    body: str = ""
+    body: str = Field(default="", description="Markdown")
 
 
 class Decision(BaseModel):

@@ -2,10 +2,10 @@
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from domain.enums import CloseReason, Party, Stage
-from domain.lifecycle.answers import Answer, VisitPlan
+from domain.lifecycle.answers import Answer, CheckInAnswer, Text, VisitPlan, VisitReport
 from domain.model import Contact
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
@@ -25,6 +25,17 @@ class Answered(_Event):
     prompt_id: str
     party: Party
     answer: Answer
+
+
+class ReportProgress(_Event):
+    """The adopter tells how the adaptation goes, asked or not (rules version 2).
+
+    While a check-in is open, the report is its answer.
+    """
+
+    kind: Literal["report_progress"] = "report_progress"
+    party: Literal[Party.ADOPTER] = Party.ADOPTER
+    report: CheckInAnswer
 
 
 class Tick(_Event):
@@ -110,6 +121,32 @@ class CancelVisit(_Action):
     reason: Reason
 
 
+class RecordVisit(_Action):
+    """A field visit that already took place, as the Secretariat learned of it (rules version 2).
+
+    Its report (held, what was learned, whether the adopter proceeds) moves the match on as
+    the adopter's visit report would.
+    """
+
+    kind: Literal["record_visit"] = "record_visit"
+    plan: VisitPlan
+    held: bool
+    report: Text = Field(default="", description="what the delegation learned")
+    proceed: bool = False
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "RecordVisit":
+        if not self.held and self.proceed:
+            raise ValueError("a visit that did not take place cannot lead to adaptation")
+        if self.held and not self.report:
+            raise ValueError("say what the delegation learned")
+        return self
+
+    def visit_report(self) -> VisitReport:
+        return VisitReport(held=self.held, proceed=self.proceed, learned=self.report)
+
+
 Action = Annotated[
     Pause
     | Resume
@@ -120,13 +157,15 @@ Action = Annotated[
     | AddNote
     | Resend
     | ScheduleVisit
-    | CancelVisit,
+    | CancelVisit
+    | RecordVisit,
     Field(discriminator="kind"),
 ]
 """A Secretariat action, told apart by ``kind`` (the input of the workflow's ``act`` update)."""
 
 Event = Annotated[
     Answered
+    | ReportProgress
     | Tick
     | DeliveryFailed
     | Pause
@@ -138,6 +177,7 @@ Event = Annotated[
     | AddNote
     | Resend
     | ScheduleVisit
-    | CancelVisit,
+    | CancelVisit
+    | RecordVisit,
     Field(discriminator="kind"),
 ]

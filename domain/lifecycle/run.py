@@ -14,6 +14,7 @@ from domain.enums import (
     Stage,
 )
 from domain.lifecycle.answers import VisitPlan
+from domain.lifecycle.case_study import render_case_study
 from domain.lifecycle.effects import Decision, DraftCaseStudy, SendEmail
 from domain.lifecycle.state import HISTORY_KEPT, HistoryEntry, MatchState, Prompt, Visit
 
@@ -26,7 +27,14 @@ ENTRY_PROMPT = {
 
 
 class InvalidMove(Exception):
-    """The event is not allowed in this state; the message says why."""
+    """The event is not allowed in this state; the message says why, as a plain sentence."""
+
+
+ENDED = {
+    PromptStatus.ANSWERED: "it was answered",
+    PromptStatus.EXPIRED: "it expired",
+    PromptStatus.WITHDRAWN: "it was withdrawn",
+}
 
 
 def other(party: Party) -> Party:
@@ -50,6 +58,35 @@ class Run:
         self.history: list[HistoryEntry] = []
         self.emails: list[SendEmail] = []
         self.case_study: DraftCaseStudy | None = None
+        # escalation notices and the prompt each is about (None: missed check-ins); the moves
+        # they suggest are worked out once the decision is complete
+        self.escalations: list[tuple[SendEmail, str | None]] = []
+
+    # -- rules versions -----------------------------------------------------------------------
+    @property
+    def v2(self) -> bool:
+        """The match follows rules version 2 or later."""
+        return self.s.rules_version >= 2
+
+    def refuse_before_v2(self, what: str, *, why: str = "") -> None:
+        """Refuse what version 1 never accepted (old matches must replay as they ran).
+
+        ``what`` names the move ("reporting progress at any time"); ``why`` may open the sentence.
+        """
+        if not self.v2:
+            raise InvalidMove(
+                (f"{why}; " if why else "")
+                + f"{what} needs rules version 2, and this match follows rules version "
+                f"{self.s.rules_version}"
+            )
+
+    # -- lookups ------------------------------------------------------------------------------
+    def find_prompt(self, prompt_id: str, *, refusal: str = "") -> Prompt:
+        """Return the prompt, or refuse (``refusal`` opens the sentence) when there is none."""
+        prompt = self.s.prompt(prompt_id)
+        if prompt is None:
+            raise InvalidMove(f"{refusal}no prompt {prompt_id} in this match")
+        return prompt
 
     # -- records and emails -------------------------------------------------------------------
     def record(self, kind: str, summary: str, *, actor: str = "system", **data: Any) -> None:
@@ -87,13 +124,13 @@ class Run:
             )
         )
 
-    def notice(self, kind: NoticeKind, party: Party, **context: Any) -> None:
+    def notice(self, kind: NoticeKind, party: Party, **context: Any) -> SendEmail:
         """Email a notice (numbered, so no two notices of a match share a business key)."""
         self.s.notice_seq += 1
         contact = self.s.contacts.get(party)
         email = contact.email if contact and party != Party.SECRETARIAT else None
         self.emails.append(
-            SendEmail(
+            notice := SendEmail(
                 key=f"{self.s.match_id}/{self.s.stage}/{kind}-{self.s.notice_seq}/{email or 'secretariat'}",
                 template=kind,
                 party=party,
@@ -103,6 +140,7 @@ class Run:
                 context=context,
             )
         )
+        return notice
 
     # -- prompts ------------------------------------------------------------------------------
     def open_prompt(
@@ -145,7 +183,11 @@ class Run:
             self.finish(prompt, PromptStatus.WITHDRAWN)
 
     # -- stages -------------------------------------------------------------------------------
-    def enter(self, stage: Stage, *, actor: str = "system", reason: str = "") -> None:
+    def enter(
+        self, stage: Stage, *, actor: str = "system", reason: str = "", ask: bool = True
+    ) -> None:
+        """Move to a later stage; ``ask``: open the stage's first prompt."""
+        self.leave_field_visit(f"the match moved on to {stage}", actor=actor)
         self.withdraw_open()
         self.s.next_checkin_at = None
         previous, self.s.stage = self.s.stage, stage
@@ -154,12 +196,14 @@ class Run:
             f"{previous} → {stage}" + (f": {reason}" if reason else ""),
             actor=actor,
         )
-        kind, party = ENTRY_PROMPT[stage]
-        self.open_prompt(kind, party)
+        if ask:
+            kind, party = ENTRY_PROMPT[stage]
+            self.open_prompt(kind, party)
 
     def close(
         self, reason: CloseReason, summary: str, *, actor: str = "system", **data: Any
     ) -> None:
+        self.leave_field_visit("the match was closed", actor=actor)
         self.withdraw_open()
         self.s.next_checkin_at = None
         self.s.paused_at = None
@@ -172,7 +216,10 @@ class Run:
     # -- field visit --------------------------------------------------------------------------
     def check_plan(self, plan: VisitPlan) -> None:
         if plan.start <= self.at.date():
-            raise InvalidMove(f"the visit must start after today ({self.at.date().isoformat()})")
+            raise InvalidMove(
+                f"the visit must start after today ({self.at.date().isoformat()}), "
+                f"not on {plan.start.isoformat()}"
+            )
 
     def schedule_visit(self, plan: VisitPlan, *, actor: str) -> None:
         for prompt in self.s.open_prompts():
@@ -191,6 +238,31 @@ class Run:
             actor=actor,
             plan=plan.model_dump(mode="json"),
         )
+
+    def leave_field_visit(self, why: str, *, actor: str) -> None:
+        """Version 2: a visit stays in the field_visit stage; leaving it ends the visit's timers.
+
+        A visit still ahead (or under way) is recorded as cancelled; its plan stays as a record.
+        """
+        if self.v2 and self.s.stage == Stage.FIELD_VISIT:
+            self.call_off_visit(why, actor=actor)
+
+    def call_off_visit(self, why: str, *, actor: str) -> None:
+        """End the visit's timers; record it as cancelled if it was still ahead."""
+        visit = self.s.visit
+        if not (visit and visit.pending()):
+            return
+        ahead = visit.ends_at is not None
+        visit.reminder_at, visit.ends_at = None, None
+        if ahead:
+            visit.cancelled = True
+            plan = visit.plan
+            self.record(
+                "visit_cancelled",
+                f"Visit of {plan.start}–{plan.end} cancelled: {why}",
+                actor=actor,
+                plan=plan.model_dump(mode="json"),
+            )
 
     def visit_cancelled(self, reason: str, *, actor: str) -> None:
         self.withdraw_open()
@@ -228,6 +300,9 @@ class Run:
 
     def decision(self) -> Decision:
         self.refresh_status()
+        if self.case_study is not None:  # written from the state the decision leaves
+            title, body = render_case_study(self.s)
+            self.case_study = self.case_study.model_copy(update={"title": title, "body": body})
         return Decision(
             state=self.s, history=self.history, emails=self.emails, case_study=self.case_study
         )

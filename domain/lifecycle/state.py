@@ -64,11 +64,25 @@ class Prompt(BaseModel):
 
 
 class Visit(BaseModel):
+    """The agreed field visit; its reminder and end are timers while it is ahead."""
+
     plan: VisitPlan
     confirmed: bool = False
     reminder_at: datetime | None = None
     reminder_sent: bool = False
     ends_at: datetime | None = None
+    # rules version 2 on: what became of it (version 1 leaves these at their defaults)
+    held: bool | None = Field(default=None, description="None: no report says")
+    learned: str = ""
+    cancelled: bool = Field(default=False, description="called off when the match moved on")
+    recorded_by: str | None = Field(default=None, description="the Secretariat recorded it")
+
+    def pending(self) -> list[datetime]:
+        """Return the visit's timers still to fire (reminder, end)."""
+        if not self.confirmed:
+            return []
+        reminder = None if self.reminder_sent else self.reminder_at
+        return [t for t in (reminder, self.ends_at) if t]
 
 
 class MatchState(BaseModel):
@@ -99,6 +113,7 @@ class MatchState(BaseModel):
     checkins_opened: int = 0
     missed_checkins: int = 0
     outcome: OutcomeReport | None = None
+    provider_notes: str = Field(default="", description="the provider's, on the outcome (v2)")
     notes: list[str] = Field(default_factory=list)
 
     @property
@@ -137,9 +152,6 @@ def next_timer(state: MatchState) -> datetime | None:
             instants += prompt.timers()
         if state.next_checkin_at:
             instants.append(state.next_checkin_at)
-    if state.visit and state.visit.confirmed:
-        if state.visit.reminder_at and not state.visit.reminder_sent:
-            instants.append(state.visit.reminder_at)
-        if state.visit.ends_at:
-            instants.append(state.visit.ends_at)
+    if state.visit:
+        instants += state.visit.pending()
     return min(instants) if instants else None

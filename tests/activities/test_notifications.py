@@ -250,3 +250,37 @@ async def test_connections_are_reused_and_a_dropped_one_is_replaced(sessions):
     finally:
         await mailer.aclose()
         server.stop()
+
+
+@pytest.mark.parametrize("suggested", [None, [], "some"])
+def test_the_escalation_lists_the_suggested_actions_when_it_has_them(suggested):
+    from activities.mail import TemplateRenderer
+    from tests.support import example_eoi
+
+    eoi = example_eoi()
+    moves = [
+        {"action": "resend", "kind": "resend", "params": {}, "text": "send p-1 again"},
+        {"action": "close", "kind": "close", "params": {}, "text": "close the match (lapsed)"},
+    ]
+    context = {
+        "match_id": eoi.match_id,
+        "recipient": {"name": "Secretariat", "language": "en"},
+        "solution": eoi.solution,
+        "adopter": eoi.adopter,
+        "provider_country_name": "Bangladesh",
+        "adopter_country_name": "Kazakhstan",
+        "secretariat_email": "s@ssn4psi.org",
+        "prompt_id": "p-1",
+        "answer_by": None,
+        "why": "no answer from the adopter to introduction_adopter after 21 days",
+    }
+    if suggested is not None:  # emails of matches escalated before the rules suggested moves
+        context["suggested_actions"] = moves if suggested == "some" else []
+    rendered = TemplateRenderer().render("escalation", context)
+    if suggested == "some":
+        assert "  - resend: send p-1 again\n  - close: close the match (lapsed)" in rendered.text
+        assert "<li><code>resend</code>: send p-1 again</li>" in rendered.html
+    elif suggested is None:
+        assert "You can extend the deadline" in rendered.text
+    else:
+        assert "nothing is left to do" in rendered.text and "nothing is left" in rendered.html

@@ -7,7 +7,7 @@ from domain.lifecycle import answers as a
 from domain.lifecycle import decide, next_timer, start
 from domain.lifecycle import events as e
 from domain.lifecycle.effects import Decision
-from domain.lifecycle.state import MatchState
+from domain.lifecycle.state import RULES_VERSION, MatchState
 from domain.policy import TimingPolicy
 from tests.support import example_eoi
 
@@ -15,8 +15,10 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 class Driver:
-    def __init__(self, policy: TimingPolicy | None = None) -> None:
-        decision = start(example_eoi(), policy or TimingPolicy(), T0)
+    def __init__(
+        self, policy: TimingPolicy | None = None, *, rules_version: int = RULES_VERSION
+    ) -> None:
+        decision = start(example_eoi(), policy or TimingPolicy(), T0, rules_version=rules_version)
         self.now = T0
         self.state: MatchState = decision.state
         self.decisions: list[Decision] = [decision]

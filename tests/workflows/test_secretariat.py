@@ -152,7 +152,7 @@ async def test_invalid_partner_answers_are_refused_with_the_reason(stack, tempor
         match,
         MatchLifecycle.answer,
         ev.Answered(prompt_id="check_in-9", party=Party.ADOPTER, answer=good),
-        "no prompt 'check_in-9'",
+        "no prompt check_in-9 in this match",
     )
     await _refused(
         match,
