@@ -41,6 +41,13 @@ async def answer(backend: Backend, *, match_id: str, event: ev.Answered) -> Upda
     return await _update(backend, match_id, MatchLifecycle.answer, event)
 
 
+async def report_progress(
+    backend: Backend, *, match_id: str, event: ev.ReportProgress
+) -> UpdateResult:
+    """Give the adopter's progress report during adaptation (asked by a check-in or not)."""
+    return await _update(backend, match_id, MatchLifecycle.report_progress, event)
+
+
 async def act(backend: Backend, *, match_id: str, action: ev.Action) -> UpdateResult:
     """Apply a Secretariat action to the match; MoveRefused says why the rules refused it."""
     return await _update(backend, match_id, MatchLifecycle.act, action)

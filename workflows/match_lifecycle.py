@@ -233,6 +233,15 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
     def _check_answer(self, event: ev.Answered) -> None:
         self._check(event)
 
+    @workflow.update
+    async def report_progress(self, event: ev.ReportProgress) -> UpdateResult:
+        """The adopter reports how the adaptation goes, whether a check-in is open or not."""
+        return await self._apply(event)
+
+    @report_progress.validator
+    def _check_report_progress(self, event: ev.ReportProgress) -> None:
+        self._check(event)
+
     # -- Secretariat actions ------------------------------------------------------------------
     @workflow.update
     async def act(self, action: ev.Action) -> UpdateResult:

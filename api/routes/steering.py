@@ -27,6 +27,15 @@ async def answer(match_id: str, event: ev.Answered, backend: BackendDep) -> Upda
     return await steering.answer(backend, match_id=match_id, event=event)
 
 
+@router.post("/progress", response_model=UpdateResult, responses=ERRORS)
+async def report_progress(
+    match_id: str, event: ev.ReportProgress, backend: BackendDep
+) -> UpdateResult:
+    """Record the adopter's progress during adaptation, at any time (on track, blocked with the
+    support needed, piloted, abandoned); an open check-in counts as answered."""
+    return await steering.report_progress(backend, match_id=match_id, event=event)
+
+
 @router.post("/actions", response_model=UpdateResult, responses=ERRORS)
 async def act(match_id: str, action: ev.Action, backend: BackendDep) -> UpdateResult:
     """Apply any Secretariat action, told apart by its ``kind``."""

@@ -147,7 +147,7 @@ class RecordVisit(_Action):
         return VisitReport(held=self.held, proceed=self.proceed, learned=self.report)
 
 
-Action = Annotated[
+_ACTIONS = (
     Pause
     | Resume
     | ExtendDeadline
@@ -158,26 +158,13 @@ Action = Annotated[
     | Resend
     | ScheduleVisit
     | CancelVisit
-    | RecordVisit,
-    Field(discriminator="kind"),
-]
+    | RecordVisit
+)
+
+Action = Annotated[_ACTIONS, Field(discriminator="kind")]
 """A Secretariat action, told apart by ``kind`` (the input of the workflow's ``act`` update)."""
 
 Event = Annotated[
-    Answered
-    | ReportProgress
-    | Tick
-    | DeliveryFailed
-    | Pause
-    | Resume
-    | ExtendDeadline
-    | ChangeContact
-    | Advance
-    | Close
-    | AddNote
-    | Resend
-    | ScheduleVisit
-    | CancelVisit
-    | RecordVisit,
-    Field(discriminator="kind"),
+    Answered | ReportProgress | Tick | DeliveryFailed | _ACTIONS, Field(discriminator="kind")
 ]
+"""Anything that can happen to a match."""

@@ -203,6 +203,10 @@ async def test_partner_answers_and_secretariat_actions_over_http(api, stack):
     assert resumed.status_code == 200 and resumed.json()["status"] == "active"
     bad_kind = await api.post(f"/api/matches/{match_id}/actions", json={"kind": "explode"})
     assert bad_kind.status_code == 422
+    early = await api.post(
+        f"/api/matches/{match_id}/progress", json={"report": {"status": "on_track"}}
+    )
+    assert early.status_code == 409 and "adaptation" in early.json()["detail"], early.text
     closed = await api.post(
         f"/api/matches/{match_id}/actions/close",
         json={"reason": "withdrawn", "note": "adopter withdrew"},
