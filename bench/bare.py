@@ -40,7 +40,7 @@ async def noop(step: int) -> int:
 @workflow.defn
 class BareLifecycle:
     """Runs the plan's calls after start, after each update and after the timer, which
-    starts once the updates before it are done (as the match's first check-in does)."""
+    starts when the last update before it is accepted (as the match's first check-in does)."""
 
     @workflow.init
     def __init__(self, plan: BarePlan) -> None:
@@ -69,9 +69,15 @@ class BareLifecycle:
         self._started = True
         if plan.updates_before_timer is not None:
             after = plan.updates_before_timer
+            # The timer starts when the update before it is accepted, in the same workflow
+            # task, as the match's check-in timer starts at the decision, before its effects
+            # (starting it once they are done made it fire later than the match's, and the
+            # driver's check-in answer was refused and retried ~0.8 times per workflow).
             await workflow.wait_condition(lambda: self._updates >= after)
-            await workflow.wait_condition(workflow.all_handlers_finished)
             await workflow.sleep(CHECKIN_SECONDS)
+            # What runs after the timer waits for that update's calls, as the match's tick
+            # waits for the decision before it to finish its effects.
+            await workflow.wait_condition(workflow.all_handlers_finished)
             self._timer_done = True
             await self._run(plan.after_timer)
         await workflow.wait_condition(lambda: self._updates == len(plan.updates))

@@ -22,6 +22,13 @@ from services.intake import submit_eoi
 from workflows.match_lifecycle import MatchLifecycle
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "eoi.json"
+_TEMPLATE: list[ExpressionOfInterest] = []  # the example EOI, read and validated once
+
+
+def _example() -> ExpressionOfInterest:
+    if not _TEMPLATE:
+        _TEMPLATE.append(ExpressionOfInterest.model_validate_json(EXAMPLE.read_text()))
+    return _TEMPLATE[0]
 
 
 @dataclass
@@ -55,9 +62,7 @@ async def drive_match(
 ) -> str:
     """One match through the happy path, each partner answering once their prompt is open
     (``settle``: wait before the first answer, so the start's effects are done)."""
-    eoi = ExpressionOfInterest.model_validate_json(EXAMPLE.read_text()).model_copy(
-        update={"id": f"B-{uuid.uuid4().hex[:12]}"}
-    )
+    eoi = _example().model_copy(update={"id": f"B-{uuid.uuid4().hex[:12]}"})
     await submit_eoi(backend, eoi=eoi, policy=policy)
     client = backend.client
     handle = client.get_workflow_handle_for(MatchLifecycle.run, eoi.match_id)
@@ -105,15 +110,20 @@ async def drive_match(
             event = ev.Answered(prompt_id=current["id"], party=party, answer=answer)
             try:
                 return await handle.execute_update(MatchLifecycle.answer, event)
-            except WorkflowUpdateFailedError:
-                # Refused: not open yet, or, on a slow run, a check-in missed and replaced by
-                # the next one (which shifts the numbers of every later prompt): ask the match
-                # which prompt of this kind is open, as a partner reads it from the email.
-                kind = current["id"].rsplit("-", 1)[0]
-                state = await handle.query(MatchLifecycle.state)
-                current["id"] = next(
-                    (p.id for p in state.open_prompts() if p.kind == kind), current["id"]
-                )
+            except WorkflowUpdateFailedError as exc:
+                # Refused. Usually the prompt is not open yet (the check-in's timer has not
+                # been applied): retry it as it is, as the bare driver does, without asking
+                # the match anything. Only when it is no longer open (on a slow run, a missed
+                # check-in replaced by the next one, which shifts the numbers of every later
+                # prompt) ask the match which prompt of this kind is open, as a partner reads
+                # it from the email: a state query costs a query task on the worker and the
+                # whole state encoded and parsed again, work the bare side never does.
+                if "no longer open" in str(exc.cause):
+                    kind = current["id"].rsplit("-", 1)[0]
+                    state = await handle.query(MatchLifecycle.state)
+                    current["id"] = next(
+                        (p.id for p in state.open_prompts() if p.kind == kind), current["id"]
+                    )
                 raise
 
         await _until_accepted(send, tally)

@@ -11,6 +11,7 @@ that bare workflow on no-op activities. Prints the throughputs and their ratios
 
 import argparse
 import asyncio
+import gc
 import os
 import statistics
 import sys
@@ -101,6 +102,7 @@ async def measure(
         async with gate:
             await drive(tally)
 
+    gc.collect()  # the previous run's garbage is collected here, not on this run's clock
     started, own, server = time.perf_counter(), _own_cpu(), _server_cpu()
     await asyncio.gather(*(one() for _ in range(n)))
     return Run(
@@ -186,7 +188,14 @@ async def main(args: argparse.Namespace) -> None:
                 "matchmaker": lambda tally: drive_match(mm, policy, tally),
                 "no-op": lambda tally: drive_bare(client, "bench-bare", shape, tally, noop=True),
             }
-            order = ["bare", "matchmaker", "bare", "no-op"] if args.only is None else [args.only]
+            # Every matchmaker run sits between two bare runs (the database grows, and on a
+            # shared machine the load changes from one run to the next): with --rounds R,
+            # bare, matchmaker, bare, …, matchmaker, bare, then no-op.
+            order = (
+                ["bare", *["matchmaker", "bare"] * args.rounds, "no-op"]
+                if args.only is None
+                else [args.only]
+            )
             runs = [
                 await measure(name, args.matches, args.concurrency, steps, drivers[name])
                 for name in order
@@ -195,14 +204,37 @@ async def main(args: argparse.Namespace) -> None:
             print(run.line())
         if args.only is not None:
             return
-        bare = statistics.mean(r.per_second for r in runs if r.name == "bare")
-        mm = next(r.per_second for r in runs if r.name == "matchmaker")
+        bares = [r for r in runs if r.name == "bare"]
+        mms = [r for r in runs if r.name == "matchmaker"]
+        bare = statistics.mean(r.per_second for r in bares)
+        mm = statistics.mean(r.per_second for r in mms)
         floor = next(r.per_second for r in runs if r.name == "no-op")
-        ratio = mm / bare
+        # each matchmaker run against the mean of the bare runs just before and after it
+        ratios = [
+            m.per_second / statistics.mean((b.per_second, a.per_second))
+            for m, b, a in zip(mms, bares, bares[1:], strict=False)
+        ]
+        cpu = [
+            m.worker_cpu
+            / m.workflows
+            / statistics.mean((b.worker_cpu / b.workflows, a.worker_cpu / a.workflows))
+            for m, b, a in zip(mms, bares, bares[1:], strict=False)
+        ]
+        ratio = statistics.median(ratios)
         print(f"emails received by the SMTP catcher: {received}", flush=True)
         print(
             f"ratio matchmaker / bare = {ratio:.3f}  "
             f"(target >= 0.85: {'met' if ratio >= 0.85 else 'NOT met'})"
+            + (
+                f"  median of {len(ratios)}, min {min(ratios):.3f}, max {max(ratios):.3f}"
+                if len(ratios) > 1
+                else ""
+            )
+        )
+        print(
+            "Python CPU per workflow, matchmaker / bare = "
+            + ", ".join(f"{c:.2f}" for c in cpu)
+            + " (worker+driver; rises with a run's length on a loaded machine)"
         )
         print(
             f"for reference: matchmaker / no-op activities = {mm / floor:.3f}, "
@@ -222,6 +254,12 @@ if __name__ == "__main__":
         "--only",
         choices=["bare", "matchmaker", "no-op"],
         help="measure one side only (for profiling)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="matchmaker runs, each between two bare runs; the ratio is their median",
     )
     parser.add_argument("--warm-up", type=int, default=10, help="bare runs before measuring")
     parser.add_argument(

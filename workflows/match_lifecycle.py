@@ -54,6 +54,7 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
             self._ready = True
         self._timer: asyncio.Task[None] | None = None
         self._timer_for: datetime | None = None
+        self._checked: tuple[int, datetime, ev.Event, Decision] | None = None
 
     @workflow.run
     async def run(self, data: MatchLifecycleInput) -> MatchLifecycleResult:
@@ -157,7 +158,7 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
         if self._pump is not None:
             # decide and adopt in one step (no await between them); the pump does the rest
             try:
-                decision = decide(self.state_, event, workflow.now())
+                decision = self._decide(event)
             except InvalidMove as exc:  # the state moved since validation
                 raise ApplicationError(str(exc), type="InvalidMove", non_retryable=True) from exc
             self._adopt(decision)
@@ -213,9 +214,23 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
     def _check(self, event: ev.Event) -> None:
         """Validator body: refuse (leaving no trace in history) what the rules refuse."""
         try:
-            decide(self.state_, event, workflow.now())
+            decision = decide(self.state_, event, workflow.now())
         except InvalidMove as exc:
             raise ValueError(str(exc)) from exc
+        self._checked = (self._version, workflow.now(), event, decision)
+
+    def _decide(self, event: ev.Event) -> Decision:
+        """The rules' decision on an event, reusing the validator's when nothing moved since.
+
+        The rules are pure, so the reuse changes nothing but the cost (the working copy of the
+        state is the dearest part of an update); on replay no validator runs and the handler
+        decides itself, to the same result."""
+        checked, self._checked = self._checked, None
+        if checked is not None:
+            version, at, seen, decision = checked
+            if version == self._version and at == workflow.now() and seen == event:
+                return decision
+        return decide(self.state_, event, workflow.now())
 
     # -- queries ------------------------------------------------------------------------------
     @workflow.query
