@@ -12,7 +12,7 @@ from api.routes import eois, health, matches, steering
 from api.schemas import ErrorResponse
 from infra.settings import Settings
 from services.backend import Backend
-from services.errors import ConflictingEoi, MatchNotFound, MoveRefused
+from services.errors import ConflictingEoi, EngineUnavailable, MatchNotFound, MoveRefused
 
 logger = structlog.get_logger()
 
@@ -55,6 +55,10 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
     @app.exception_handler(ConflictingEoi)
     async def _conflict(_request: Request, exc: ConflictingEoi) -> JSONResponse:
         return _error(409, str(exc))
+
+    @app.exception_handler(EngineUnavailable)
+    async def _engine_slow(_request: Request, exc: EngineUnavailable) -> JSONResponse:
+        return _error(503, str(exc))
 
     @app.exception_handler(RPCError)
     async def _temporal_down(_request: Request, exc: RPCError) -> JSONResponse:

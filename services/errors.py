@@ -11,3 +11,7 @@ class MoveRefused(Exception):
 
 class ConflictingEoi(Exception):
     """The EOI id is taken by an EOI with different content."""
+
+
+class EngineUnavailable(Exception):
+    """Temporal did not answer in time; the caller may try again."""

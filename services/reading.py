@@ -1,7 +1,5 @@
 """The read side: matches as the read model holds them, and the health of both backends."""
 
-from sqlalchemy import text
-
 from domain.enums import FocusArea, MatchStatus, Stage
 from services.backend import Backend
 from services.errors import MatchNotFound
@@ -54,7 +52,7 @@ async def health(backend: Backend) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
         async with backend.sessions() as session:
-            await session.execute(text("SELECT 1"))
+            await queries.ping(session)
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
         checks["database"] = f"unreachable: {type(exc).__name__}"

@@ -4,13 +4,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.lifecycle import events as ev
 from domain.lifecycle.state import MatchState
 from services.backend import Backend
-from services.errors import MatchNotFound, MoveRefused
+from services.errors import EngineUnavailable, MatchNotFound, MoveRefused
 from workflows.contracts import UpdateResult
 from workflows.match_lifecycle import MatchLifecycle
 
@@ -31,6 +34,11 @@ async def _update(backend: Backend, match_id: str, update: Any, event: Any) -> U
     with _missing_as(f"no open match with id {match_id!r}"):
         try:
             return await handle.execute_update(update, event, result_type=UpdateResult)
+        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+            raise EngineUnavailable(
+                f"match {match_id} did not answer in time; nothing was changed unless its "
+                "state now shows it: try again"
+            ) from exc
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             raise MoveRefused(getattr(cause, "message", None) or str(cause)) from exc

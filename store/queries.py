@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.tables import CaseStudyRow, MatchHistoryRow, MatchRow, OutboxRow
@@ -75,3 +75,8 @@ async def get_case_study(session: AsyncSession, *, match_id: str) -> CaseStudyRo
     return (
         await session.execute(select(CaseStudyRow).where(CaseStudyRow.match_id == match_id))
     ).scalar_one_or_none()
+
+
+async def ping(session: AsyncSession) -> None:
+    """Raise unless the database answers."""
+    await session.execute(text("SELECT 1"))

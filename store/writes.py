@@ -234,12 +234,17 @@ async def claim_outbox(
 async def mark_outbox(
     session: AsyncSession, *, row_id: int, status: str, error: str | None
 ) -> None:
-    """Record the outcome of one delivery attempt."""
+    """Record the outcome of one delivery attempt. A row sent stays sent; a row given up
+    (``failed``) takes only a late success: an attempt still running when the retry bound
+    passed must not turn it back to pending."""
     values: dict[str, Any] = {"status": status, "last_error": error}
+    table = OutboxRow.__table__
+    statement = update(table).where(table.c.id == row_id, table.c.status != "sent")
     if status == "sent":
         values["sent_at"] = utcnow()
-    table = OutboxRow.__table__
-    await session.execute(update(table).where(table.c.id == row_id).values(**values))
+    else:
+        statement = statement.where(table.c.status != "failed")
+    await session.execute(statement.values(**values))
 
 
 async def fail_outbox(session: AsyncSession, *, business_key: str, error: str) -> bool:

@@ -3,6 +3,7 @@
 from pydantic import BaseModel, Field
 
 from domain.enums import CloseReason, MatchStatus, Party, Stage
+from domain.lifecycle.effects import SendEmail
 from domain.lifecycle.state import MatchState
 from domain.model import ExpressionOfInterest
 from domain.policy import TimingPolicy
@@ -16,6 +17,10 @@ class MatchLifecycleInput(BaseModel):
     state: MatchState | None = Field(default=None, description="carried by continue-as-new")
     history_limit: int | None = Field(
         default=None, ge=100, description="continue-as-new past this many events (tests)"
+    )
+    emails: list[SendEmail] = Field(
+        default_factory=list,
+        description="emails still under way at continue-as-new, delivered again by the new run",
     )
 
 

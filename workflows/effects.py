@@ -103,42 +103,90 @@ def email_summary(email: SendEmail) -> str:
 
 
 class EffectPump:
-    """Runs the effects of adopted decisions; ``on_event`` feeds delivery failures back."""
+    """Runs the effects of adopted decisions; ``on_event`` feeds delivery failures back.
+
+    A failure the pump cannot turn into an event (a bug, a non-retryable activity error) is
+    kept in ``failure`` for the workflow to raise, so the workflow task fails visibly and is
+    retried instead of the match silently losing its effects."""
 
     def __init__(self, on_event: Callable[[ev.Event], None]) -> None:
         self._queue: deque[tuple[Decision, bool]] = deque()
         self._recording = False
-        self._deliveries: set[asyncio.Task[None]] = set()
+        self._deliveries: dict[asyncio.Task[None], SendEmail] = {}
         self._on_event = on_event
+        self.failure: BaseException | None = None
 
     def push(self, decision: Decision, *, first: bool = False) -> None:
-        """Queue a decision's effects (history in order, then its emails)."""
+        """Queue a decision's effects (its history in order, its emails beside it)."""
         if first or decision.changed:
             self._queue.append((decision, first))
 
     @property
+    def recorded(self) -> bool:
+        """True when every queued decision's history is recorded (emails may be under way)."""
+        return not self._queue and not self._recording
+
+    @property
     def idle(self) -> bool:
         """True when every queued decision is recorded and every email delivered or failed."""
-        return not self._queue and not self._recording and not self._deliveries
+        return self.recorded and not self._deliveries
+
+    def undelivered(self) -> list[SendEmail]:
+        """The emails still under way, in the order they were started."""
+        return list(self._deliveries.values())
+
+    def raise_if_failed(self) -> None:
+        if self.failure is not None:
+            raise self.failure
 
     async def run(self) -> None:
         """Perform queued effects for as long as the workflow runs."""
+        try:
+            await self._run()
+        except BaseException as exc:
+            if not isinstance(exc, asyncio.CancelledError):
+                self.failure = exc
+            raise
+
+    async def _run(self) -> None:
         workflow_id = workflow.info().workflow_id
         while True:
             await workflow.wait_condition(lambda: bool(self._queue))
             decision, first = self._queue.popleft()
             self._recording = True
+            if first:  # the match's row first: every later row refers to it
+                await record_history(decision, first=True, workflow_id=workflow_id)
+            # history first (scheduled before the emails), the emails beside it
             steps = []
-            if first or decision.history:
-                steps.append(record_history(decision, first=first, workflow_id=workflow_id))
+            if not first and decision.history:
+                steps.append(
+                    asyncio.create_task(
+                        record_history(decision, first=False, workflow_id=workflow_id)
+                    )
+                )
             if decision.case_study:
-                steps.append(draft_case_study(decision))
+                steps.append(asyncio.create_task(draft_case_study(decision)))
+            self.deliver(decision.state, decision.emails)
             await asyncio.gather(*steps)
             self._recording = False
-            for email in decision.emails:
-                task = asyncio.create_task(self._deliver(decision.state, email))
-                self._deliveries.add(task)
-                task.add_done_callback(self._deliveries.discard)
+
+    def deliver(self, state: MatchState, emails: list[SendEmail]) -> None:
+        """Start delivering emails; each runs on its own and never holds up the next decision."""
+        for email in emails:
+            task = asyncio.create_task(self._guarded(state, email))
+            self._deliveries[task] = email
+            task.add_done_callback(self._delivered)
+
+    def _delivered(self, task: asyncio.Task[None]) -> None:
+        self._deliveries.pop(task, None)
+
+    async def _guarded(self, state: MatchState, email: SendEmail) -> None:
+        try:
+            await self._deliver(state, email)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self.failure = exc
 
     async def _deliver(self, state: MatchState, email: SendEmail) -> None:
         """Send one email, retrying transient failures up to the policy's bound."""

@@ -14,14 +14,13 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import DraftCaseStudyInput, SendEmailInput
+    from activities.contracts import SendEmailInput
     from activities.notifications import PERMANENT_DELIVERY_ERROR, Notifications
-    from activities.records import MatchRecords
     from domain.lifecycle import decide
     from domain.lifecycle import events as ev
     from domain.lifecycle.effects import Decision, SendEmail
     from workflows.contracts import UpdateResult
-    from workflows.effects import DB_RETRY, SMTP_RETRY, email_summary, record_history
+    from workflows.effects import SMTP_RETRY, draft_case_study, email_summary, record_history
 
 if TYPE_CHECKING:
     from domain.lifecycle.state import MatchState
@@ -36,8 +35,19 @@ class LegacyEffects:
 
     state_: "MatchState"
 
+    _lock: asyncio.Lock
+    _ready: bool
+
     def _adopt(self, decision: Decision) -> None:  # pragma: no cover - the workflow's own
         raise NotImplementedError
+
+    async def _start_legacy(self, first: Decision) -> None:
+        """Adopt the first decision, record the match, then send its emails."""
+        async with self._lock:
+            self._adopt(first)
+            await record_history(first, first=True, workflow_id=workflow.info().workflow_id)
+            await self._send(first.emails)
+        self._ready = True
 
     async def _perform(self, decision: Decision) -> None:
         """Record history, draft a case study and send emails."""
@@ -47,15 +57,7 @@ class LegacyEffects:
                 record_history(decision, first=False, workflow_id=workflow.info().workflow_id)
             )
         if decision.case_study:
-            steps.append(
-                workflow.execute_activity_method(
-                    MatchRecords.draft_case_study,
-                    DraftCaseStudyInput(state=self.state_),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=DB_RETRY,
-                    summary="Draft a case study for The South-South Matchmaker",
-                )
-            )
+            steps.append(draft_case_study(decision))
         if workflow.patched(PARALLEL_EFFECTS):
             await asyncio.gather(*steps, self._send(decision.emails))
         else:  # histories made before that patch: history, then case study, then emails

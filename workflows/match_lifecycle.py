@@ -1,6 +1,7 @@
 """MatchLifecycle: the durable driver of one match. The rules live in domain.lifecycle."""
 
 import asyncio
+import contextlib
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -13,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.lifecycle.state import RULES_VERSION, MatchState
     from workflows import search_attributes as sa
     from workflows.contracts import MatchLifecycleInput, MatchLifecycleResult, UpdateResult
-    from workflows.effects import EffectPump, record_history
+    from workflows.effects import EffectPump
     from workflows.legacy import LegacyEffects, LegacyUpdates
 
 # Patches: each id guards a change of the commands a workflow issues, so histories recorded
@@ -26,6 +27,7 @@ RULES_V2 = "rules-version-2"
 # (history in order, emails in parallel, bounded retries). Before it, every update waited for
 # its emails: an SMTP outage froze the match's answers, actions and timers.
 EFFECT_PUMP = "effect-pump"
+EMAILS_BEFORE_CONTINUE = timedelta(minutes=2)  # how long continue-as-new waits for emails
 
 
 @workflow.defn
@@ -59,16 +61,13 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
     @workflow.run
     async def run(self, data: MatchLifecycleInput) -> MatchLifecycleResult:
         pump_task = asyncio.create_task(self._pump.run()) if self._pump else None
-        if self._first is None:
+        if self._pump is not None:
             self._publish()
-        elif self._pump is not None:
+            self._pump.deliver(self.state_, data.emails)  # under way when the last run ended
+        elif self._first is None:
             self._publish()
         else:
-            async with self._lock:
-                self._adopt(self._first)
-                await self._record_match_legacy(self._first)
-                await self._send(self._first.emails)
-            self._ready = True
+            await self._start_legacy(self._first)
         steady_timer = workflow.patched(STEADY_TIMER)
         while not self.state_.closed:
             if steady_timer:
@@ -76,16 +75,25 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
             else:  # histories made before the patch: a new timer after every event
                 await self._wait_with_fresh_timer()
             if self._continue_as_new_due() and not self.state_.closed:
-                await self._settle()
+                # The history must be recorded first. Emails get a short while to finish;
+                # those still being retried then go on in the new run (their outbox keys make
+                # a second attempt harmless), so no deadline waits long on a mail server.
+                await self._settle(emails=False)
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(
+                        lambda: self._pump is None or self._pump.idle,
+                        timeout=EMAILS_BEFORE_CONTINUE,
+                    )
                 workflow.continue_as_new(
                     MatchLifecycleInput(
                         eoi=data.eoi,
                         policy=data.policy,
                         state=self.state_,
                         history_limit=data.history_limit,
+                        emails=self._pump.undelivered() if self._pump else [],
                     )
                 )
-        await self._settle()
+        await self._settle(emails=True)
         if pump_task is not None:
             pump_task.cancel()
         s = self.state_
@@ -93,12 +101,22 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
             match_id=s.match_id, stage=s.stage, status=s.status, close_reason=s.close_reason
         )
 
-    async def _settle(self) -> None:
-        """Wait until every update has finished and every effect has been performed."""
+    async def _settle(self, *, emails: bool) -> None:
+        """Wait until every update has finished and the effects are performed (with or
+        without the emails still under way)."""
         pump = self._pump
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and (pump is None or pump.idle)
+            lambda: (
+                workflow.all_handlers_finished()
+                and (
+                    pump is None
+                    or pump.failure is not None
+                    or (pump.idle if emails else pump.recorded)
+                )
+            )
         )
+        if pump is not None:
+            pump.raise_if_failed()
 
     # -- the driver ---------------------------------------------------------------------------
     async def _wait_for_next_event(self) -> None:
@@ -111,14 +129,17 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
             if deadline is not None:
                 delay = max(deadline - workflow.now(), timedelta(0))
                 self._timer = asyncio.create_task(workflow.sleep(delay, summary="next deadline"))
-        seen, timer = self._version, self._timer
+        seen, timer, pump = self._version, self._timer, self._pump
         await workflow.wait_condition(
             lambda: (
                 self._version != seen
                 or (timer is not None and timer.done())
                 or self._continue_as_new_due()
+                or (pump is not None and pump.failure is not None)
             )
         )
+        if pump is not None:
+            pump.raise_if_failed()
         if timer is not None and timer.done() and not self.state_.closed:
             self._timer, self._timer_for = None, None
             await self._apply(ev.Tick())
@@ -183,9 +204,6 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
         assert self._pump is not None
         self._pump.push(decision)
 
-    async def _record_match_legacy(self, decision: Decision) -> None:
-        await record_history(decision, first=True, workflow_id=workflow.info().workflow_id)
-
     def _publish(self) -> None:
         """Mirror the state into search attributes and the current details shown in the UI."""
         s = self.state_
@@ -217,7 +235,8 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
             decision = decide(self.state_, event, workflow.now())
         except InvalidMove as exc:
             raise ValueError(str(exc)) from exc
-        self._checked = (self._version, workflow.now(), event, decision)
+        if self._pump is not None:  # runs on the pump reuse it in the handler
+            self._checked = (self._version, workflow.now(), event, decision)
 
     def _decide(self, event: ev.Event) -> Decision:
         """The rules' decision on an event, reusing the validator's when nothing moved since.

@@ -173,6 +173,37 @@ async def test_an_outbox_row_counts_attempts_until_it_is_sent(sessions):
         assert row.attempts == 2 and row.status == "sent" and row.sent_at is not None
 
 
+async def test_an_email_given_up_stays_failed_unless_it_was_sent_after_all(sessions):
+    eoi = unique_eoi()
+    email = dict(
+        business_key=f"{eoi.match_id}/follow_up/p-1/a@x.org/1",
+        message_id="<f@x.org>",
+        match_id=eoi.match_id,
+        kind="introduction_adopter",
+        recipient="a@x.org",
+        subject="Hello",
+    )
+    async with sessions() as session:
+        await _record(session, eoi)
+        claim = await repository.claim_outbox(session, **email)
+        assert await repository.fail_outbox(
+            session, business_key=email["business_key"], error="not delivered within 24 hours"
+        )
+        # the attempt still running at the bound fails again: the row stays given up
+        await repository.mark_outbox(session, row_id=claim.id, status="pending", error="421")
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+        assert (row.status, row.last_error) == ("failed", "not delivered within 24 hours")
+        # or it got through after all: that is the truth, and a sent row is never given up
+        await repository.mark_outbox(session, row_id=claim.id, status="sent", error=None)
+        assert not await repository.fail_outbox(
+            session, business_key=email["business_key"], error="late"
+        )
+        await session.commit()
+    async with sessions() as session:
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+        assert row.status == "sent" and row.sent_at is not None
+
+
 async def test_list_matches_filters_and_pages(sessions):
     kz = [unique_eoi() for _ in range(3)]
     other = example_eoi(
