@@ -11,7 +11,7 @@ from pathlib import Path
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowUpdateFailedError
 
-from bench.bare import CHECKIN_SECONDS, BareLifecycle, BarePlan, Call
+from bench.bare import ANSWER_AFTER_SECONDS, CHECKIN_SECONDS, BareLifecycle, BarePlan, Call
 from domain.enums import Party
 from domain.lifecycle import answers as a
 from domain.lifecycle import events as ev
@@ -104,7 +104,7 @@ async def drive_match(
         kind, number = prompt_id.rsplit("-", 1)
         current = {"id": f"{kind}-{int(number) + shift}"}
         if prompt_id.startswith("check_in"):
-            await asyncio.sleep(CHECKIN_SECONDS)  # the partner answers once the check-in is due
+            await asyncio.sleep(CHECKIN_SECONDS + ANSWER_AFTER_SECONDS)  # once the email came
 
         async def send(current=current, party=party, answer=answer) -> object:
             event = ev.Answered(prompt_id=current["id"], party=party, answer=answer)
@@ -185,7 +185,7 @@ async def drive_bare(
     )
     for index in range(len(plan.updates)):
         if index == plan.updates_before_timer:
-            await asyncio.sleep(CHECKIN_SECONDS)  # as the match's driver does
+            await asyncio.sleep(CHECKIN_SECONDS + ANSWER_AFTER_SECONDS)  # as the match's driver
         await _until_accepted(lambda i=index: handle.execute_update(BareLifecycle.step, i), tally)
     await handle.result()
     return handle.id

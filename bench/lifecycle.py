@@ -158,7 +158,7 @@ async def main(args: argparse.Namespace) -> None:
         escalation_day=2,
         lapse_day=3,
         checkin_interval_days=CHECKIN_SECONDS / 86400,
-        checkin_reminder_days=CHECKIN_SECONDS / 86400 / 2,
+        checkin_reminder_days=CHECKIN_SECONDS * 0.95 / 86400,  # after the partner answered
     )
     try:
         client = env.client
