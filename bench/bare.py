@@ -13,11 +13,7 @@ from temporalio import activity, workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue
 
-CHECKIN_SECONDS = 2.0
-# A partner answers the check-in once its email has come, not at the instant it falls due: both
-# drivers wait this long past it (answering at the instant made the match's driver, whose
-# updates return before their effects, race the timer's own workflow task and be refused).
-ANSWER_AFTER_SECONDS = 0.5
+CHECKIN_SECONDS = 5.0
 
 
 class Call(BaseModel):

@@ -2,8 +2,10 @@
 bare workflow, and the shape of a finished match read from its history."""
 
 import asyncio
+import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowUpdateFailedError
 
-from bench.bare import ANSWER_AFTER_SECONDS, CHECKIN_SECONDS, BareLifecycle, BarePlan, Call
+from bench.bare import CHECKIN_SECONDS, BareLifecycle, BarePlan, Call
 from domain.enums import Party
 from domain.lifecycle import answers as a
 from domain.lifecycle import events as ev
@@ -29,6 +31,48 @@ def _example() -> ExpressionOfInterest:
     if not _TEMPLATE:
         _TEMPLATE.append(ExpressionOfInterest.model_validate_json(EXAMPLE.read_text()))
     return _TEMPLATE[0]
+
+
+class Inbox:
+    """What the SMTP catcher received, per match and recipient: partners answer a prompt once
+    its email has come, on both sides alike (a match's answer returns before its emails are
+    sent; a bare update only after its activities)."""
+
+    REFERENCE = re.compile(rb"Match reference: (match-[A-Za-z0-9._-]+)")
+
+    def __init__(self) -> None:
+        self.total = 0
+        self._counts: Counter[tuple[str, str]] = Counter()
+
+    def receive(self, content: bytes, recipients: list[str]) -> None:
+        """Count one message (called from the SMTP server's thread)."""
+        self.total += 1
+        found = self.REFERENCE.search(content)
+        if found:
+            for recipient in recipients:
+                self._counts[(found.group(1).decode(), recipient.lower())] += 1
+
+    async def wait(self, match_id: str, recipient: str, count: int) -> None:
+        """Return once ``count`` emails of the match have reached the recipient."""
+        # polled: the SMTP server counts in its own thread
+        while self._counts[(match_id, recipient.lower())] < count:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+INBOX = Inbox()
+# The happy path's answers: who answers, and how many emails that partner has had by then.
+ANSWERS = [
+    ("adopter", 1),
+    ("provider", 1),
+    ("adopter", 2),
+    ("adopter", 3),
+    ("adopter", 4),
+    ("provider", 2),
+]
+
+
+def _address(eoi: ExpressionOfInterest, party: str) -> str:
+    return eoi.adopter.contact.email if party == "adopter" else eoi.solution.contact.email
 
 
 @dataclass
@@ -100,11 +144,10 @@ async def drive_match(
         ("outcome_confirmation-6", Party.PROVIDER, a.OutcomeConfirmation(confirmed=True)),
     ]
     shift = 0  # prompts opened beyond the happy path's (a missed check-in) shift the numbers
-    for prompt_id, party, answer in steps:
+    for (prompt_id, party, answer), (who, emails) in zip(steps, ANSWERS, strict=True):
         kind, number = prompt_id.rsplit("-", 1)
         current = {"id": f"{kind}-{int(number) + shift}"}
-        if prompt_id.startswith("check_in"):
-            await asyncio.sleep(CHECKIN_SECONDS + ANSWER_AFTER_SECONDS)  # once the email came
+        await INBOX.wait(eoi.match_id, _address(eoi, who), emails)  # once the email came
 
         async def send(current=current, party=party, answer=answer) -> object:
             event = ev.Answered(prompt_id=current["id"], party=party, answer=answer)
@@ -183,9 +226,12 @@ async def drive_bare(
     handle = await client.start_workflow(
         BareLifecycle.run, plan, id=f"bare-{token}", task_queue=task_queue
     )
-    for index in range(len(plan.updates)):
-        if index == plan.updates_before_timer:
-            await asyncio.sleep(CHECKIN_SECONDS + ANSWER_AFTER_SECONDS)  # as the match's driver
+    example = _example()
+    for index, (who, emails) in zip(range(len(plan.updates)), ANSWERS, strict=True):
+        if not noop:
+            await INBOX.wait(f"match-{token}", _address(example, who), emails)
+        elif index == plan.updates_before_timer:  # no-op activities send no email to wait for
+            await asyncio.sleep(CHECKIN_SECONDS)
         await _until_accepted(lambda i=index: handle.execute_update(BareLifecycle.step, i), tally)
     await handle.result()
     return handle.id

@@ -17,20 +17,22 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiosmtpd.controller import Controller  # noqa: E402
+from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from activities.mail import SmtpMailer  # noqa: E402
 from activities.notifications import MailIdentity  # noqa: E402
 from bench.bare import CHECKIN_SECONDS, BareLifecycle, noop  # noqa: E402
-from bench.drivers import Tally, drive_bare, drive_match, shape_of  # noqa: E402
+from bench.drivers import INBOX, Tally, drive_bare, drive_match, shape_of  # noqa: E402
 from domain.policy import TimingPolicy  # noqa: E402
 from infra.log import configure_logging  # noqa: E402
 from infra.temporal import binary_path, data_converter  # noqa: E402
@@ -69,6 +71,7 @@ class Run:
     tally: Tally
     worker_cpu: float = 0.0
     server_cpu: float = 0.0
+    workflow_ids: list[str] = field(default_factory=list)
 
     @property
     def per_second(self) -> float:
@@ -98,9 +101,11 @@ async def measure(
     tally = Tally()
     gate = asyncio.Semaphore(concurrency)
 
+    ids: list[str] = []
+
     async def one() -> None:
         async with gate:
-            await drive(tally)
+            ids.append(await drive(tally))
 
     gc.collect()  # the previous run's garbage is collected here, not on this run's clock
     started, own, server = time.perf_counter(), _own_cpu(), _server_cpu()
@@ -113,7 +118,20 @@ async def measure(
         tally,
         worker_cpu=_own_cpu() - own,
         server_cpu=_server_cpu() - server,
+        workflow_ids=ids,
     )
+
+
+async def history_profile(client, run: Run, sample: int = 20) -> str:  # type: ignore[no-untyped-def]
+    """Mean history events per workflow, by type, over the run's last workflows."""
+    counts: Counter[str] = Counter()
+    ids = run.workflow_ids[-sample:]
+    for workflow_id in ids:
+        async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+            counts[EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")] += 1
+    total = sum(counts.values()) / len(ids)
+    parts = ", ".join(f"{k.lower()} {v / len(ids):.1f}" for k, v in sorted(counts.items()))
+    return f"{run.name:<12} {total:.0f} events/workflow: {parts}"
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -121,12 +139,10 @@ async def main(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="matchmaker-bench-"))
     db_url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
     await asyncio.to_thread(upgrade_database, db_url)
-    received = 0
 
     class Sink:
         async def handle_DATA(self, server, session, envelope):  # noqa: N802
-            nonlocal received
-            received += 1
+            INBOX.receive(envelope.content, envelope.rcpt_tos)
             return "250 OK"
 
     smtp_port = free_port()
@@ -200,6 +216,9 @@ async def main(args: argparse.Namespace) -> None:
                 await measure(name, args.matches, args.concurrency, steps, drivers[name])
                 for name in order
             ]
+            if args.events:
+                for run in {r.name: r for r in runs}.values():
+                    print(await history_profile(client, run))
         for run in runs:
             print(run.line())
         if args.only is not None:
@@ -221,7 +240,7 @@ async def main(args: argparse.Namespace) -> None:
             for m, b, a in zip(mms, bares, bares[1:], strict=False)
         ]
         ratio = statistics.median(ratios)
-        print(f"emails received by the SMTP catcher: {received}", flush=True)
+        print(f"emails received by the SMTP catcher: {INBOX.total}", flush=True)
         print(
             f"ratio matchmaker / bare = {ratio:.3f}  "
             f"(target >= 0.85: {'met' if ratio >= 0.85 else 'NOT met'})"
@@ -262,6 +281,9 @@ if __name__ == "__main__":
         help="matchmaker runs, each between two bare runs; the ratio is their median",
     )
     parser.add_argument("--warm-up", type=int, default=10, help="bare runs before measuring")
+    parser.add_argument(
+        "--events", action="store_true", help="print each side's history events per workflow"
+    )
     parser.add_argument(
         "--database-url",
         help="the read model (default: a new SQLite file); e.g. an empty PostgreSQL database",
