@@ -1,5 +1,6 @@
 """The HTTP API: thin routes over services/, which hold the use cases."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -29,6 +30,22 @@ def _error(status_code: int, detail: str) -> JSONResponse:
     return JSONResponse(status_code=status_code, content=ErrorResponse(detail=detail).model_dump())
 
 
+# What a use case refuses, and the HTTP status that says so; the message is the service's own.
+REFUSALS: dict[type[Exception], int] = {
+    MatchNotFound: 404,
+    MoveRefused: 409,
+    ConflictingEoi: 409,
+    EngineUnavailable: 503,
+}
+
+
+def _answer_with(status_code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def handler(_request: Request, exc: Exception) -> JSONResponse:
+        return _error(status_code, str(exc))
+
+    return handler
+
+
 def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
     """Build the FastAPI application over a backend the caller built (and will close)."""
     app = FastAPI(
@@ -44,21 +61,8 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
         body = ErrorResponse(detail="invalid request", errors=_field_errors(list(exc.errors())))
         return JSONResponse(status_code=422, content=body.model_dump())
 
-    @app.exception_handler(MatchNotFound)
-    async def _not_found(_request: Request, exc: MatchNotFound) -> JSONResponse:
-        return _error(404, str(exc))
-
-    @app.exception_handler(MoveRefused)
-    async def _refused(_request: Request, exc: MoveRefused) -> JSONResponse:
-        return _error(409, str(exc))
-
-    @app.exception_handler(ConflictingEoi)
-    async def _conflict(_request: Request, exc: ConflictingEoi) -> JSONResponse:
-        return _error(409, str(exc))
-
-    @app.exception_handler(EngineUnavailable)
-    async def _engine_slow(_request: Request, exc: EngineUnavailable) -> JSONResponse:
-        return _error(503, str(exc))
+    for refusal, status_code in REFUSALS.items():
+        app.add_exception_handler(refusal, _answer_with(status_code))
 
     @app.exception_handler(RPCError)
     async def _temporal_down(_request: Request, exc: RPCError) -> JSONResponse:
