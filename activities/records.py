@@ -30,7 +30,6 @@ class MatchRecords:
         match_id = data.eoi.match_id
         log = logger.bind(workflow_id=data.workflow_id, match_id=match_id)
         async with self._sessions() as session:
-            await repository.save_eoi(session, eoi=data.eoi)
             created = await repository.create_match(
                 session,
                 eoi=data.eoi,

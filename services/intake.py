@@ -84,7 +84,6 @@ async def submit_eoi(
 async def _show(backend: Backend, *, eoi: ExpressionOfInterest, workflow_id: str) -> None:
     """Put the match in the read model unless it is there (the workflow may have been first)."""
     async with backend.sessions() as session:
-        await writes.save_eoi(session, eoi=eoi)
         await writes.create_match(
             session,
             eoi=eoi,

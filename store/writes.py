@@ -119,7 +119,9 @@ async def create_match(
     status: str,
     next_deadline: datetime | None,
 ) -> bool:
-    """Insert the match row for an EOI unless it exists; tell whether it was new."""
+    """Store the EOI with its reference data and insert its match row, each unless it exists;
+    tell whether the match was new."""
+    await save_eoi(session, eoi=eoi)
     now = utcnow()
     return 1 == await _insert_ignore(
         session,

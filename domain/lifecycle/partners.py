@@ -87,14 +87,19 @@ def _introduction(run: Run, prompt: Prompt, answer: a.InterestAnswer | a.ShareAn
     )
 
 
-def _visit_proposal(run: Run, prompt: Prompt, answer: a.VisitProposal) -> None:
-    run.check_plan(answer.plan)
+def _ask_to_confirm(run: Run, prompt: Prompt, plan: a.VisitPlan) -> None:
+    """Put a proposed visit (a proposal or a counter-proposal) to the other party."""
+    run.check_plan(plan)
     run.open_prompt(
         PromptKind.VISIT_CONFIRMATION,
         other(prompt.party),
-        plan=answer.plan.model_dump(mode="json"),
+        plan=plan.model_dump(mode="json"),
         proposed_by=prompt.party,
     )
+
+
+def _visit_proposal(run: Run, prompt: Prompt, answer: a.VisitProposal) -> None:
+    _ask_to_confirm(run, prompt, answer.plan)
 
 
 def _visit_confirmation(run: Run, prompt: Prompt, answer: a.VisitConfirmation) -> None:
@@ -102,13 +107,7 @@ def _visit_confirmation(run: Run, prompt: Prompt, answer: a.VisitConfirmation) -
         run.visit_cancelled(answer.reason or f"cancelled by the {prompt.party}", actor=prompt.party)
     elif answer.decision == "counter":
         assert answer.counter is not None
-        run.check_plan(answer.counter)
-        run.open_prompt(
-            PromptKind.VISIT_CONFIRMATION,
-            other(prompt.party),
-            plan=answer.counter.model_dump(mode="json"),
-            proposed_by=prompt.party,
-        )
+        _ask_to_confirm(run, prompt, answer.counter)
     else:
         run.schedule_visit(a.VisitPlan.model_validate(prompt.context["plan"]), actor=prompt.party)
 

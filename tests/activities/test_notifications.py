@@ -24,7 +24,6 @@ IDENTITY = MailIdentity(
 async def _recorded_eoi(sessions):
     eoi = unique_eoi()
     async with sessions() as session:
-        await repository.save_eoi(session, eoi=eoi)
         await repository.create_match(
             session,
             eoi=eoi,

@@ -19,7 +19,6 @@ async def test_migrations_match_the_models(database_url):
 
 
 async def _record(session, eoi, *, deadline=NOW + timedelta(days=7)):
-    await repository.save_eoi(session, eoi=eoi)
     return await repository.create_match(
         session,
         eoi=eoi,
@@ -149,16 +148,21 @@ async def test_a_decisions_entries_are_appended_in_one_statement_skipping_known_
         ]
 
 
-async def test_an_outbox_row_counts_attempts_until_it_is_sent(sessions):
-    eoi = unique_eoi()
-    email = dict(
+def _email(eoi, *, message_id: str) -> dict:
+    """The outbox fields of one prompt email of a match."""
+    return dict(
         business_key=f"{eoi.match_id}/follow_up/p-1/a@x.org/1",
-        message_id="<m@x.org>",
+        message_id=message_id,
         match_id=eoi.match_id,
         kind="introduction_adopter",
         recipient="a@x.org",
         subject="Hello",
     )
+
+
+async def test_an_outbox_row_counts_attempts_until_it_is_sent(sessions):
+    eoi = unique_eoi()
+    email = _email(eoi, message_id="<m@x.org>")
     async with sessions() as session:
         await _record(session, eoi)
         first = await repository.claim_outbox(session, **email)
@@ -175,14 +179,7 @@ async def test_an_outbox_row_counts_attempts_until_it_is_sent(sessions):
 
 async def test_an_email_given_up_stays_failed_unless_it_was_sent_after_all(sessions):
     eoi = unique_eoi()
-    email = dict(
-        business_key=f"{eoi.match_id}/follow_up/p-1/a@x.org/1",
-        message_id="<f@x.org>",
-        match_id=eoi.match_id,
-        kind="introduction_adopter",
-        recipient="a@x.org",
-        subject="Hello",
-    )
+    email = _email(eoi, message_id="<f@x.org>")
     async with sessions() as session:
         await _record(session, eoi)
         claim = await repository.claim_outbox(session, **email)

@@ -93,7 +93,6 @@ async def test_a_match_begun_under_version_1_keeps_it_across_continue_as_new(sta
     policy = TimingPolicy()
     first = start(eoi, policy, datetime.now(UTC) - timedelta(minutes=1), rules_version=1)
     async with stack.resources.sessions() as session:  # as the first run recorded it
-        await writes.save_eoi(session, eoi=eoi)
         await writes.create_match(
             session,
             eoi=eoi,
