@@ -13,6 +13,7 @@ from activities.contracts import (
     RecordMatchInput,
     RecordMatchResult,
 )
+from activities.failures import database_errors
 from store import writes as repository
 
 logger = structlog.get_logger()
@@ -29,23 +30,24 @@ class MatchRecords:
         """Store the EOI, its reference data, the match and its first history entries."""
         match_id = data.eoi.match_id
         log = logger.bind(workflow_id=data.workflow_id, match_id=match_id)
-        async with self._sessions() as session:
-            created = await repository.create_match(
-                session,
-                eoi=data.eoi,
-                workflow_id=data.workflow_id,
-                stage=data.snapshot.stage,
-                status=data.snapshot.status,
-                next_deadline=data.snapshot.next_deadline,
-            )
-            if not created:  # intake showed it first; bring it to the workflow's position
-                await repository.update_match(
-                    session, match_id=match_id, **data.snapshot.model_dump()
+        with database_errors("recording the match"):
+            async with self._sessions() as session:
+                created = await repository.create_match(
+                    session,
+                    eoi=data.eoi,
+                    workflow_id=data.workflow_id,
+                    stage=data.snapshot.stage,
+                    status=data.snapshot.status,
+                    next_deadline=data.snapshot.next_deadline,
                 )
-            await repository.append_history_entries(
-                session, match_id=match_id, entries=[e.model_dump() for e in data.entries]
-            )
-            await session.commit()
+                if not created:  # intake showed it first; bring it to the workflow's position
+                    await repository.update_match(
+                        session, match_id=match_id, **data.snapshot.model_dump()
+                    )
+                await repository.append_history_entries(
+                    session, match_id=match_id, entries=[e.model_dump() for e in data.entries]
+                )
+                await session.commit()
         log.info("match recorded", created=created)
         return RecordMatchResult(created=created)
 
@@ -53,14 +55,15 @@ class MatchRecords:
     async def record_history(self, data: RecordHistoryInput) -> RecordHistoryResult:
         """Append history entries and move the match's current state with them."""
         log = logger.bind(workflow_id=activity.info().workflow_id, match_id=data.match_id)
-        async with self._sessions() as session:
-            appended = await repository.append_history_entries(
-                session, match_id=data.match_id, entries=[e.model_dump() for e in data.entries]
-            )
-            await repository.update_match(
-                session, match_id=data.match_id, **data.snapshot.model_dump()
-            )
-            await session.commit()
+        with database_errors("recording the history"):
+            async with self._sessions() as session:
+                appended = await repository.append_history_entries(
+                    session, match_id=data.match_id, entries=[e.model_dump() for e in data.entries]
+                )
+                await repository.update_match(
+                    session, match_id=data.match_id, **data.snapshot.model_dump()
+                )
+                await session.commit()
         log.info(
             "history recorded",
             kinds=[e.kind for e in data.entries],
@@ -76,14 +79,15 @@ class MatchRecords:
         state = data.state
         log = logger.bind(workflow_id=activity.info().workflow_id, match_id=state.match_id)
         title, body = (data.title, data.body) if data.body else render_case_study(state)
-        async with self._sessions() as session:
-            case_id, created = await repository.save_case_study(
-                session,
-                match_id=state.match_id,
-                title=title,
-                focus_area=state.eoi.solution.focus_area.value,
-                body=body,
-            )
-            await session.commit()
+        with database_errors("drafting the case study"):
+            async with self._sessions() as session:
+                case_id, created = await repository.save_case_study(
+                    session,
+                    match_id=state.match_id,
+                    title=title,
+                    focus_area=state.eoi.solution.focus_area.value,
+                    body=body,
+                )
+                await session.commit()
         log.info("case study drafted", case_study_id=case_id, created=created)
         return DraftCaseStudyResult(case_study_id=case_id, created=created)

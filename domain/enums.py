@@ -87,6 +87,7 @@ class NoticeKind(StrEnum):
     ESCALATION = "escalation"
     SUPPORT_REQUEST = "support_request"
     DELIVERY_FAILURE = "delivery_failure"
+    RECORD_FAILURE = "record_failure"
     THANKS = "thanks"
     CLOSED = "closed"
 

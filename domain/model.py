@@ -19,15 +19,19 @@ from pydantic_extra_types.country import CountryAlpha2
 from pydantic_extra_types.language_code import LanguageAlpha2
 
 from domain.enums import FocusArea
+from domain.text import ID_MAX, Name, Text, email_lengths
 
 WORKFLOW_ID_PREFIX = "match-"
 
 # Identifiers end up in workflow ids, URLs and email headers: keep them plain.
 Identifier = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
+    StringConstraints(
+        strip_whitespace=True, max_length=ID_MAX, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    ),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# An address SMTP can carry: RFC 5321 lengths on top of email-validator's syntax checks.
+Email = Annotated[EmailStr, AfterValidator(email_lengths)]
 Country = Annotated[
     CountryAlpha2, BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v)
 ]
@@ -53,7 +57,7 @@ class Contact(_Value):
     """A person the Network writes to on behalf of an institution."""
 
     name: Name
-    email: EmailStr
+    email: Email
     language: Language = Field(default="en", description="ISO 639-1 code of the preferred language")
 
 
@@ -105,9 +109,7 @@ class ExpressionOfInterest(_Value):
     workshop: Workshop
     solution: Solution
     adopter: Adopter
-    interest_statement: Annotated[
-        str, StringConstraints(strip_whitespace=True, max_length=5000)
-    ] = ""
+    interest_statement: Text = ""
     submitted_at: AwareDatetime
 
     @model_validator(mode="after")

@@ -17,6 +17,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from domain.text import ACTOR_MAX, EMAIL_MAX, ID_MAX, NAME_MAX
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -54,8 +56,8 @@ class Base(DeclarativeBase):
 class WorkshopRow(Base):
     __tablename__ = "workshops"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    title: Mapped[str] = mapped_column(String(200))
+    id: Mapped[str] = mapped_column(String(ID_MAX), primary_key=True)
+    title: Mapped[str] = mapped_column(String(NAME_MAX))
     held_on: Mapped[date] = mapped_column(Date)
 
 
@@ -64,8 +66,8 @@ class InstitutionRow(Base):
     __table_args__ = (UniqueConstraint("name_key", "country"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(200))
-    name_key: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    name_key: Mapped[str] = mapped_column(String(NAME_MAX))
     country: Mapped[str] = mapped_column(String(2))
 
 
@@ -73,16 +75,16 @@ class ContactRow(Base):
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
     language: Mapped[str] = mapped_column(String(8))
 
 
 class SolutionRow(Base):
     __tablename__ = "solutions"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    title: Mapped[str] = mapped_column(String(200))
+    id: Mapped[str] = mapped_column(String(ID_MAX), primary_key=True)
+    title: Mapped[str] = mapped_column(String(NAME_MAX))
     focus_area: Mapped[str] = mapped_column(String(40))
     provider_institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
     provider_contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
@@ -91,7 +93,7 @@ class SolutionRow(Base):
 class EoiRow(Base):
     __tablename__ = "eois"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(ID_MAX), primary_key=True)
     workshop_id: Mapped[str] = mapped_column(ForeignKey("workshops.id"), index=True)
     solution_id: Mapped[str] = mapped_column(ForeignKey("solutions.id"))
     adopter_institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
@@ -111,7 +113,7 @@ class MatchRow(Base):
     focus_area: Mapped[str] = mapped_column(String(40), index=True)
     provider_country: Mapped[str] = mapped_column(String(2))
     adopter_country: Mapped[str] = mapped_column(String(2))
-    summary: Mapped[str] = mapped_column(String(500))
+    summary: Mapped[str] = mapped_column(Text)
     stage: Mapped[str] = mapped_column(String(20), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     close_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
@@ -131,8 +133,8 @@ class MatchHistoryRow(Base):
     seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(60))
     stage: Mapped[str] = mapped_column(String(20))
-    actor: Mapped[str] = mapped_column(String(40))
-    summary: Mapped[str] = mapped_column(String(500))
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    summary: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -144,12 +146,12 @@ class OutboxRow(Base):
     __tablename__ = "notification_outbox"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    business_key: Mapped[str] = mapped_column(String(300), unique=True)
+    business_key: Mapped[str] = mapped_column(Text, unique=True)
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
     match_id: Mapped[str] = mapped_column(ForeignKey("matches.id"), index=True)
     kind: Mapped[str] = mapped_column(String(60))
-    recipient: Mapped[str] = mapped_column(String(320))
-    subject: Mapped[str] = mapped_column(String(300))
+    recipient: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    subject: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -164,7 +166,7 @@ class CaseStudyRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     match_id: Mapped[str] = mapped_column(ForeignKey("matches.id"), unique=True)
-    title: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(Text)
     focus_area: Mapped[str] = mapped_column(String(40), index=True)
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="draft")

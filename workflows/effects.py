@@ -9,7 +9,7 @@ not be delivered within the policy's bound, comes back to the rules as a Deliver
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from temporalio import workflow
@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         RecordMatchInput,
         SendEmailInput,
     )
+    from activities.failures import DATA_REJECTED
     from activities.notifications import PERMANENT_DELIVERY_ERROR, Notifications
     from activities.records import MatchRecords
     from domain.lifecycle import events as ev
@@ -96,6 +97,13 @@ def draft_case_study(decision: Decision):  # type: ignore[no-untyped-def]
     )
 
 
+def _entries(decision: Decision) -> str:
+    """Name a decision's history entries for a person looking for them."""
+    entries = decision.history
+    numbers = f"no. {entries[0].seq}" + (f"–{entries[-1].seq}" if len(entries) > 1 else "")
+    return f"history {numbers} ({', '.join(e.kind for e in entries)})"
+
+
 def email_summary(email: SendEmail) -> str:
     return f"Email {email.template} to the {email.party}" + (
         f" (round {email.round})" if email.round > 1 else ""
@@ -110,16 +118,19 @@ class EffectPump:
     retried instead of the match silently losing its effects."""
 
     def __init__(self, on_event: Callable[[ev.Event], None]) -> None:
-        self._queue: deque[tuple[Decision, bool]] = deque()
+        self._queue: deque[tuple[Decision, bool, bool]] = deque()
         self._recording = False
         self._deliveries: dict[asyncio.Task[None], SendEmail] = {}
         self._on_event = on_event
         self.failure: BaseException | None = None
 
-    def push(self, decision: Decision, *, first: bool = False) -> None:
-        """Queue a decision's effects (its history in order, its emails beside it)."""
+    def push(self, decision: Decision, *, first: bool = False, feedback: bool = True) -> None:
+        """Queue a decision's effects (its history in order, its emails beside it).
+
+        ``feedback=False``: a record the database refuses is not fed back to the rules (the
+        decision is itself about such a refusal; feeding it back could loop)."""
         if first or decision.changed:
-            self._queue.append((decision, first))
+            self._queue.append((decision, first, feedback))
 
     @property
     def recorded(self) -> bool:
@@ -152,23 +163,48 @@ class EffectPump:
         workflow_id = workflow.info().workflow_id
         while True:
             await workflow.wait_condition(lambda: bool(self._queue))
-            decision, first = self._queue.popleft()
+            decision, first, feedback = self._queue.popleft()
             self._recording = True
             if first:  # the match's row first: every later row refers to it
-                await record_history(decision, first=True, workflow_id=workflow_id)
+                await self._record(
+                    record_history(decision, first=True, workflow_id=workflow_id),
+                    "the match itself (its EOI and first history entries)",
+                    feedback,
+                )
             # history first (scheduled before the emails), the emails beside it
             steps = []
             if not first and decision.history:
                 steps.append(
                     asyncio.create_task(
-                        record_history(decision, first=False, workflow_id=workflow_id)
+                        self._record(
+                            record_history(decision, first=False, workflow_id=workflow_id),
+                            _entries(decision),
+                            feedback,
+                        )
                     )
                 )
             if decision.case_study:
-                steps.append(asyncio.create_task(draft_case_study(decision)))
+                steps.append(
+                    asyncio.create_task(
+                        self._record(draft_case_study(decision), "the case study", feedback)
+                    )
+                )
             self.deliver(decision.state, decision.emails)
             await asyncio.gather(*steps)
             self._recording = False
+
+    async def _record(self, step: Awaitable[object], what: str, feedback: bool) -> None:
+        """Await a record; one the database refuses for good becomes a RecordFailed event
+        (the match needs attention and stays steerable) instead of wedging the pump."""
+        try:
+            await step
+        except ActivityError as exc:
+            cause = exc.cause
+            if not (isinstance(cause, ApplicationError) and cause.type == DATA_REJECTED):
+                raise
+            workflow.logger.warning("record refused: %s", cause.message)
+            if feedback:
+                self._on_event(ev.RecordFailed(what=what, error=cause.message))
 
     def deliver(self, state: MatchState, emails: list[SendEmail]) -> None:
         """Start delivering emails; each runs on its own and never holds up the next decision."""

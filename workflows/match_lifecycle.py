@@ -195,14 +195,14 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
         return UpdateResult.of(self.state_)
 
     def _on_failure(self, event: ev.Event) -> None:
-        """An email could not be delivered: the rules decide what follows."""
+        """An email could not be delivered, or a record was refused: the rules decide."""
         try:
             decision = decide(self.state_, event, workflow.now())
         except InvalidMove:
             return
         self._adopt(decision)
         assert self._pump is not None
-        self._pump.push(decision)
+        self._pump.push(decision, feedback=not isinstance(event, ev.RecordFailed))
 
     def _publish(self) -> None:
         """Mirror the state into search attributes and the current details shown in the UI."""

@@ -152,6 +152,7 @@ def _close(run: Run, action: e.Close) -> None:
 
 def _note(run: Run, action: e.AddNote) -> None:
     run.s.notes.append(action.text)
+    run.s.attention.pop("record", None)  # a step not recorded: the note says what was done
     run.record("note", action.text, actor=_actor(action))
 
 

@@ -3,11 +3,10 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.enums import CheckInStatus, Exchange, OutcomeResult, PromptKind, VisitFormat
-
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+from domain.text import RequiredText, Text
 
 
 class _Answer(BaseModel):
@@ -100,9 +99,7 @@ class VisitReport(_Answer):
 
 class AdaptationPlanAnswer(_Answer):
     kind: Literal[PromptKind.ADAPTATION_PLAN] = PromptKind.ADAPTATION_PLAN
-    customisations: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)
-    ]
+    customisations: RequiredText
     target_pilot_date: date
 
 

@@ -5,11 +5,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from domain.enums import CloseReason, Party, Stage
-from domain.lifecycle.answers import Answer, CheckInAnswer, Text, VisitPlan, VisitReport
+from domain.lifecycle.answers import Answer, CheckInAnswer, VisitPlan, VisitReport
 from domain.model import Contact
+from domain.text import Actor, Reason, Text
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
-Actor = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Prompt ids are made by the rules ("introduction_adopter-1"): anything else names no prompt.
+PromptId = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z_]+-[0-9]+$", max_length=64)
+]
 
 
 class _Event(BaseModel):
@@ -22,7 +25,7 @@ class Answered(_Event):
     """A partner answered an open prompt."""
 
     kind: Literal["answered"] = "answered"
-    prompt_id: str
+    prompt_id: PromptId
     party: Party
     answer: Answer
 
@@ -51,7 +54,16 @@ class DeliveryFailed(_Event):
     party: Party
     recipient: str
     error: str
-    prompt_id: str | None = None
+    prompt_id: PromptId | None = None
+
+
+class RecordFailed(_Event):
+    """The database refused to record a decision (its history, or a case study): retrying
+    could not help. The workflow holds the decision; the read model lacks it."""
+
+    kind: Literal["record_failed"] = "record_failed"
+    what: str = Field(description="what was not recorded, e.g. 'the note added by ana'")
+    error: str
 
 
 class _Action(_Event):
@@ -70,7 +82,7 @@ class Resume(_Action):
 class ExtendDeadline(_Action):
     kind: Literal["extend_deadline"] = "extend_deadline"
     days: int = Field(ge=1, le=365)
-    prompt_id: str | None = None
+    prompt_id: PromptId | None = None
     reason: Reason
 
 
@@ -107,7 +119,7 @@ class AddNote(_Action):
 
 class Resend(_Action):
     kind: Literal["resend"] = "resend"
-    prompt_id: str | None = None
+    prompt_id: PromptId | None = None
 
 
 class ScheduleVisit(_Action):
@@ -165,6 +177,7 @@ Action = Annotated[_ACTIONS, Field(discriminator="kind")]
 """A Secretariat action, told apart by ``kind`` (the input of the workflow's ``act`` update)."""
 
 Event = Annotated[
-    Answered | ReportProgress | Tick | DeliveryFailed | _ACTIONS, Field(discriminator="kind")
+    Answered | ReportProgress | Tick | DeliveryFailed | RecordFailed | _ACTIONS,
+    Field(discriminator="kind"),
 ]
 """Anything that can happen to a match."""

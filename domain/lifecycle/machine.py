@@ -56,6 +56,8 @@ def decide(state: MatchState, event: e.Event, at: datetime) -> Decision:
             tick(run)
     elif isinstance(event, e.DeliveryFailed):
         _delivery_failed(run, event)
+    elif isinstance(event, e.RecordFailed):
+        _record_failed(run, event)
     elif state.closed:
         raise InvalidMove(f"the match is closed ({state.close_reason}), so nothing can change it")
     elif isinstance(event, e.Answered):
@@ -82,3 +84,15 @@ def _delivery_failed(run: Run, event: e.DeliveryFailed) -> None:
         about=event.party,
     )
     run.record("delivery_failed", summary, recipient=event.recipient, prompt_id=event.prompt_id)
+
+
+def _record_failed(run: Run, event: e.RecordFailed) -> None:
+    """The read model lacks a decision: the match needs attention until someone looks.
+
+    The workflow goes on from its own state (it holds the decision), so every action still
+    works; the next record brings the match's stage and status up to date again."""
+    summary = f"Could not record {event.what}: {event.error}"
+    if "record" not in run.s.attention:  # one notice until someone has looked
+        run.notice(NoticeKind.RECORD_FAILURE, Party.SECRETARIAT, why=summary, what=event.what)
+    run.s.attention["record"] = summary
+    run.record("record_failed", summary)

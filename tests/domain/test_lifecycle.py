@@ -299,8 +299,8 @@ def test_wrong_party_or_closed_prompt_is_refused(version):
     d.apply(e.Answered(prompt_id=prompt.id, party=Party.ADOPTER, answer=ans))
     with pytest.raises(InvalidMove, match="no longer open"):
         d.apply(e.Answered(prompt_id=prompt.id, party=Party.ADOPTER, answer=ans))
-    with pytest.raises(InvalidMove, match="^no prompt nope in this match$"):
-        d.apply(e.Answered(prompt_id="nope", party=Party.ADOPTER, answer=ans))
+    with pytest.raises(InvalidMove, match="^no prompt visit_report-99 in this match$"):
+        d.apply(e.Answered(prompt_id="visit_report-99", party=Party.ADOPTER, answer=ans))
 
 
 def test_decide_never_mutates_its_input(version):

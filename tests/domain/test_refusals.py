@@ -39,11 +39,12 @@ def test_deadlines_and_resends_name_the_prompt(version):
     d = Driver(rules_version=version)
     extend = {"days": 7, "reason": "more time"}
     assert (
-        refusal(d, e.ExtendDeadline(prompt_id="nope", **extend))
-        == "nothing to extend: no prompt nope in this match"
+        refusal(d, e.ExtendDeadline(prompt_id="check_in-99", **extend))
+        == "nothing to extend: no prompt check_in-99 in this match"
     )
     assert (
-        refusal(d, e.Resend(prompt_id="nope")) == "nothing to resend: no prompt nope in this match"
+        refusal(d, e.Resend(prompt_id="check_in-99"))
+        == "nothing to resend: no prompt check_in-99 in this match"
     )
     d.both_agree()
     intro = d.state.prompts[0]

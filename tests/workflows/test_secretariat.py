@@ -45,7 +45,9 @@ async def test_secretariat_actions(stack, temporal_env, keep_history):
     h = match.handle
 
     await _refused(match, MatchLifecycle.act, ev.Resume(), "the match is not paused")
-    await _refused(match, MatchLifecycle.act, ev.Resend(prompt_id="nope"), "nothing to resend")
+    await _refused(
+        match, MatchLifecycle.act, ev.Resend(prompt_id="check_in-99"), "nothing to resend"
+    )
     await _refused(match, MatchLifecycle.act, ev.CancelVisit(reason="no visit yet"), "no visit")
 
     paused = await h.execute_update(
