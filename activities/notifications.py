@@ -22,6 +22,7 @@ from activities.mail import (
     TransientDeliveryError,
     build_message,
     message_id_for,
+    smtp_address,
 )
 from store import writes as repository
 
@@ -125,7 +126,11 @@ class Notifications:
             reply_to=self._identity.secretariat_email,
         )
         try:
-            await self._mailer.send(message)
+            await self._mailer.send(
+                message,
+                sender=smtp_address(self._identity.sender),
+                recipients=[smtp_address(address)],
+            )
         except PermanentDeliveryError as exc:
             await self._mark(row_id, status="bounced", error=str(exc))
             log.warning("email refused permanently", error=str(exc))
