@@ -15,6 +15,7 @@ from activities.contracts import (
     SendEmailInput,
     SendEmailResult,
 )
+from activities.failures import brief
 from activities.mail import (
     PermanentDeliveryError,
     SmtpMailer,
@@ -135,15 +136,15 @@ class Notifications:
             await self._mark(row_id, status="bounced", error=str(exc))
             log.warning("email refused permanently", error=str(exc))
             raise ApplicationError(
-                f"{address} refused: {exc}",
+                brief(f"{address} refused: {exc}"),
                 {"recipient": address, "error": str(exc)},
                 type=PERMANENT_DELIVERY_ERROR,
                 non_retryable=True,
-            ) from exc
-        except TransientDeliveryError as exc:
+            ) from None
+        except TransientDeliveryError as exc:  # ServerDeliveryError too: never a bounce
             await self._mark(row_id, status="pending", error=str(exc))
             log.warning("email deferred", error=str(exc), attempt=info.attempt)
-            raise
+            raise ApplicationError(brief(str(exc)), type=type(exc).__name__) from None
         await self._mark(row_id, status="sent", error=None)
         log.info("email sent", message_id=message_id, template=email.template.value)
         return SendEmailResult(message_id=message_id, already_sent=False)

@@ -4,12 +4,17 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.contracts import SendEmailInput
-from activities.mail import SmtpMailer, TransientDeliveryError
-from activities.notifications import PERMANENT_DELIVERY_ERROR, MailIdentity, Notifications
+from activities.mail import SmtpMailer, TemplateRenderer
+from activities.notifications import (
+    PERMANENT_DELIVERY_ERROR,
+    MailIdentity,
+    Notifications,
+)
 from domain.enums import NoticeKind, Party, PromptKind
 from domain.lifecycle.effects import SendEmail
 from store import queries
 from store import writes as repository
+from tests.activities.smtp_servers import ScriptedHandler, scripted_smtp
 from tests.support import unique_eoi
 from workers.ports import free_port
 
@@ -139,8 +144,12 @@ async def test_a_temporary_refusal_is_retryable(sessions, smtp):
     handler, port = smtp
     eoi = await _recorded_eoi(sessions)
     handler.refuse[eoi.adopter.contact.email] = "451 4.3.0 try again later"
-    with pytest.raises(TransientDeliveryError, match="451"):
+    with pytest.raises(ApplicationError, match="451") as info:
         await ActivityEnvironment().run(_notifications(sessions, port).send_email, _prompt(eoi))
+    assert info.value.type == "TransientDeliveryError" and not info.value.non_retryable
+    async with sessions() as session:
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+        assert row.status == "pending" and "451" in row.last_error
     handler.refuse.clear()
     result = await ActivityEnvironment().run(
         _notifications(sessions, port).send_email, _prompt(eoi)
@@ -153,10 +162,14 @@ async def test_a_temporary_refusal_is_retryable(sessions, smtp):
 
 async def test_an_unreachable_server_is_retryable(sessions):
     eoi = await _recorded_eoi(sessions)
-    with pytest.raises(TransientDeliveryError):
+    with pytest.raises(ApplicationError) as info:
         await ActivityEnvironment().run(
             _notifications(sessions, free_port()).send_email, _prompt(eoi)
         )
+    assert info.value.type == "ServerDeliveryError" and not info.value.non_retryable
+    async with sessions() as session:
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+        assert row.status == "pending" and "Connect call failed" in row.last_error
 
 
 async def test_notices_to_the_secretariat_use_the_configured_inbox(sessions, smtp):
@@ -180,7 +193,6 @@ async def test_notices_to_the_secretariat_use_the_configured_inbox(sessions, smt
 
 @pytest.mark.parametrize("template", [*PromptKind, *NoticeKind])
 def test_every_template_renders_text_and_html(template):
-    from activities.mail import TemplateRenderer
     from tests.support import example_eoi
 
     eoi = example_eoi()
@@ -253,7 +265,6 @@ async def test_connections_are_reused_and_a_dropped_one_is_replaced(sessions):
 
 @pytest.mark.parametrize("suggested", [None, [], "some"])
 def test_the_escalation_lists_the_suggested_actions_when_it_has_them(suggested):
-    from activities.mail import TemplateRenderer
     from tests.support import example_eoi
 
     eoi = example_eoi()
@@ -283,3 +294,48 @@ def test_the_escalation_lists_the_suggested_actions_when_it_has_them(suggested):
         assert "You can extend the deadline" in rendered.text
     else:
         assert "nothing is left to do" in rendered.text and "nothing is left" in rendered.html
+
+
+async def test_a_wrong_password_alerts_the_operator_once_and_bounces_no_one(sessions):
+    handler = ScriptedHandler(auth="535 5.7.8 Authentication credentials invalid")
+    with scripted_smtp(handler) as port:
+        mailer = SmtpMailer(host="127.0.0.1", port=port, timeout=5, username="mm", password="x")
+        notifications = Notifications(sessions=sessions, mailer=mailer, identity=IDENTITY)
+        eois = [await _recorded_eoi(sessions) for _ in range(10)]
+        failures = []
+        with capture_logs() as logs:
+            for eoi in eois:
+                for party in (Party.ADOPTER, Party.PROVIDER):
+                    with pytest.raises(ApplicationError) as info:
+                        await ActivityEnvironment().run(
+                            notifications.send_email, _prompt(eoi, party)
+                        )
+                    failures.append(info.value)
+        await mailer.aclose()
+    assert len(failures) == 20
+    assert {(f.type, f.non_retryable) for f in failures} == {("ServerDeliveryError", False)}
+    alerts = [e for e in logs if e["event"] == "mail server refuses Matchmaker"]
+    assert [(a["log_level"], a["problem"]) for a in alerts] == [("error", "authentication")]
+    assert [e["log_level"] for e in logs if e["event"] == "email deferred"] == ["warning"] * 20
+    assert not [e for e in logs if e["log_level"] == "error" and e not in alerts]
+    async with sessions() as session:
+        rows = [
+            r for eoi in eois for r in await queries.list_outbox(session, match_id=eoi.match_id)
+        ]
+    assert len(rows) == 20 and {r.status for r in rows} == {"pending"}
+    assert all("535" in r.last_error for r in rows)
+    assert not handler.messages
+
+
+async def test_a_long_refusal_reaches_temporal_cut_to_1000_characters(sessions, smtp):
+    handler, port = smtp
+    eoi = await _recorded_eoi(sessions)
+    lines = [f"550-5.1.1 {'why ' * 60}" for _ in range(10)]
+    handler.refuse[eoi.adopter.contact.email] = "\r\n".join([*lines, "550 5.1.1 the end"])
+    with pytest.raises(ApplicationError) as info:
+        await ActivityEnvironment().run(_notifications(sessions, port).send_email, _prompt(eoi))
+    assert info.value.type == PERMANENT_DELIVERY_ERROR
+    assert len(info.value.message) == 1000 and info.value.__cause__ is None
+    async with sessions() as session:
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+    assert row.status == "bounced"
