@@ -17,7 +17,9 @@ from activities.contracts import (
 )
 from activities.failures import brief
 from activities.mail import (
+    EmailNotBuildable,
     PermanentDeliveryError,
+    RenderedEmail,
     SmtpMailer,
     TemplateRenderer,
     TransientDeliveryError,
@@ -29,7 +31,9 @@ from store import writes as repository
 
 logger = structlog.get_logger()
 
-PERMANENT_DELIVERY_ERROR = "PermanentDeliveryError"
+# Failure types of send_email that the workflow tells apart.
+PERMANENT_DELIVERY_ERROR = "PermanentDeliveryError"  # a bounce: the row is ``bounced``
+EMAIL_NOT_BUILDABLE = "EmailNotBuildable"  # a template or header error: the row is ``failed``
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,8 @@ class Notifications:
 
     @activity.defn
     async def send_email(self, data: SendEmailInput) -> SendEmailResult:
-        """Send one email; a key already sent is not sent again, a 5xx refusal is final."""
+        """Send one email; a key already sent is not sent again, a bounce or an email that
+        cannot be built is final, anything else is retried by Temporal."""
         info = activity.info()
         email = data.email
         log = logger.bind(
@@ -98,42 +103,53 @@ class Notifications:
             "email": address,
             "language": email.recipient_language,
         }
-        rendered = self._renderer.render(email.template.value, self._context(data, recipient))
-        domain = self._identity.sender.rsplit("@", 1)[-1]
+        try:
+            rendered = self._renderer.render(email.template.value, self._context(data, recipient))
+        except EmailNotBuildable as exc:
+            claim = await self._claim(data, address, subject="")
+            if claim.already_sent:  # the template broke after this email went out
+                return SendEmailResult(message_id=claim.message_id, already_sent=True)
+            raise await self._not_buildable(claim, exc, log) from None
         # Two short units of work around the SMTP conversation: no connection is held
         # while the mail server answers.
-        async with self._sessions() as session:
-            claim = await repository.claim_outbox(
-                session,
-                business_key=email.key,
-                message_id=message_id_for(email.key, domain=domain),
-                match_id=data.match_id,
-                kind=email.template.value,
-                recipient=address,
-                subject=rendered.subject,
-            )
-            await session.commit()
-        row_id, message_id, already_sent = claim.id, claim.message_id, claim.already_sent
-        if already_sent:
-            log.info("email already sent", message_id=message_id)
-            return SendEmailResult(message_id=message_id, already_sent=True)
-        message = build_message(
-            sender=self._identity.sender,
-            sender_name=self._identity.sender_name,
-            recipient=address,
-            recipient_name=email.recipient_name,
-            email=rendered,
-            message_id=message_id,
-            reply_to=self._identity.secretariat_email,
-        )
+        claim = await self._claim(data, address, subject=rendered.subject)
+        if claim.already_sent:
+            log.info("email already sent", message_id=claim.message_id)
+            return SendEmailResult(message_id=claim.message_id, already_sent=True)
+        await self._deliver(claim, data, address, rendered, log)
+        await self._mark(claim.id, status="sent", error=None)
+        log.info("email sent", message_id=claim.message_id, template=email.template.value)
+        return SendEmailResult(message_id=claim.message_id, already_sent=False)
+
+    async def _deliver(
+        self,
+        claim: repository.OutboxClaim,
+        data: SendEmailInput,
+        address: str,
+        rendered: RenderedEmail,
+        log: structlog.stdlib.BoundLogger,
+    ) -> None:
+        """Build the message and hand it to the mail server; record a failure on the row and
+        raise it as the ApplicationError the workflow tells apart (short: see ``brief``)."""
         try:
+            message = build_message(
+                sender=self._identity.sender,
+                sender_name=self._identity.sender_name,
+                recipient=address,
+                recipient_name=data.email.recipient_name,
+                email=rendered,
+                message_id=claim.message_id,
+                reply_to=self._identity.secretariat_email,
+            )
             await self._mailer.send(
                 message,
                 sender=smtp_address(self._identity.sender),
                 recipients=[smtp_address(address)],
             )
+        except EmailNotBuildable as exc:
+            raise await self._not_buildable(claim, exc, log) from None
         except PermanentDeliveryError as exc:
-            await self._mark(row_id, status="bounced", error=str(exc))
+            await self._mark(claim.id, status="bounced", error=str(exc))
             log.warning("email refused permanently", error=str(exc))
             raise ApplicationError(
                 brief(f"{address} refused: {exc}"),
@@ -142,12 +158,9 @@ class Notifications:
                 non_retryable=True,
             ) from None
         except TransientDeliveryError as exc:  # ServerDeliveryError too: never a bounce
-            await self._mark(row_id, status="pending", error=str(exc))
-            log.warning("email deferred", error=str(exc), attempt=info.attempt)
+            await self._mark(claim.id, status="pending", error=str(exc))
+            log.warning("email deferred", error=str(exc), attempt=activity.info().attempt)
             raise ApplicationError(brief(str(exc)), type=type(exc).__name__) from None
-        await self._mark(row_id, status="sent", error=None)
-        log.info("email sent", message_id=message_id, template=email.template.value)
-        return SendEmailResult(message_id=message_id, already_sent=False)
 
     @activity.defn
     async def mark_undeliverable(self, data: MarkUndeliverableInput) -> MarkUndeliverableResult:
@@ -166,7 +179,40 @@ class Notifications:
         )
         return MarkUndeliverableResult(already_sent=not failed)
 
-    async def _mark(self, row_id: int, *, status: str, error: str | None) -> None:
+    async def _mark(
+        self, row_id: int, *, status: repository.OutboxStatus, error: str | None
+    ) -> None:
         async with self._sessions() as session:
             await repository.mark_outbox(session, row_id=row_id, status=status, error=error)
             await session.commit()
+
+    async def _claim(
+        self, data: SendEmailInput, address: str, *, subject: str
+    ) -> repository.OutboxClaim:
+        """Start an attempt: the email's outbox row turns ``sending`` (unless sent)."""
+        domain = self._identity.sender.rsplit("@", 1)[-1]
+        async with self._sessions() as session:
+            claim = await repository.claim_outbox(
+                session,
+                business_key=data.email.key,
+                message_id=message_id_for(data.email.key, domain=domain),
+                match_id=data.match_id,
+                kind=data.email.template.value,
+                recipient=address,
+                subject=subject,
+            )
+            await session.commit()
+        return claim
+
+    async def _not_buildable(
+        self,
+        claim: repository.OutboxClaim,
+        exc: EmailNotBuildable,
+        log: structlog.stdlib.BoundLogger,
+    ) -> ApplicationError:
+        """Give up an email that cannot be built: its row turns ``failed`` and the caller
+        gets a non-retryable failure (retrying the same data would fail the same way)."""
+        reason = str(exc)  # short, and ends with what to do
+        await self._mark(claim.id, status="failed", error=reason)
+        log.error("email cannot be built", error=reason)
+        return ApplicationError(reason, type=EMAIL_NOT_BUILDABLE, non_retryable=True)

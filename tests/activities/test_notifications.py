@@ -1,11 +1,15 @@
+import shutil
+from pathlib import Path
+
 import pytest
 from structlog.testing import capture_logs
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.contracts import SendEmailInput
-from activities.mail import SmtpMailer, TemplateRenderer
+from activities.mail import TEMPLATES_DIR, SmtpMailer, TemplateRenderer
 from activities.notifications import (
+    EMAIL_NOT_BUILDABLE,
     PERMANENT_DELIVERY_ERROR,
     MailIdentity,
     Notifications,
@@ -193,6 +197,7 @@ async def test_notices_to_the_secretariat_use_the_configured_inbox(sessions, smt
 
 @pytest.mark.parametrize("template", [*PromptKind, *NoticeKind])
 def test_every_template_renders_text_and_html(template):
+    from activities.mail import TemplateRenderer
     from tests.support import example_eoi
 
     eoi = example_eoi()
@@ -265,6 +270,7 @@ async def test_connections_are_reused_and_a_dropped_one_is_replaced(sessions):
 
 @pytest.mark.parametrize("suggested", [None, [], "some"])
 def test_the_escalation_lists_the_suggested_actions_when_it_has_them(suggested):
+    from activities.mail import TemplateRenderer
     from tests.support import example_eoi
 
     eoi = example_eoi()
@@ -325,6 +331,79 @@ async def test_a_wrong_password_alerts_the_operator_once_and_bounces_no_one(sess
     assert len(rows) == 20 and {r.status for r in rows} == {"pending"}
     assert all("535" in r.last_error for r in rows)
     assert not handler.messages
+
+
+def _broken_templates(tmp_path: Path, how: str) -> TemplateRenderer:
+    """A copy of the templates whose introduction_adopter email cannot be rendered."""
+    directory = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_DIR, directory)
+    text = directory / "introduction_adopter.txt.j2"
+    if how == "undefined":
+        text.write_text("{% set subject %}Hello {{ no_such_thing.name }}{% endset %}Hi\n")
+    elif how == "syntax":
+        text.write_text("{% set subject %}Hello{% endset %}{% if %}\n")
+    elif how == "missing":
+        (directory / "introduction_adopter.html.j2").unlink()
+    else:
+        text.write_text("No subject set\n")
+    return TemplateRenderer(directory)
+
+
+@pytest.mark.parametrize("how", ["undefined", "syntax", "missing", "no subject"])
+async def test_an_email_whose_template_fails_is_poison_not_a_retry(sessions, smtp, tmp_path, how):
+    handler, port = smtp
+    eoi = await _recorded_eoi(sessions)
+    notifications = Notifications(
+        sessions=sessions,
+        mailer=SmtpMailer(host="127.0.0.1", port=port, timeout=5),
+        identity=IDENTITY,
+        renderer=_broken_templates(tmp_path, how),
+    )
+    with pytest.raises(ApplicationError) as info:
+        await ActivityEnvironment().run(notifications.send_email, _prompt(eoi))
+    assert info.value.type == EMAIL_NOT_BUILDABLE and info.value.non_retryable
+    assert "introduction_adopter" in info.value.message and "fix the template" in info.value.message
+    assert not handler.messages
+    async with sessions() as session:
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+    assert row.status == "failed" and row.last_error == info.value.message
+    assert len(row.last_error) <= 300
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["ana@example.org\r\nBcc: eve@example.org", "айгерим@пример.рф", "not an address"],
+    ids=["header injection", "non-ASCII local part", "no address"],
+)
+async def test_an_email_whose_headers_cannot_be_built_is_poison_not_a_retry(
+    sessions, smtp, address
+):
+    handler, port = smtp
+    eoi = await _recorded_eoi(sessions)
+    prompt = _prompt(eoi)
+    prompt = prompt.model_copy(
+        update={"email": prompt.email.model_copy(update={"recipient_email": address})}
+    )
+    with pytest.raises(ApplicationError) as info:
+        await ActivityEnvironment().run(_notifications(sessions, port).send_email, prompt)
+    assert info.value.type == EMAIL_NOT_BUILDABLE and info.value.non_retryable
+    assert info.value.message.endswith("correct the contact and resend")
+    assert not handler.messages
+    async with sessions() as session:
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+    assert row.status == "failed" and row.last_error == info.value.message
+
+
+async def test_an_internationalised_domain_is_sent_as_idna(sessions, smtp):
+    handler, port = smtp
+    eoi = await _recorded_eoi(sessions)
+    prompt = _prompt(eoi)
+    prompt = prompt.model_copy(
+        update={"email": prompt.email.model_copy(update={"recipient_email": "ana@пример.рф"})}
+    )
+    await ActivityEnvironment().run(_notifications(sessions, port).send_email, prompt)
+    [message] = handler.messages
+    assert message["To"].endswith("<ana@xn--e1afmkfd.xn--p1ai>")
 
 
 async def test_a_long_refusal_reaches_temporal_cut_to_1000_characters(sessions, smtp):
