@@ -1,5 +1,8 @@
 """Activities that email partners and the Secretariat, effectively once."""
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +37,7 @@ logger = structlog.get_logger()
 # Failure types of send_email that the workflow tells apart.
 PERMANENT_DELIVERY_ERROR = "PermanentDeliveryError"  # a bounce: the row is ``bounced``
 EMAIL_NOT_BUILDABLE = "EmailNotBuildable"  # a template or header error: the row is ``failed``
+HEARTBEAT_EVERY_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,29 @@ class MailIdentity:
     sender_name: str
     secretariat_email: str
     public_base_url: str
+
+
+@asynccontextmanager
+async def _heartbeating(every: float) -> AsyncIterator[None]:
+    """Heartbeat every ``every`` seconds while the block runs (an SMTP server may take its
+    time; a dead worker stops heartbeating and Temporal retries its attempt)."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(every)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():  # we are cancelled too
+                raise
 
 
 def _country_name(code: str) -> str:
@@ -61,8 +88,10 @@ class Notifications:
         mailer: SmtpMailer,
         identity: MailIdentity,
         renderer: TemplateRenderer | None = None,
+        heartbeat_every: float = HEARTBEAT_EVERY_SECONDS,
     ) -> None:
         self._sessions = sessions
+        self._heartbeat_every = heartbeat_every
         self._mailer = mailer
         self._identity = identity
         self._renderer = renderer or TemplateRenderer()
@@ -91,7 +120,14 @@ class Notifications:
     @activity.defn
     async def send_email(self, data: SendEmailInput) -> SendEmailResult:
         """Send one email; a key already sent is not sent again, a bounce or an email that
-        cannot be built is final, anything else is retried by Temporal."""
+        cannot be built is final, anything else is retried by Temporal.
+
+        Heartbeats while it works, so that the attempt of a worker that died mid-send is
+        retried within the heartbeat timeout rather than the attempt timeout."""
+        async with _heartbeating(self._heartbeat_every):
+            return await self._send_email(data)
+
+    async def _send_email(self, data: SendEmailInput) -> SendEmailResult:
         info = activity.info()
         email = data.email
         log = logger.bind(
@@ -116,6 +152,13 @@ class Notifications:
         if claim.already_sent:
             log.info("email already sent", message_id=claim.message_id)
             return SendEmailResult(message_id=claim.message_id, already_sent=True)
+        if claim.previous_status == "sending":
+            log.warning(
+                "possible duplicate: an earlier attempt died during its SMTP conversation and "
+                "may have reached the server; sending again with the same Message-ID",
+                message_id=claim.message_id,
+                attempt=info.attempt,
+            )
         await self._deliver(claim, data, address, rendered, log)
         await self._mark(claim.id, status="sent", error=None)
         log.info("email sent", message_id=claim.message_id, template=email.template.value)

@@ -49,6 +49,8 @@ SMTP_RETRY = RetryPolicy(
     non_retryable_error_types=[PERMANENT_DELIVERY_ERROR, EMAIL_NOT_BUILDABLE],
 )
 EMAIL_ATTEMPT_TIMEOUT = timedelta(minutes=2)
+# send_email heartbeats every 2 s: the attempt of a worker that died is retried this soon.
+EMAIL_HEARTBEAT_TIMEOUT = timedelta(seconds=15)
 
 
 def snapshot(state: MatchState) -> MatchSnapshot:
@@ -201,6 +203,7 @@ class EffectPump:
                 SendEmailInput(match_id=state.match_id, eoi=state.eoi, email=email),
                 start_to_close_timeout=EMAIL_ATTEMPT_TIMEOUT,
                 schedule_to_close_timeout=bound,
+                heartbeat_timeout=EMAIL_HEARTBEAT_TIMEOUT,
                 retry_policy=SMTP_RETRY,
                 summary=email_summary(email),
             )

@@ -1,3 +1,4 @@
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from domain.lifecycle.effects import SendEmail
 from store import queries
 from store import writes as repository
 from tests.activities.smtp_servers import ScriptedHandler, scripted_smtp
-from tests.support import unique_eoi
+from tests.support import unique_eoi, wait_for
 from workers.ports import free_port
 
 IDENTITY = MailIdentity(
@@ -418,3 +419,56 @@ async def test_a_long_refusal_reaches_temporal_cut_to_1000_characters(sessions, 
     async with sessions() as session:
         [row] = await queries.list_outbox(session, match_id=eoi.match_id)
     assert row.status == "bounced"
+
+
+async def test_an_attempt_that_died_after_the_server_took_the_email_is_sent_again_and_logged(
+    sessions,
+):
+    handler = ScriptedHandler(data_delays=[60])  # takes the message, holds the 250 back
+    with scripted_smtp(handler) as port:
+        mailer = SmtpMailer(host="127.0.0.1", port=port, timeout=90)
+        notifications = Notifications(sessions=sessions, mailer=mailer, identity=IDENTITY)
+        eoi = await _recorded_eoi(sessions)
+        env = ActivityEnvironment()
+        attempt = asyncio.create_task(env.run(notifications.send_email, _prompt(eoi)))
+        await wait_for(lambda: handler.messages)
+        env.cancel()  # the worker dies before the 250 arrives, before `sent` is recorded
+        with pytest.raises(asyncio.CancelledError):
+            await attempt
+        async with sessions() as session:
+            [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+        assert row.status == "sending"
+
+        with capture_logs() as logs:
+            result = await ActivityEnvironment().run(notifications.send_email, _prompt(eoi))
+        await mailer.aclose()
+    assert [m["Message-ID"] for m in handler.messages] == [result.message_id] * 2
+    [duplicate] = [e for e in logs if e["event"].startswith("possible duplicate")]
+    assert duplicate["log_level"] == "warning"
+    assert duplicate["business_key"] == _prompt(eoi).email.key
+    assert duplicate["message_id"] == result.message_id
+    async with sessions() as session:
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+    assert (row.status, row.attempts) == ("sent", 2)
+
+
+async def test_send_email_heartbeats_while_the_server_takes_its_time(sessions):
+    handler = ScriptedHandler(data_delays=[1.0])
+    with scripted_smtp(handler) as port:
+        mailer = SmtpMailer(host="127.0.0.1", port=port, timeout=5)
+        notifications = Notifications(
+            sessions=sessions, mailer=mailer, identity=IDENTITY, heartbeat_every=0.1
+        )
+        eoi = await _recorded_eoi(sessions)
+        loop = asyncio.get_running_loop()
+        beats: list[float] = []
+        env = ActivityEnvironment()
+        env.on_heartbeat = lambda *details: beats.append(loop.time())
+        await env.run(notifications.send_email, _prompt(eoi))
+        done = loop.time()
+        await asyncio.sleep(0.3)
+        await mailer.aclose()
+    [data_started] = handler.data_started
+    during_data = [t for t in beats if data_started <= t <= done]
+    assert len(during_data) >= 7  # every 0.1 s through the server's 1 s
+    assert max(beats) <= done  # and none once the activity has returned

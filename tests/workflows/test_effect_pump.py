@@ -14,6 +14,7 @@ from domain.lifecycle import events as ev
 from store import queries
 from tests.support import wait_for
 from tests.workflows.helpers import Match
+from workflows.effects import EMAIL_HEARTBEAT_TIMEOUT
 from workflows.match_lifecycle import MatchLifecycle
 
 TRY_LATER = "421 4.3.2 Service not available, try again later"
@@ -145,7 +146,7 @@ async def test_an_email_that_cannot_be_built_is_a_delivery_failure_at_once(
     assert failed.summary.endswith("fix the template (a bug: tell the developers), then resend")
     assert (await _outbox(stack, match))[f"visit_proposal:{adopter}"] == ("failed", 1)
     await wait_for(lambda: match.mails("secretariat@ssn4psi.org", "not delivered"), timeout=30)
-    # the activity marked the row itself
+    # the activity marked the row itself; send_email runs with a heartbeat timeout
     history = await match.handle.fetch_history()
     scheduled = [
         e.activity_task_scheduled_event_attributes
@@ -154,3 +155,6 @@ async def test_an_email_that_cannot_be_built_is_a_delivery_failure_at_once(
     ]
     kinds = [a.activity_type.name for a in scheduled]
     assert "mark_undeliverable" not in kinds and "send_email" in kinds
+    assert {
+        a.heartbeat_timeout.ToTimedelta() for a in scheduled if a.activity_type.name == "send_email"
+    } == {EMAIL_HEARTBEAT_TIMEOUT}
