@@ -1,30 +1,39 @@
 """SMTP delivery and email rendering."""
 
-import asyncio
-import contextlib
 import hashlib
 from dataclasses import dataclass
 from email.charset import QP, Charset
+from email.errors import MessageError
 from email.header import Header
-from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formataddr, formatdate
+from email.utils import formatdate, quote
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import aiosmtplib
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+import structlog
+from email_validator import EmailNotValidError, validate_email
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+
+from activities.failures import cut
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
-
-class PermanentDeliveryError(Exception):
-    """The SMTP server refused the message for good (5xx): retrying cannot help."""
+logger = structlog.get_logger()
 
 
-class TransientDeliveryError(Exception):
-    """The SMTP server is unreachable or asked us to try later (4xx)."""
+CORRECT_THE_CONTACT = "correct the contact and resend"
+FIX_THE_TEMPLATE = "fix the template (a bug: tell the developers), then resend"
+
+
+class EmailNotBuildable(Exception):
+    """The email cannot be built from its data (a template or header error): retrying the
+    same data cannot help, so the email is poison rather than a retry."""
+
+    def __init__(self, reason: str, *, remedy: str = CORRECT_THE_CONTACT) -> None:
+        # short: the outbox row, the match's history and the Secretariat's email show it
+        super().__init__(f"{cut(reason, limit=240)}; {remedy}")
 
 
 @dataclass(frozen=True)
@@ -47,13 +56,21 @@ class TemplateRenderer:
         )
 
     def render(self, kind: str, context: dict[str, Any]) -> RenderedEmail:
-        """Render the templates of one kind with the given context."""
-        text_template = self._env.get_template(f"{kind}.txt.j2")
-        module = text_template.make_module(context)
-        subject = " ".join(str(getattr(module, "subject", "")).split())
+        """Render the templates of one kind with the given context, or raise EmailNotBuildable
+        (a missing template, a syntax error, an undefined variable, no subject)."""
+        try:
+            text_template = self._env.get_template(f"{kind}.txt.j2")
+            module = text_template.make_module(context)
+            subject = " ".join(str(getattr(module, "subject", "")).split())
+            html = self._env.get_template(f"{kind}.html.j2").render(context)
+        except TemplateError as exc:
+            raise EmailNotBuildable(
+                f"template {kind}: {type(exc).__name__}: {exc}", remedy=FIX_THE_TEMPLATE
+            ) from exc
         if not subject:
-            raise ValueError(f"template {kind}.txt.j2 sets no subject")
-        html = self._env.get_template(f"{kind}.html.j2").render(context)
+            raise EmailNotBuildable(
+                f"template {kind}.txt.j2 sets no subject", remedy=FIX_THE_TEMPLATE
+            )
         return RenderedEmail(subject=subject, text=str(module), html=html)
 
 
@@ -67,6 +84,59 @@ def message_id_for(business_key: str, *, domain: str) -> str:
 _UTF8 = Charset("utf-8")
 _UTF8.body_encoding = QP
 
+# RFC 5322 asks for lines of at most 78 characters; folding happens only at whitespace.
+_MAX_LINE = 78
+
+
+@lru_cache(maxsize=4096)
+def smtp_address(address: str) -> str:
+    """Return the address as the envelope and a 7-bit header carry it (an IDNA domain), or
+    raise EmailNotBuildable: an address that is not one mailbox, or whose local part is not
+    ASCII (that needs SMTPUTF8, which Matchmaker does not use)."""
+    try:
+        checked = validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise EmailNotBuildable(f"not a valid email address {address!r}: {exc}") from exc
+    if checked.ascii_email is None:
+        raise EmailNotBuildable(f"{address} has a non-ASCII local part (it needs SMTPUTF8)")
+    return address if address.isascii() else checked.ascii_email
+
+
+def _literal(text: str) -> bool:
+    """Tell whether text can stand as it is in a 7-bit header: printable ASCII that no reader
+    mistakes for an RFC 2047 encoded-word."""
+    return text.isascii() and text.isprintable() and "=?" not in text
+
+
+def _folds(header: str, value: str) -> bool:
+    """Tell whether an ASCII value folds, at its spaces, into lines of at most 78 characters."""
+    if len(header) + 2 + len(value) <= _MAX_LINE:
+        return True
+    folded = Header(value, header_name=header).encode(maxlinelen=_MAX_LINE, linesep="\n")
+    first, *rest = folded.split("\n")
+    return len(header) + 2 + len(first) <= _MAX_LINE and all(len(x) <= _MAX_LINE for x in rest)
+
+
+def _unstructured(header: str, text: str) -> str | Header:
+    """A free-text header (Subject): as it is when it can be, else RFC 2047 encoded-words,
+    which can be folded anywhere and carry any character."""
+    if _literal(text) and _folds(header, text):
+        return text
+    return Header(text, "utf-8", header_name=header)
+
+
+def _mailbox(header: str, name: str, address: str) -> str | Header:
+    """An address header that any RFC 5322 / RFC 2047 reader parses back to this display
+    name and address: a quoted name when it is plain ASCII and folds, else encoded-words."""
+    if not name:
+        return address
+    quoted = f'"{quote(name)}" <{address}>'
+    if _literal(name) and _folds(header, quoted):
+        return quoted
+    value = Header(name, "utf-8", header_name=header)
+    value.append(f"<{address}>", "us-ascii")
+    return value
+
 
 def build_message(
     *,
@@ -78,97 +148,24 @@ def build_message(
     message_id: str,
     reply_to: str | None = None,
 ) -> MIMEMultipart:
-    """Assemble a multipart/alternative (text + HTML) message with a fixed Message-ID.
+    """Assemble a multipart/alternative (text + HTML) message with a fixed Message-ID, or raise
+    EmailNotBuildable.
 
-    Built with the classic ``email.mime`` classes: an order of magnitude cheaper than
-    ``EmailMessage``, whose header registry parses every header it is given."""
-    message = MIMEMultipart("alternative")
-    message["From"] = formataddr((sender_name, sender), charset="utf-8")
-    message["To"] = formataddr((recipient_name, recipient), charset="utf-8")
-    message["Subject"] = (
-        Header(email.subject, "utf-8") if not email.subject.isascii() else email.subject
-    )
-    message["Message-ID"] = message_id
-    message["Date"] = formatdate(localtime=False, usegmt=True)
-    if reply_to:
-        message["Reply-To"] = reply_to
-    message.attach(MIMEText(email.text, "plain", _UTF8))
-    message.attach(MIMEText(email.html, "html", _UTF8))
+    Every header is 7-bit, folds at 78 characters wherever a fold is possible and parses back
+    to the same names, whatever characters the names and subject hold. Built with the classic
+    ``email.mime`` classes: an order of magnitude cheaper than ``EmailMessage``, whose header
+    registry parses every header it is given (and splits encoded names with spaces)."""
+    try:
+        message = MIMEMultipart("alternative")
+        message["From"] = _mailbox("From", sender_name, smtp_address(sender))
+        message["To"] = _mailbox("To", recipient_name, smtp_address(recipient))
+        message["Subject"] = _unstructured("Subject", email.subject)
+        message["Message-ID"] = message_id
+        message["Date"] = formatdate(localtime=False, usegmt=True)
+        if reply_to:
+            message["Reply-To"] = smtp_address(reply_to)
+        message.attach(MIMEText(email.text, "plain", _UTF8))
+        message.attach(MIMEText(email.html, "html", _UTF8))
+    except (MessageError, ValueError) as exc:  # UnicodeError is a ValueError
+        raise EmailNotBuildable(f"header: {type(exc).__name__}: {exc}") from exc
     return message
-
-
-class SmtpMailer:
-    """Sends messages through one SMTP server over a small pool of reused connections,
-    sorting failures into permanent (5xx) and transient (4xx, network) ones."""
-
-    def __init__(
-        self,
-        *,
-        host: str,
-        port: int,
-        username: str | None = None,
-        password: str | None = None,
-        tls: Literal["none", "starttls", "tls"] = "none",
-        timeout: float = 30.0,
-        pool_size: int = 4,
-    ) -> None:
-        self._options: dict[str, Any] = {
-            "hostname": host,
-            "port": port,
-            "username": username,
-            "password": password,
-            "use_tls": tls == "tls",
-            "start_tls": tls == "starttls",
-            "timeout": timeout,
-        }
-        self._idle: list[aiosmtplib.SMTP] = []
-        self._slots = asyncio.Semaphore(pool_size)
-
-    async def send(self, message: Message) -> None:
-        """Deliver one message or raise PermanentDeliveryError / TransientDeliveryError."""
-        async with self._slots:
-            client = self._idle.pop() if self._idle else None
-            if client is not None:
-                try:  # a kept connection may have been closed by the server meanwhile
-                    await client.send_message(message)
-                except aiosmtplib.SMTPServerDisconnected:
-                    client = None
-                except (aiosmtplib.SMTPException, OSError) as exc:
-                    await self._discard(client)
-                    raise _classified(exc) from exc
-                else:
-                    self._idle.append(client)
-                    return
-            client = aiosmtplib.SMTP(**self._options)
-            try:
-                await client.connect()
-                await client.send_message(message)
-            except (aiosmtplib.SMTPException, OSError) as exc:
-                await self._discard(client)
-                raise _classified(exc) from exc
-            self._idle.append(client)
-
-    async def aclose(self) -> None:
-        """Close the kept connections (QUIT)."""
-        while self._idle:
-            await self._discard(self._idle.pop())
-
-    @staticmethod
-    async def _discard(client: aiosmtplib.SMTP) -> None:
-        with contextlib.suppress(Exception):
-            if client.is_connected:
-                await client.quit()
-        client.close()
-
-
-def _classified(exc: aiosmtplib.SMTPException | OSError) -> Exception:
-    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
-        codes = [error.code for error in exc.recipients]
-        detail = "; ".join(f"{e.recipient}: {e.code} {e.message}" for e in exc.recipients)
-        if codes and all(code >= 500 for code in codes):
-            return PermanentDeliveryError(detail)
-        return TransientDeliveryError(detail)
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
-        text = f"{exc.code} {exc.message}"
-        return PermanentDeliveryError(text) if exc.code >= 500 else TransientDeliveryError(text)
-    return TransientDeliveryError(f"{type(exc).__name__}: {exc}")

@@ -1,5 +1,8 @@
 """Activities that email partners and the Secretariat, effectively once."""
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,19 +18,24 @@ from activities.contracts import (
     SendEmailInput,
     SendEmailResult,
 )
+from activities.failures import cut, database_errors
 from activities.mail import (
-    PermanentDeliveryError,
-    SmtpMailer,
+    EmailNotBuildable,
+    RenderedEmail,
     TemplateRenderer,
-    TransientDeliveryError,
     build_message,
     message_id_for,
+    smtp_address,
 )
+from activities.smtp import PermanentDeliveryError, SmtpMailer, TransientDeliveryError
 from store import writes as repository
 
 logger = structlog.get_logger()
 
-PERMANENT_DELIVERY_ERROR = "PermanentDeliveryError"
+# Failure types of send_email that the workflow tells apart.
+PERMANENT_DELIVERY_ERROR = "PermanentDeliveryError"  # a bounce: the row is ``bounced``
+EMAIL_NOT_BUILDABLE = "EmailNotBuildable"  # a template or header error: the row is ``failed``
+HEARTBEAT_EVERY_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,29 @@ class MailIdentity:
     sender_name: str
     secretariat_email: str
     public_base_url: str
+
+
+@asynccontextmanager
+async def _heartbeating(every: float) -> AsyncIterator[None]:
+    """Heartbeat every ``every`` seconds while the block runs (an SMTP server may take its
+    time; a dead worker stops heartbeating and Temporal retries its attempt)."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(every)
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():  # we are cancelled too
+                raise
 
 
 def _country_name(code: str) -> str:
@@ -55,8 +86,10 @@ class Notifications:
         mailer: SmtpMailer,
         identity: MailIdentity,
         renderer: TemplateRenderer | None = None,
+        heartbeat_every: float = HEARTBEAT_EVERY_SECONDS,
     ) -> None:
         self._sessions = sessions
+        self._heartbeat_every = heartbeat_every
         self._mailer = mailer
         self._identity = identity
         self._renderer = renderer or TemplateRenderer()
@@ -84,7 +117,15 @@ class Notifications:
 
     @activity.defn
     async def send_email(self, data: SendEmailInput) -> SendEmailResult:
-        """Send one email; a key already sent is not sent again, a 5xx refusal is final."""
+        """Send one email; a key already sent is not sent again, a bounce or an email that
+        cannot be built is final, anything else is retried by Temporal.
+
+        Heartbeats while it works, so that the attempt of a worker that died mid-send is
+        retried within the heartbeat timeout rather than the attempt timeout."""
+        async with _heartbeating(self._heartbeat_every):
+            return await self._send_email(data)
+
+    async def _send_email(self, data: SendEmailInput) -> SendEmailResult:
         info = activity.info()
         email = data.email
         log = logger.bind(
@@ -96,61 +137,81 @@ class Notifications:
             "email": address,
             "language": email.recipient_language,
         }
-        rendered = self._renderer.render(email.template.value, self._context(data, recipient))
-        domain = self._identity.sender.rsplit("@", 1)[-1]
+        try:
+            rendered = self._renderer.render(email.template.value, self._context(data, recipient))
+        except EmailNotBuildable as exc:
+            claim = await self._claim(data, address, subject="")
+            if claim.already_sent:  # the template broke after this email went out
+                return SendEmailResult(message_id=claim.message_id, already_sent=True)
+            raise await self._not_buildable(claim, exc, log) from None
         # Two short units of work around the SMTP conversation: no connection is held
         # while the mail server answers.
-        async with self._sessions() as session:
-            claim = await repository.claim_outbox(
-                session,
-                business_key=email.key,
-                message_id=message_id_for(email.key, domain=domain),
-                match_id=data.match_id,
-                kind=email.template.value,
-                recipient=address,
-                subject=rendered.subject,
+        claim = await self._claim(data, address, subject=rendered.subject)
+        if claim.already_sent:
+            log.info("email already sent", message_id=claim.message_id)
+            return SendEmailResult(message_id=claim.message_id, already_sent=True)
+        if claim.previous_status == "sending":
+            log.warning(
+                "possible duplicate: an earlier attempt died during its SMTP conversation and "
+                "may have reached the server; sending again with the same Message-ID",
+                message_id=claim.message_id,
+                attempt=info.attempt,
             )
-            await session.commit()
-        row_id, message_id, already_sent = claim.id, claim.message_id, claim.already_sent
-        if already_sent:
-            log.info("email already sent", message_id=message_id)
-            return SendEmailResult(message_id=message_id, already_sent=True)
-        message = build_message(
-            sender=self._identity.sender,
-            sender_name=self._identity.sender_name,
-            recipient=address,
-            recipient_name=email.recipient_name,
-            email=rendered,
-            message_id=message_id,
-            reply_to=self._identity.secretariat_email,
-        )
+        await self._deliver(claim, data, address, rendered, log)
+        await self._mark(claim.id, status="sent", error=None)
+        log.info("email sent", message_id=claim.message_id, template=email.template.value)
+        return SendEmailResult(message_id=claim.message_id, already_sent=False)
+
+    async def _deliver(
+        self,
+        claim: repository.OutboxClaim,
+        data: SendEmailInput,
+        address: str,
+        rendered: RenderedEmail,
+        log: structlog.stdlib.BoundLogger,
+    ) -> None:
+        """Build the message and hand it to the mail server; record a failure on the row and
+        raise it as the ApplicationError the workflow tells apart (short: see ``cut``)."""
         try:
-            await self._mailer.send(message)
+            message = build_message(
+                sender=self._identity.sender,
+                sender_name=self._identity.sender_name,
+                recipient=address,
+                recipient_name=data.email.recipient_name,
+                email=rendered,
+                message_id=claim.message_id,
+                reply_to=self._identity.secretariat_email,
+            )
+            await self._mailer.send(
+                message,
+                sender=smtp_address(self._identity.sender),
+                recipients=[smtp_address(address)],
+            )
+        except EmailNotBuildable as exc:
+            raise await self._not_buildable(claim, exc, log) from None
         except PermanentDeliveryError as exc:
-            await self._mark(row_id, status="bounced", error=str(exc))
+            await self._mark(claim.id, status="bounced", error=str(exc))
             log.warning("email refused permanently", error=str(exc))
             raise ApplicationError(
-                f"{address} refused: {exc}",
+                cut(f"{address} refused: {exc}"),
                 {"recipient": address, "error": str(exc)},
                 type=PERMANENT_DELIVERY_ERROR,
                 non_retryable=True,
-            ) from exc
-        except TransientDeliveryError as exc:
-            await self._mark(row_id, status="pending", error=str(exc))
-            log.warning("email deferred", error=str(exc), attempt=info.attempt)
-            raise
-        await self._mark(row_id, status="sent", error=None)
-        log.info("email sent", message_id=message_id, template=email.template.value)
-        return SendEmailResult(message_id=message_id, already_sent=False)
+            ) from None
+        except TransientDeliveryError as exc:  # ServerDeliveryError too: never a bounce
+            await self._mark(claim.id, status="pending", error=str(exc))
+            log.warning("email deferred", error=str(exc), attempt=activity.info().attempt)
+            raise ApplicationError(cut(str(exc)), type=type(exc).__name__) from None
 
     @activity.defn
     async def mark_undeliverable(self, data: MarkUndeliverableInput) -> MarkUndeliverableResult:
         """Give an email up: its outbox row becomes ``failed`` unless it was sent after all."""
-        async with self._sessions() as session:
-            failed = await repository.fail_outbox(
-                session, business_key=data.business_key, error=data.error
-            )
-            await session.commit()
+        with database_errors("giving the email up"):
+            async with self._sessions() as session:
+                failed = await repository.fail_outbox(
+                    session, business_key=data.business_key, error=data.error
+                )
+                await session.commit()
         logger.warning(
             "email undeliverable",
             workflow_id=activity.info().workflow_id,
@@ -160,7 +221,42 @@ class Notifications:
         )
         return MarkUndeliverableResult(already_sent=not failed)
 
-    async def _mark(self, row_id: int, *, status: str, error: str | None) -> None:
-        async with self._sessions() as session:
-            await repository.mark_outbox(session, row_id=row_id, status=status, error=error)
-            await session.commit()
+    async def _mark(
+        self, row_id: int, *, status: repository.OutboxStatus, error: str | None
+    ) -> None:
+        with database_errors("recording the attempt"):
+            async with self._sessions() as session:
+                await repository.mark_outbox(session, row_id=row_id, status=status, error=error)
+                await session.commit()
+
+    async def _claim(
+        self, data: SendEmailInput, address: str, *, subject: str
+    ) -> repository.OutboxClaim:
+        """Start an attempt: the email's outbox row turns ``sending`` (unless sent)."""
+        domain = self._identity.sender.rsplit("@", 1)[-1]
+        with database_errors("claiming the email in the outbox"):
+            async with self._sessions() as session:
+                claim = await repository.claim_outbox(
+                    session,
+                    business_key=data.email.key,
+                    message_id=message_id_for(data.email.key, domain=domain),
+                    match_id=data.match_id,
+                    kind=data.email.template.value,
+                    recipient=address,
+                    subject=subject,
+                )
+                await session.commit()
+        return claim
+
+    async def _not_buildable(
+        self,
+        claim: repository.OutboxClaim,
+        exc: EmailNotBuildable,
+        log: structlog.stdlib.BoundLogger,
+    ) -> ApplicationError:
+        """Give up an email that cannot be built: its row turns ``failed`` and the caller
+        gets a non-retryable failure (retrying the same data would fail the same way)."""
+        reason = str(exc)  # short, and ends with what to do
+        await self._mark(claim.id, status="failed", error=reason)
+        log.error("email cannot be built", error=reason)
+        return ApplicationError(reason, type=EMAIL_NOT_BUILDABLE, non_retryable=True)

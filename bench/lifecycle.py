@@ -29,8 +29,8 @@ from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
-from activities.mail import SmtpMailer  # noqa: E402
 from activities.notifications import MailIdentity  # noqa: E402
+from activities.smtp import SmtpMailer
 from bench.bare import CHECKIN_SECONDS, BareLifecycle, noop  # noqa: E402
 from bench.drivers import INBOX, Tally, drive_bare, drive_match, shape_of  # noqa: E402
 from domain.policy import TimingPolicy  # noqa: E402

@@ -3,8 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from store.writes import OutboxStatus
 from workflows.contracts import UpdateResult
 
 __all__ = [
@@ -35,7 +36,11 @@ class EmailRead(_View):
     kind: str
     recipient: str
     subject: str
-    status: str
+    status: OutboxStatus = Field(
+        description="sending: an attempt is talking to the mail server; pending: deferred, "
+        "retried; sent; bounced: refused for good; failed: given up (cannot be built, or not "
+        "delivered within the retry bound)"
+    )
     attempts: int
     last_error: str | None
     message_id: str

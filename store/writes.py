@@ -4,9 +4,9 @@ work); idempotent through unique keys."""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import case, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -181,13 +181,25 @@ async def append_history_entries(
     )
 
 
+# The life of an outbox row: ``sending`` while an attempt talks to the mail server, then
+# ``sent``, ``pending`` (deferred: retried), ``bounced`` (refused for good) or ``failed``
+# (given up: cannot be built, or not delivered within the retry bound).
+OutboxStatus = Literal["pending", "sending", "sent", "bounced", "failed"]
+
+
 @dataclass(frozen=True)
 class OutboxClaim:
     """The outbox row of one email, as a delivery attempt sees it."""
 
     id: int
     message_id: str
-    already_sent: bool
+    previous_status: OutboxStatus | None
+    """The status before this attempt; None on the first. ``sending``: an earlier attempt
+    died during its SMTP conversation, and the server may have taken its email."""
+
+    @property
+    def already_sent(self) -> bool:
+        return self.previous_status == "sent"
 
 
 async def claim_outbox(
@@ -200,17 +212,27 @@ async def claim_outbox(
     recipient: str,
     subject: str,
 ) -> OutboxClaim:
-    """Count a delivery attempt on the outbox row of a business key, creating it on first
-    sight, in one statement; a row already sent is left as it is and reported as such."""
+    """Start a delivery attempt on the outbox row of a business key, creating it on first
+    sight: the row counts the attempt and turns ``sending`` (a row given up stays ``failed``,
+    so that only a late success changes it). A row already sent is left as it is."""
     table = OutboxRow.__table__
+    before = (
+        await session.execute(
+            select(table.c.id, table.c.message_id, table.c.status)
+            .where(table.c.business_key == business_key)
+            .with_for_update()
+        )
+    ).one_or_none()
+    if before is not None and before.status == "sent":
+        return OutboxClaim(id=before.id, message_id=before.message_id, previous_status="sent")
     insert = _insert(session, OutboxRow).values(
         business_key=business_key,
         message_id=message_id,
         match_id=match_id,
         kind=kind,
         recipient=recipient,
-        subject=subject,
-        status="pending",
+        subject=_fitted(subject, table.c.subject.type.length),
+        status="sending",
         attempts=1,
         created_at=utcnow(),
     )
@@ -218,23 +240,34 @@ async def claim_outbox(
         await session.execute(
             insert.on_conflict_do_update(
                 index_elements=[table.c.business_key],
-                set_={"attempts": table.c.attempts + 1},
+                set_={
+                    "attempts": table.c.attempts + 1,
+                    "status": case(
+                        (table.c.status == "failed", table.c.status), else_=literal("sending")
+                    ),
+                },
                 where=table.c.status != "sent",
             ).returning(table.c.id, table.c.message_id)
         )
     ).one_or_none()
-    if claimed is not None:
-        return OutboxClaim(id=claimed.id, message_id=claimed.message_id, already_sent=False)
-    sent = (
-        await session.execute(
-            select(table.c.id, table.c.message_id).where(table.c.business_key == business_key)
-        )
-    ).one()
-    return OutboxClaim(id=sent.id, message_id=sent.message_id, already_sent=True)
+    if claimed is None:  # sent by a concurrent attempt since we looked
+        sent = (
+            await session.execute(
+                select(table.c.id, table.c.message_id).where(table.c.business_key == business_key)
+            )
+        ).one()
+        return OutboxClaim(id=sent.id, message_id=sent.message_id, previous_status="sent")
+    previous = before.status if before is not None else None
+    return OutboxClaim(id=claimed.id, message_id=claimed.message_id, previous_status=previous)
+
+
+def _fitted(text: str, length: int | None) -> str:
+    """Cut text to a column's length (a subject holds partners' titles and names)."""
+    return text if length is None or len(text) <= length else text[: length - 1] + "…"
 
 
 async def mark_outbox(
-    session: AsyncSession, *, row_id: int, status: str, error: str | None
+    session: AsyncSession, *, row_id: int, status: OutboxStatus, error: str | None
 ) -> None:
     """Record the outcome of one delivery attempt. A row sent stays sent; a row given up
     (``failed``) takes only a late success: an attempt still running when the retry bound

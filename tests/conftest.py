@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from activities.mail import SmtpMailer
 from activities.notifications import MailIdentity
+from activities.smtp import SmtpMailer
 from services.backend import Backend
 from store.engine import make_engine, make_sessionmaker, upgrade_database
 from tests.support import (

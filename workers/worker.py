@@ -11,9 +11,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.mail import SmtpMailer
 from activities.notifications import MailIdentity, Notifications
 from activities.records import MatchRecords
+from activities.smtp import SmtpMailer
 from domain.model import load_reference_data
 from infra.settings import Settings
 from store.engine import make_engine, make_sessionmaker

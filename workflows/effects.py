@@ -32,7 +32,11 @@ with workflow.unsafe.imports_passed_through():
         SendEmailInput,
     )
     from activities.failures import DATA_REJECTED
-    from activities.notifications import PERMANENT_DELIVERY_ERROR, Notifications
+    from activities.notifications import (
+        EMAIL_NOT_BUILDABLE,
+        PERMANENT_DELIVERY_ERROR,
+        Notifications,
+    )
     from activities.records import MatchRecords
     from domain.lifecycle import events as ev
     from domain.lifecycle.effects import Decision, SendEmail
@@ -43,9 +47,11 @@ SMTP_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=10),
-    non_retryable_error_types=[PERMANENT_DELIVERY_ERROR],
+    non_retryable_error_types=[PERMANENT_DELIVERY_ERROR, EMAIL_NOT_BUILDABLE],
 )
 EMAIL_ATTEMPT_TIMEOUT = timedelta(minutes=2)
+# send_email heartbeats every 2 s: the attempt of a worker that died is retried this soon.
+EMAIL_HEARTBEAT_TIMEOUT = timedelta(seconds=15)
 
 
 def snapshot(state: MatchState) -> MatchSnapshot:
@@ -233,17 +239,19 @@ class EffectPump:
                 SendEmailInput(match_id=state.match_id, eoi=state.eoi, email=email),
                 start_to_close_timeout=EMAIL_ATTEMPT_TIMEOUT,
                 schedule_to_close_timeout=bound,
+                heartbeat_timeout=EMAIL_HEARTBEAT_TIMEOUT,
                 retry_policy=SMTP_RETRY,
                 summary=email_summary(email),
             )
             return
         except ActivityError as exc:
             error = _why_undelivered(exc, bound)
-            bounced = (
-                isinstance(exc.cause, ApplicationError)
-                and exc.cause.type == PERMANENT_DELIVERY_ERROR
+            final = isinstance(exc.cause, ApplicationError) and exc.cause.type in (
+                PERMANENT_DELIVERY_ERROR,
+                EMAIL_NOT_BUILDABLE,
             )
-        if not bounced:  # the activity marked a bounce itself; anything else stays "failed"
+        # the activity marked a bounce or an unbuildable email itself; else the row is "failed"
+        if not final:
             marked = await workflow.execute_activity_method(
                 Notifications.mark_undeliverable,
                 MarkUndeliverableInput(business_key=email.key, error=error),
@@ -271,6 +279,8 @@ def _why_undelivered(exc: ActivityError, bound: timedelta) -> str:
         last = cause.cause if isinstance(cause, TimeoutError) else cause
         detail = f" (last error: {last.message})" if isinstance(last, ApplicationError) else ""
         return f"not delivered within {bound / timedelta(hours=1):g} hours{detail}"
+    if isinstance(cause, ApplicationError) and cause.type == EMAIL_NOT_BUILDABLE:
+        return f"the email could not be built: {cause.message}"  # ends with what to do
     if isinstance(cause, ApplicationError):
         return cause.message
     return str(cause or exc)

@@ -1,16 +1,27 @@
+import asyncio
+import shutil
+from pathlib import Path
+
 import pytest
 from structlog.testing import capture_logs
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.contracts import SendEmailInput
-from activities.mail import SmtpMailer, TransientDeliveryError
-from activities.notifications import PERMANENT_DELIVERY_ERROR, MailIdentity, Notifications
+from activities.mail import TEMPLATES_DIR, TemplateRenderer
+from activities.notifications import (
+    EMAIL_NOT_BUILDABLE,
+    PERMANENT_DELIVERY_ERROR,
+    MailIdentity,
+    Notifications,
+)
+from activities.smtp import SmtpMailer
 from domain.enums import NoticeKind, Party, PromptKind
 from domain.lifecycle.effects import SendEmail
 from store import queries
 from store import writes as repository
-from tests.support import unique_eoi
+from tests.activities.smtp_servers import ScriptedHandler, scripted_smtp
+from tests.support import unique_eoi, wait_for
 from workers.ports import free_port
 
 IDENTITY = MailIdentity(
@@ -139,8 +150,12 @@ async def test_a_temporary_refusal_is_retryable(sessions, smtp):
     handler, port = smtp
     eoi = await _recorded_eoi(sessions)
     handler.refuse[eoi.adopter.contact.email] = "451 4.3.0 try again later"
-    with pytest.raises(TransientDeliveryError, match="451"):
+    with pytest.raises(ApplicationError, match="451") as info:
         await ActivityEnvironment().run(_notifications(sessions, port).send_email, _prompt(eoi))
+    assert info.value.type == "TransientDeliveryError" and not info.value.non_retryable
+    async with sessions() as session:
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+        assert row.status == "pending" and "451" in row.last_error
     handler.refuse.clear()
     result = await ActivityEnvironment().run(
         _notifications(sessions, port).send_email, _prompt(eoi)
@@ -153,10 +168,14 @@ async def test_a_temporary_refusal_is_retryable(sessions, smtp):
 
 async def test_an_unreachable_server_is_retryable(sessions):
     eoi = await _recorded_eoi(sessions)
-    with pytest.raises(TransientDeliveryError):
+    with pytest.raises(ApplicationError) as info:
         await ActivityEnvironment().run(
             _notifications(sessions, free_port()).send_email, _prompt(eoi)
         )
+    assert info.value.type == "ServerDeliveryError" and not info.value.non_retryable
+    async with sessions() as session:
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+        assert row.status == "pending" and "Connect call failed" in row.last_error
 
 
 async def test_notices_to_the_secretariat_use_the_configured_inbox(sessions, smtp):
@@ -283,3 +302,174 @@ def test_the_escalation_lists_the_suggested_actions_when_it_has_them(suggested):
         assert "You can extend the deadline" in rendered.text
     else:
         assert "nothing is left to do" in rendered.text and "nothing is left" in rendered.html
+
+
+async def test_a_wrong_password_alerts_the_operator_once_and_bounces_no_one(sessions):
+    handler = ScriptedHandler(auth="535 5.7.8 Authentication credentials invalid")
+    with scripted_smtp(handler) as port:
+        mailer = SmtpMailer(host="127.0.0.1", port=port, timeout=5, username="mm", password="x")
+        notifications = Notifications(sessions=sessions, mailer=mailer, identity=IDENTITY)
+        eois = [await _recorded_eoi(sessions) for _ in range(10)]
+        failures = []
+        with capture_logs() as logs:
+            for eoi in eois:
+                for party in (Party.ADOPTER, Party.PROVIDER):
+                    with pytest.raises(ApplicationError) as info:
+                        await ActivityEnvironment().run(
+                            notifications.send_email, _prompt(eoi, party)
+                        )
+                    failures.append(info.value)
+        await mailer.aclose()
+    assert len(failures) == 20
+    assert {(f.type, f.non_retryable) for f in failures} == {("ServerDeliveryError", False)}
+    alerts = [e for e in logs if e["event"] == "mail server refuses Matchmaker"]
+    assert [(a["log_level"], a["problem"]) for a in alerts] == [("error", "authentication")]
+    assert [e["log_level"] for e in logs if e["event"] == "email deferred"] == ["warning"] * 20
+    assert not [e for e in logs if e["log_level"] == "error" and e not in alerts]
+    async with sessions() as session:
+        rows = [
+            r for eoi in eois for r in await queries.list_outbox(session, match_id=eoi.match_id)
+        ]
+    assert len(rows) == 20 and {r.status for r in rows} == {"pending"}
+    assert all("535" in r.last_error for r in rows)
+    assert not handler.messages
+
+
+def _broken_templates(tmp_path: Path, how: str) -> TemplateRenderer:
+    """A copy of the templates whose introduction_adopter email cannot be rendered."""
+    directory = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_DIR, directory)
+    text = directory / "introduction_adopter.txt.j2"
+    if how == "undefined":
+        text.write_text("{% set subject %}Hello {{ no_such_thing.name }}{% endset %}Hi\n")
+    elif how == "syntax":
+        text.write_text("{% set subject %}Hello{% endset %}{% if %}\n")
+    elif how == "missing":
+        (directory / "introduction_adopter.html.j2").unlink()
+    else:
+        text.write_text("No subject set\n")
+    return TemplateRenderer(directory)
+
+
+@pytest.mark.parametrize("how", ["undefined", "syntax", "missing", "no subject"])
+async def test_an_email_whose_template_fails_is_poison_not_a_retry(sessions, smtp, tmp_path, how):
+    handler, port = smtp
+    eoi = await _recorded_eoi(sessions)
+    notifications = Notifications(
+        sessions=sessions,
+        mailer=SmtpMailer(host="127.0.0.1", port=port, timeout=5),
+        identity=IDENTITY,
+        renderer=_broken_templates(tmp_path, how),
+    )
+    with pytest.raises(ApplicationError) as info:
+        await ActivityEnvironment().run(notifications.send_email, _prompt(eoi))
+    assert info.value.type == EMAIL_NOT_BUILDABLE and info.value.non_retryable
+    assert "introduction_adopter" in info.value.message and "fix the template" in info.value.message
+    assert not handler.messages
+    async with sessions() as session:
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+    assert row.status == "failed" and row.last_error == info.value.message
+    assert len(row.last_error) <= 300
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["ana@example.org\r\nBcc: eve@example.org", "айгерим@пример.рф", "not an address"],
+    ids=["header injection", "non-ASCII local part", "no address"],
+)
+async def test_an_email_whose_headers_cannot_be_built_is_poison_not_a_retry(
+    sessions, smtp, address
+):
+    handler, port = smtp
+    eoi = await _recorded_eoi(sessions)
+    prompt = _prompt(eoi)
+    prompt = prompt.model_copy(
+        update={"email": prompt.email.model_copy(update={"recipient_email": address})}
+    )
+    with pytest.raises(ApplicationError) as info:
+        await ActivityEnvironment().run(_notifications(sessions, port).send_email, prompt)
+    assert info.value.type == EMAIL_NOT_BUILDABLE and info.value.non_retryable
+    assert info.value.message.endswith("correct the contact and resend")
+    assert not handler.messages
+    async with sessions() as session:
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+    assert row.status == "failed" and row.last_error == info.value.message
+
+
+async def test_an_internationalised_domain_is_sent_as_idna(sessions, smtp):
+    handler, port = smtp
+    eoi = await _recorded_eoi(sessions)
+    prompt = _prompt(eoi)
+    prompt = prompt.model_copy(
+        update={"email": prompt.email.model_copy(update={"recipient_email": "ana@пример.рф"})}
+    )
+    await ActivityEnvironment().run(_notifications(sessions, port).send_email, prompt)
+    [message] = handler.messages
+    assert message["To"].endswith("<ana@xn--e1afmkfd.xn--p1ai>")
+
+
+async def test_a_long_refusal_reaches_temporal_cut_to_1000_characters(sessions, smtp):
+    handler, port = smtp
+    eoi = await _recorded_eoi(sessions)
+    lines = [f"550-5.1.1 {'why ' * 60}" for _ in range(10)]
+    handler.refuse[eoi.adopter.contact.email] = "\r\n".join([*lines, "550 5.1.1 the end"])
+    with pytest.raises(ApplicationError) as info:
+        await ActivityEnvironment().run(_notifications(sessions, port).send_email, _prompt(eoi))
+    assert info.value.type == PERMANENT_DELIVERY_ERROR
+    assert len(info.value.message) == 1000 and info.value.__cause__ is None
+    async with sessions() as session:
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+    assert row.status == "bounced"
+
+
+async def test_an_attempt_that_died_after_the_server_took_the_email_is_sent_again_and_logged(
+    sessions,
+):
+    handler = ScriptedHandler(data_delays=[60])  # takes the message, holds the 250 back
+    with scripted_smtp(handler) as port:
+        mailer = SmtpMailer(host="127.0.0.1", port=port, timeout=90)
+        notifications = Notifications(sessions=sessions, mailer=mailer, identity=IDENTITY)
+        eoi = await _recorded_eoi(sessions)
+        env = ActivityEnvironment()
+        attempt = asyncio.create_task(env.run(notifications.send_email, _prompt(eoi)))
+        await wait_for(lambda: handler.messages)
+        env.cancel()  # the worker dies before the 250 arrives, before `sent` is recorded
+        with pytest.raises(asyncio.CancelledError):
+            await attempt
+        async with sessions() as session:
+            [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+        assert row.status == "sending"
+
+        with capture_logs() as logs:
+            result = await ActivityEnvironment().run(notifications.send_email, _prompt(eoi))
+        await mailer.aclose()
+    assert [m["Message-ID"] for m in handler.messages] == [result.message_id] * 2
+    [duplicate] = [e for e in logs if e["event"].startswith("possible duplicate")]
+    assert duplicate["log_level"] == "warning"
+    assert duplicate["business_key"] == _prompt(eoi).email.key
+    assert duplicate["message_id"] == result.message_id
+    async with sessions() as session:
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+    assert (row.status, row.attempts) == ("sent", 2)
+
+
+async def test_send_email_heartbeats_while_the_server_takes_its_time(sessions):
+    handler = ScriptedHandler(data_delays=[1.0])
+    with scripted_smtp(handler) as port:
+        mailer = SmtpMailer(host="127.0.0.1", port=port, timeout=5)
+        notifications = Notifications(
+            sessions=sessions, mailer=mailer, identity=IDENTITY, heartbeat_every=0.1
+        )
+        eoi = await _recorded_eoi(sessions)
+        loop = asyncio.get_running_loop()
+        beats: list[float] = []
+        env = ActivityEnvironment()
+        env.on_heartbeat = lambda *details: beats.append(loop.time())
+        await env.run(notifications.send_email, _prompt(eoi))
+        done = loop.time()
+        await asyncio.sleep(0.3)
+        await mailer.aclose()
+    [data_started] = handler.data_started
+    during_data = [t for t in beats if data_started <= t <= done]
+    assert len(during_data) >= 7  # every 0.1 s through the server's 1 s
+    assert max(beats) <= done  # and none once the activity has returned

@@ -225,3 +225,66 @@ async def test_list_matches_filters_and_pages(sessions):
         assert total == 1 and rows[0].id == kz[0].match_id and rows[0].close_reason == "lapsed"
         _, total = await queries.list_matches(session, focus_area="future_of_work")
         assert total == 0
+
+
+async def test_a_claim_turns_the_row_sending_and_tells_the_status_before(sessions):
+    eoi = unique_eoi()
+    email = _email(eoi, message_id="<s@x.org>")
+
+    async def status() -> str:
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+        return row.status
+
+    async with sessions() as session:
+        await _record(session, eoi)
+        first = await repository.claim_outbox(session, **email)
+        assert first.previous_status is None and await status() == "sending"
+        # a transient failure puts it back to pending; the next attempt sees that
+        await repository.mark_outbox(session, row_id=first.id, status="pending", error="451")
+        second = await repository.claim_outbox(session, **email)
+        assert second.previous_status == "pending" and await status() == "sending"
+        # an attempt that died mid-conversation left it sending: the next one is told
+        third = await repository.claim_outbox(session, **email)
+        assert third.previous_status == "sending" and not third.already_sent
+        assert {first.id, second.id, third.id} == {first.id}
+        await repository.mark_outbox(session, row_id=third.id, status="sent", error=None)
+        fourth = await repository.claim_outbox(session, **email)
+        assert fourth.already_sent and fourth.previous_status == "sent"
+        await session.commit()
+    async with sessions() as session:
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+        assert (row.status, row.attempts, row.last_error) == ("sent", 3, None)
+
+
+async def test_a_claim_leaves_a_bounced_row_to_a_new_attempt_and_a_failed_row_failed(sessions):
+    bounced, failed = unique_eoi(), unique_eoi()
+    async with sessions() as session:
+        for eoi in (bounced, failed):
+            await _record(session, eoi)
+        claim = await repository.claim_outbox(session, **_email(bounced, message_id="<b@x.org>"))
+        await repository.mark_outbox(session, row_id=claim.id, status="bounced", error="550")
+        again = await repository.claim_outbox(session, **_email(bounced, message_id="<b@x.org>"))
+        assert again.previous_status == "bounced"
+        email = _email(failed, message_id="<f2@x.org>")
+        claim = await repository.claim_outbox(session, **email)
+        await repository.mark_outbox(session, row_id=claim.id, status="failed", error="poison")
+        again = await repository.claim_outbox(session, **email)
+        assert again.previous_status == "failed"
+        await session.commit()
+    async with sessions() as session:
+        [row] = await queries.list_outbox(session, match_id=bounced.match_id)
+        assert row.status == "sending"
+        [row] = await queries.list_outbox(session, match_id=failed.match_id)
+        assert (row.status, row.attempts) == ("failed", 2)
+
+
+async def test_a_subject_longer_than_its_column_is_cut(sessions):
+    eoi = unique_eoi()
+    email = {**_email(eoi, message_id="<l@x.org>"), "subject": "Support requested " + "x" * 400}
+    async with sessions() as session:
+        await _record(session, eoi)
+        await repository.claim_outbox(session, **email)
+        await session.commit()
+    async with sessions() as session:
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+        assert len(row.subject) == 300 and row.subject.endswith("x…")

@@ -1,14 +1,20 @@
 """Answers and actions never wait on email: the effect pump and its bounded retries."""
 
 import asyncio
+import shutil
 import time
 
+import pytest
+
+from activities import notifications
+from activities.mail import TEMPLATES_DIR, TemplateRenderer
 from domain.enums import MatchStatus, Party, PromptKind, Stage
 from domain.lifecycle import answers as a
 from domain.lifecycle import events as ev
 from store import queries
 from tests.support import wait_for
 from tests.workflows.helpers import Match
+from workflows.effects import EMAIL_HEARTBEAT_TIMEOUT
 from workflows.match_lifecycle import MatchLifecycle
 
 TRY_LATER = "421 4.3.2 Service not available, try again later"
@@ -108,3 +114,47 @@ async def test_an_outage_longer_than_the_bound_makes_the_email_undeliverable(sta
     # the undeliverable row stays failed; the resend is a row of its own
     assert [r.status for r in rows if r.kind == "visit_proposal"] == ["failed", "sent"]
     assert (await match.open(PromptKind.VISIT_PROPOSAL)).party == Party.ADOPTER
+
+
+@pytest.fixture
+def broken_visit_proposal(tmp_path, monkeypatch):
+    """Workers built after this render visit_proposal from a template with an error in it."""
+    directory = tmp_path / "templates"
+    shutil.copytree(TEMPLATES_DIR, directory)
+    (directory / "visit_proposal.txt.j2").write_text(
+        "{% set subject %}Propose dates{% endset %}{{ no_such.thing }}\n"
+    )
+    monkeypatch.setattr(notifications, "TemplateRenderer", lambda: TemplateRenderer(directory))
+
+
+async def test_an_email_that_cannot_be_built_is_a_delivery_failure_at_once(
+    broken_visit_proposal, stack, temporal_env
+):
+    match = await Match.begin(stack, temporal_env)
+    adopter = match.eoi.adopter.contact.email
+    await _both_agree(match)
+
+    async def told():
+        state = await match.state()
+        return state if "delivery:adopter" in state.attention else None
+
+    state = await wait_for(told, timeout=30)  # no backoff, no waiting for the bound
+    [failed] = [h for h in state.history if h.kind == "delivery_failed"]
+    assert "the email could not be built: template visit_proposal: UndefinedError" in (
+        failed.summary
+    )
+    assert failed.summary.endswith("fix the template (a bug: tell the developers), then resend")
+    assert (await _outbox(stack, match))[f"visit_proposal:{adopter}"] == ("failed", 1)
+    await wait_for(lambda: match.mails("secretariat@ssn4psi.org", "not delivered"), timeout=30)
+    # the activity marked the row itself; send_email runs with a heartbeat timeout
+    history = await match.handle.fetch_history()
+    scheduled = [
+        e.activity_task_scheduled_event_attributes
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    kinds = [a.activity_type.name for a in scheduled]
+    assert "mark_undeliverable" not in kinds and "send_email" in kinds
+    assert {
+        a.heartbeat_timeout.ToTimedelta() for a in scheduled if a.activity_type.name == "send_email"
+    } == {EMAIL_HEARTBEAT_TIMEOUT}
