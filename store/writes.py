@@ -231,7 +231,7 @@ async def claim_outbox(
         match_id=match_id,
         kind=kind,
         recipient=recipient,
-        subject=_fitted(subject, table.c.subject.type.length),
+        subject=subject,
         status="sending",
         attempts=1,
         created_at=utcnow(),
@@ -259,11 +259,6 @@ async def claim_outbox(
         return OutboxClaim(id=sent.id, message_id=sent.message_id, previous_status="sent")
     previous = before.status if before is not None else None
     return OutboxClaim(id=claimed.id, message_id=claimed.message_id, previous_status=previous)
-
-
-def _fitted(text: str, length: int | None) -> str:
-    """Cut text to a column's length (a subject holds partners' titles and names)."""
-    return text if length is None or len(text) <= length else text[: length - 1] + "…"
 
 
 async def mark_outbox(

@@ -278,7 +278,7 @@ async def test_a_claim_leaves_a_bounced_row_to_a_new_attempt_and_a_failed_row_fa
         assert (row.status, row.attempts) == ("failed", 2)
 
 
-async def test_a_subject_longer_than_its_column_is_cut(sessions):
+async def test_a_long_subject_is_stored_whole(sessions):
     eoi = unique_eoi()
     email = {**_email(eoi, message_id="<l@x.org>"), "subject": "Support requested " + "x" * 400}
     async with sessions() as session:
@@ -287,4 +287,4 @@ async def test_a_subject_longer_than_its_column_is_cut(sessions):
         await session.commit()
     async with sessions() as session:
         [row] = await queries.list_outbox(session, match_id=eoi.match_id)
-        assert len(row.subject) == 300 and row.subject.endswith("x…")
+        assert row.subject == email["subject"]
