@@ -14,6 +14,7 @@ from domain.lifecycle import events as ev
 from domain.lifecycle.state import MatchState
 from services.backend import Backend
 from services.errors import EngineUnavailable, MatchNotFound, MoveRefused
+from services.outages import outages_refused
 from workflows.contracts import UpdateResult
 from workflows.match_lifecycle import MatchLifecycle
 
@@ -44,11 +45,13 @@ async def _update(backend: Backend, match_id: str, update: Any, event: Any) -> U
             raise MoveRefused(getattr(cause, "message", None) or str(cause)) from exc
 
 
+@outages_refused()
 async def answer(backend: Backend, *, match_id: str, event: ev.Answered) -> UpdateResult:
     """Give a partner's answer to the match; MoveRefused says why the rules refused it."""
     return await _update(backend, match_id, MatchLifecycle.answer, event)
 
 
+@outages_refused()
 async def report_progress(
     backend: Backend, *, match_id: str, event: ev.ReportProgress
 ) -> UpdateResult:
@@ -56,11 +59,13 @@ async def report_progress(
     return await _update(backend, match_id, MatchLifecycle.report_progress, event)
 
 
+@outages_refused()
 async def act(backend: Backend, *, match_id: str, action: ev.Action) -> UpdateResult:
     """Apply a Secretariat action to the match; MoveRefused says why the rules refused it."""
     return await _update(backend, match_id, MatchLifecycle.act, action)
 
 
+@outages_refused()
 async def live_state(backend: Backend, *, match_id: str) -> MatchState:
     """The state the workflow holds now: stage, status, open prompts, policy, history."""
     handle = backend.client.get_workflow_handle(match_id)
