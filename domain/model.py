@@ -1,5 +1,6 @@
 """Entities and value objects of the export-import model: workshops, solutions, EOIs, matches."""
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -23,10 +24,12 @@ from domain.enums import FocusArea
 WORKFLOW_ID_PREFIX = "match-"
 
 # Identifiers end up in workflow ids, URLs and email headers: keep them plain.
+IDENTIFIER_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 Identifier = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"),
+    StringConstraints(strip_whitespace=True, pattern=rf"^{IDENTIFIER_PATTERN}$"),
 ]
+_MATCH_ID = re.compile(rf"{re.escape(WORKFLOW_ID_PREFIX)}{IDENTIFIER_PATTERN}")
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Country = Annotated[
     CountryAlpha2, BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v)
@@ -134,6 +137,11 @@ class ExpressionOfInterest(_Value):
 def match_id_for(eoi_id: str) -> str:
     """Return the match (and workflow) id derived from an EOI id."""
     return f"{WORKFLOW_ID_PREFIX}{eoi_id}"
+
+
+def is_match_id(value: str) -> bool:
+    """Whether a string is one ``match_id_for`` can return (any other names no match)."""
+    return _MATCH_ID.fullmatch(value) is not None
 
 
 def load_reference_data() -> None:

@@ -12,6 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.lifecycle import events as ev
 from domain.lifecycle.state import MatchState
+from domain.model import is_match_id
 from services.backend import Backend
 from services.errors import EngineUnavailable, MatchNotFound, MoveRefused
 from services.outages import outages_refused
@@ -20,7 +21,11 @@ from workflows.match_lifecycle import MatchLifecycle
 
 
 @contextmanager
-def _missing_as(message: str) -> Iterator[None]:
+def _missing_as(match_id: str, message: str) -> Iterator[None]:
+    """Say ``MatchNotFound`` when Temporal has no such workflow, and for an id that no EOI can
+    produce without asking (Temporal refuses an overlong id as a bad request, not as missing)."""
+    if not is_match_id(match_id):
+        raise MatchNotFound(message)
     try:
         yield
     except RPCError as exc:
@@ -32,7 +37,7 @@ def _missing_as(message: str) -> Iterator[None]:
 async def _update(backend: Backend, match_id: str, update: Any, event: Any) -> UpdateResult:
     handle = backend.client.get_workflow_handle(match_id)
     # the workflow never existed, or it has completed: a closed match takes no change
-    with _missing_as(f"no open match with id {match_id!r}"):
+    with _missing_as(match_id, f"no open match with id {match_id!r}"):
         try:
             return await handle.execute_update(update, event, result_type=UpdateResult)
         except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
@@ -69,5 +74,5 @@ async def act(backend: Backend, *, match_id: str, action: ev.Action) -> UpdateRe
 async def live_state(backend: Backend, *, match_id: str) -> MatchState:
     """The state the workflow holds now: stage, status, open prompts, policy, history."""
     handle = backend.client.get_workflow_handle(match_id)
-    with _missing_as(f"no match with id {match_id!r}"):
+    with _missing_as(match_id, f"no match with id {match_id!r}"):
         return await handle.query(MatchLifecycle.state)

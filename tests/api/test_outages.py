@@ -1,6 +1,5 @@
 """A dependency that is down is 503 with Retry-After, a busy match 429: never a 500."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -15,7 +14,6 @@ from api.app import create_app
 from infra.settings import Settings
 from services.backend import Backend
 from services.outages import UPDATE_LIMIT_MESSAGE
-from store.engine import upgrade_database
 from tests.support import unique_eoi
 from workers.api import open_backend
 from workers.ports import free_port
@@ -61,20 +59,16 @@ async def test_a_database_outage_is_503_naming_the_database(temporal_env, dead_d
     assert health.json()["database"].startswith("unreachable")
 
 
-async def test_the_api_answers_while_temporal_is_down(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'matchmaker.db'}"
-    await asyncio.to_thread(upgrade_database, url)
-    settings = Settings(database_url=url, temporal_target=f"127.0.0.1:{free_port()}")
-    async with open_backend(settings) as backend:  # a lazy client: no call to Temporal yet
-        async with _http(create_app(settings, backend=backend)) as client:
-            health = await client.get("/healthz")
-            listed = await client.get("/api/matches")
-            submitted = await client.post("/api/eois", json=unique_eoi().model_dump(mode="json"))
-            state = await client.get("/api/matches/match-anything/state")
-            answered = await client.post("/api/matches/match-anything/answers", json=ANSWER)
-            paused = await client.post(
-                "/api/matches/match-anything/actions/pause", json={"reason": "elections"}
-            )
+async def test_the_api_answers_while_temporal_is_down(offline_api):
+    # open_backend connects lazily: the app is built and answers without Temporal
+    health = await offline_api.get("/healthz")
+    listed = await offline_api.get("/api/matches")
+    submitted = await offline_api.post("/api/eois", json=unique_eoi().model_dump(mode="json"))
+    state = await offline_api.get("/api/matches/match-anything/state")
+    answered = await offline_api.post("/api/matches/match-anything/answers", json=ANSWER)
+    paused = await offline_api.post(
+        "/api/matches/match-anything/actions/pause", json={"reason": "elections"}
+    )
     assert health.status_code == 503 and health.headers["Retry-After"] == "5"
     assert health.json()["database"] == "ok"
     assert health.json()["temporal"].startswith("unreachable")

@@ -1,0 +1,31 @@
+"""An API over a migrated SQLite database and a Temporal that is not there: enough for what
+reads the database or is refused before any workflow is reached."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.app import create_app
+from infra.settings import Settings
+from store.engine import upgrade_database
+from workers.api import open_backend
+from workers.ports import free_port
+
+
+@pytest.fixture
+def offline_settings(tmp_path: Path) -> Settings:
+    """Settings of a migrated SQLite database and a Temporal nobody listens for."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'matchmaker.db'}"
+    upgrade_database(url)
+    return Settings(database_url=url, temporal_target=f"127.0.0.1:{free_port()}")
+
+
+@pytest.fixture
+async def offline_api(offline_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API over ``offline_settings``, reached as http://localhost."""
+    async with open_backend(offline_settings) as backend:
+        transport = httpx.ASGITransport(app=create_app(offline_settings, backend=backend))
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            yield client
