@@ -1,5 +1,6 @@
 """Steering a running match: a partner's answer or a Secretariat action, and the live state."""
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -34,12 +35,29 @@ def _missing_as(match_id: str, message: str) -> Iterator[None]:
         raise
 
 
-async def _update(backend: Backend, match_id: str, update: Any, event: Any) -> UpdateResult:
+def update_id_for(match_id: str, operation: str, idempotency_key: str | None) -> str | None:
+    """The Temporal Update id of a request the caller named with an idempotency key.
+
+    Temporal answers an Update whose id it has seen in this run with the first one's outcome
+    and applies it once, so a retried request changes nothing more. The id is a digest of the
+    match, the operation and the key, never the key itself: what a caller sends stays out of
+    the workflow history, and one key on two operations names two requests."""
+    if idempotency_key is None:
+        return None  # Temporal gives the Update a fresh id
+    named = "\0".join((match_id, operation, idempotency_key)).encode()
+    return f"idem-{hashlib.sha256(named).hexdigest()[:32]}"
+
+
+async def _update(
+    backend: Backend, match_id: str, update: Any, event: Any, *, update_id: str | None
+) -> UpdateResult:
     handle = backend.client.get_workflow_handle(match_id)
     # the workflow never existed, or it has completed: a closed match takes no change
     with _missing_as(match_id, f"no open match with id {match_id!r}"):
         try:
-            return await handle.execute_update(update, event, result_type=UpdateResult)
+            return await handle.execute_update(
+                update, event, id=update_id, result_type=UpdateResult
+            )
         except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
             raise EngineUnavailable(
                 f"match {match_id} did not answer in time; nothing was changed unless its "
@@ -51,23 +69,36 @@ async def _update(backend: Backend, match_id: str, update: Any, event: Any) -> U
 
 
 @outages_refused()
-async def answer(backend: Backend, *, match_id: str, event: ev.Answered) -> UpdateResult:
+async def answer(
+    backend: Backend, *, match_id: str, event: ev.Answered, idempotency_key: str | None = None
+) -> UpdateResult:
     """Give a partner's answer to the match; MoveRefused says why the rules refused it."""
-    return await _update(backend, match_id, MatchLifecycle.answer, event)
+    update_id = update_id_for(match_id, "answer", idempotency_key)
+    return await _update(backend, match_id, MatchLifecycle.answer, event, update_id=update_id)
 
 
 @outages_refused()
 async def report_progress(
-    backend: Backend, *, match_id: str, event: ev.ReportProgress
+    backend: Backend,
+    *,
+    match_id: str,
+    event: ev.ReportProgress,
+    idempotency_key: str | None = None,
 ) -> UpdateResult:
     """Give the adopter's progress report during adaptation (asked by a check-in or not)."""
-    return await _update(backend, match_id, MatchLifecycle.report_progress, event)
+    update_id = update_id_for(match_id, "report_progress", idempotency_key)
+    return await _update(
+        backend, match_id, MatchLifecycle.report_progress, event, update_id=update_id
+    )
 
 
 @outages_refused()
-async def act(backend: Backend, *, match_id: str, action: ev.Action) -> UpdateResult:
+async def act(
+    backend: Backend, *, match_id: str, action: ev.Action, idempotency_key: str | None = None
+) -> UpdateResult:
     """Apply a Secretariat action to the match; MoveRefused says why the rules refused it."""
-    return await _update(backend, match_id, MatchLifecycle.act, action)
+    update_id = update_id_for(match_id, f"act:{action.kind}", idempotency_key)
+    return await _update(backend, match_id, MatchLifecycle.act, action, update_id=update_id)
 
 
 @outages_refused()

@@ -1,5 +1,6 @@
-"""An API over a migrated SQLite database and a Temporal that is not there: enough for what
-reads the database or is refused before any workflow is reached."""
+"""The API in process: over the test stack (a worker on the test server, both databases), or
+over a migrated SQLite database and a Temporal that is not there (enough for what reads the
+database or is refused before any workflow is reached)."""
 
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +13,15 @@ from infra.settings import Settings
 from store.engine import upgrade_database
 from workers.api import open_backend
 from workers.ports import free_port
+
+
+@pytest.fixture
+async def api(stack, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The API over the test stack, reached as http://matchmaker.test."""
+    settings = Settings(database_url=database_url, task_queue=stack.task_queue)
+    transport = httpx.ASGITransport(app=create_app(settings, backend=stack.backend))
+    async with httpx.AsyncClient(transport=transport, base_url="http://matchmaker.test") as client:
+        yield client
 
 
 @pytest.fixture

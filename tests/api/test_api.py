@@ -1,5 +1,4 @@
 import json
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import get_args
 
@@ -14,18 +13,6 @@ from infra.settings import Settings
 from tests.support import EXAMPLES, unique_eoi, wait_for
 from workers.api import open_backend
 from workers.ports import free_port
-
-
-@pytest.fixture
-async def api(stack, database_url) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(database_url=database_url, task_queue=stack.task_queue)
-    app = create_app(settings, backend=stack.backend)
-    if True:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://matchmaker.test"
-        ) as client:
-            yield client
 
 
 def _payload(**changes) -> dict:
