@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from api.middleware import BodyLimit
 from api.routes import eois, health, matches, steering
 from api.schemas import ErrorResponse
 from infra.settings import Settings
@@ -86,4 +88,7 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
 
     for module in (health, eois, matches, steering):
         app.include_router(module.router)
+    # the last added runs first
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     return app

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from api.app import create_app
 from infra.settings import Settings
 from store.engine import upgrade_database
+from tests.support import http
 from workers.api import open_backend
 from workers.ports import free_port
 
@@ -18,9 +20,12 @@ from workers.ports import free_port
 @pytest.fixture
 async def api(stack, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The API over the test stack, reached as http://matchmaker.test."""
-    settings = Settings(database_url=database_url, task_queue=stack.task_queue)
-    transport = httpx.ASGITransport(app=create_app(settings, backend=stack.backend))
-    async with httpx.AsyncClient(transport=transport, base_url="http://matchmaker.test") as client:
+    settings = Settings(
+        database_url=database_url, task_queue=stack.task_queue, allowed_hosts=["matchmaker.test"]
+    )
+    async with http(
+        create_app(settings, backend=stack.backend), base_url="http://matchmaker.test"
+    ) as client:
         yield client
 
 
@@ -33,9 +38,14 @@ def offline_settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def offline_api(offline_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The API over ``offline_settings``, reached as http://localhost."""
+async def offline_app(offline_settings: Settings) -> AsyncIterator[FastAPI]:
+    """The API over ``offline_settings`` (middleware may still be added before a request)."""
     async with open_backend(offline_settings) as backend:
-        transport = httpx.ASGITransport(app=create_app(offline_settings, backend=backend))
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-            yield client
+        yield create_app(offline_settings, backend=backend)
+
+
+@pytest.fixture
+async def offline_api(offline_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The offline API, reached as http://localhost."""
+    async with http(offline_app) as client:
+        yield client

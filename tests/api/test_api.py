@@ -29,7 +29,7 @@ async def test_healthz_reports_temporal_and_database(api):
 
 async def test_healthz_is_503_when_the_database_is_unreachable(temporal_env):
     closed = f"postgresql+asyncpg://matchmaker@127.0.0.1:{free_port()}/matchmaker"
-    settings = Settings(database_url=closed)
+    settings = Settings(database_url=closed, allowed_hosts=["t"])
     async with open_backend(settings) as backend:
         app = create_app(settings, backend=replace(backend, client=temporal_env.client))
         async with httpx.AsyncClient(

@@ -1,20 +1,17 @@
 """A dependency that is down is 503 with Retry-After, a busy match 429: never a 500."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.app import create_app
 from infra.settings import Settings
 from services.backend import Backend
 from services.outages import UPDATE_LIMIT_MESSAGE
-from tests.support import unique_eoi
+from tests.support import http, unique_eoi
 from workers.api import open_backend
 from workers.ports import free_port
 
@@ -23,13 +20,6 @@ ANSWER = {
     "party": "adopter",
     "answer": {"kind": "introduction_adopter", "decision": "confirm", "needs": "rural access"},
 }
-
-
-@asynccontextmanager
-async def _http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-        yield client
 
 
 def _assert_unavailable(response: httpx.Response, dependency: str) -> None:
@@ -51,7 +41,7 @@ async def test_a_database_outage_is_503_naming_the_database(temporal_env, dead_d
     settings = Settings(database_url=dead_database_url)
     async with open_backend(settings) as backend:
         app = create_app(settings, backend=replace(backend, client=temporal_env.client))
-        async with _http(app) as client:
+        async with http(app) as client:
             _assert_unavailable(await client.get("/api/matches"), "database")
             _assert_unavailable(await client.get("/api/matches/match-anything"), "database")
             health = await client.get("/healthz")
@@ -92,7 +82,7 @@ class _Client:
 
 async def test_a_match_beyond_the_update_limit_is_429_with_retry_after():
     backend = Backend(client=_Client(), sessions=None, task_queue="unused")  # type: ignore[arg-type]
-    async with _http(create_app(Settings(), backend=backend)) as client:
+    async with http(create_app(Settings(), backend=backend)) as client:
         response = await client.post("/api/matches/match-busy/answers", json=ANSWER)
     assert response.status_code == 429, response.text
     assert response.headers["Retry-After"] == "1"
