@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from api.middleware import BodyLimit
+from api.middleware import BodyLimit, RequestLog
 from api.routes import eois, health, matches, steering
 from api.schemas import ErrorResponse
 from infra.settings import Settings
@@ -88,7 +88,8 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
 
     for module in (health, eois, matches, steering):
         app.include_router(module.router)
-    # the last added runs first
+    # the last added runs first: every request is logged, even one refused for its host
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(RequestLog)
     return app
