@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api.middleware import BodyLimit, RequestLog
@@ -82,6 +83,11 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         body = ErrorResponse(detail="invalid request", errors=_field_errors(list(exc.errors())))
         return JSONResponse(status_code=422, content=body.model_dump())
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # the same body as every other error (FastAPI's own has no ``errors``)
+        return _error(exc.status_code, str(exc.detail), dict(exc.headers or {}) or None)
 
     for error, refusal in REFUSALS.items():
         app.add_exception_handler(error, _answer_with(refusal))

@@ -61,6 +61,7 @@ async def test_each_request_gets_its_own_id_and_one_line(offline_api, logs):
     first = await offline_api.get("/api/matches")
     second = await offline_api.get("/api/matches?limit=0")
     unrouted = await offline_api.get("/nowhere")
+    assert unrouted.json() == {"detail": "Not Found", "errors": []}
     too_big = await offline_api.post(
         "/api/eois", content=b"{}", headers={"content-length": "9" * 9}
     )
