@@ -1,21 +1,28 @@
 """The HTTP API: thin routes over services/, which hold the use cases."""
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from temporalio.service import RPCError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from api.middleware import BodyLimit, RequestLog
 from api.routes import eois, health, matches, steering
 from api.schemas import ErrorResponse
 from infra.settings import Settings
 from services.backend import Backend
-from services.errors import ConflictingEoi, EngineUnavailable, MatchNotFound, MoveRefused
-
-logger = structlog.get_logger()
+from services.errors import (
+    Busy,
+    ConflictingEoi,
+    DatabaseUnavailable,
+    EngineUnavailable,
+    MatchNotFound,
+    MoveRefused,
+)
 
 
 def _field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -26,22 +33,38 @@ def _field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
     return out
 
 
-def _error(status_code: int, detail: str) -> JSONResponse:
-    return JSONResponse(status_code=status_code, content=ErrorResponse(detail=detail).model_dump())
+def _error(status_code: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        status_code=status_code, content=ErrorResponse(detail=detail).model_dump(), headers=headers
+    )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The HTTP status of a refusal and, for a passing one, when to come back (seconds)."""
+
+    status: int
+    retry_after: int | None = None
 
 
 # What a use case refuses, and the HTTP status that says so; the message is the service's own.
-REFUSALS: dict[type[Exception], int] = {
-    MatchNotFound: 404,
-    MoveRefused: 409,
-    ConflictingEoi: 409,
-    EngineUnavailable: 503,
+# A dependency that is down (503) or a match busy with other changes (429) passes: the answer
+# says when to try again.
+REFUSALS: dict[type[Exception], Refusal] = {
+    MatchNotFound: Refusal(404),
+    MoveRefused: Refusal(409),
+    ConflictingEoi: Refusal(409),
+    Busy: Refusal(429, retry_after=1),
+    DatabaseUnavailable: Refusal(503, retry_after=5),
+    EngineUnavailable: Refusal(503, retry_after=5),
 }
 
 
-def _answer_with(status_code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+def _answer_with(refusal: Refusal) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    headers = None if refusal.retry_after is None else {"Retry-After": str(refusal.retry_after)}
+
     async def handler(_request: Request, exc: Exception) -> JSONResponse:
-        return _error(status_code, str(exc))
+        return _error(refusal.status, str(exc), headers)
 
     return handler
 
@@ -61,14 +84,18 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
         body = ErrorResponse(detail="invalid request", errors=_field_errors(list(exc.errors())))
         return JSONResponse(status_code=422, content=body.model_dump())
 
-    for refusal, status_code in REFUSALS.items():
-        app.add_exception_handler(refusal, _answer_with(status_code))
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # the same body as every other error (FastAPI's own has no ``errors``)
+        return _error(exc.status_code, str(exc.detail), dict(exc.headers or {}) or None)
 
-    @app.exception_handler(RPCError)
-    async def _temporal_down(_request: Request, exc: RPCError) -> JSONResponse:
-        logger.warning("temporal call failed", error=str(exc), status=str(exc.status))
-        return _error(503, f"workflow service unavailable: {exc.message}")
+    for error, refusal in REFUSALS.items():
+        app.add_exception_handler(error, _answer_with(refusal))
 
     for module in (health, eois, matches, steering):
         app.include_router(module.router)
+    # the last added runs first: every request is logged, even one refused for its host
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(RequestLog)
     return app

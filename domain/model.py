@@ -1,5 +1,6 @@
 """Entities and value objects of the export-import model: workshops, solutions, EOIs, matches."""
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -24,12 +25,12 @@ from domain.text import ID_MAX, Name, Text, email_lengths
 WORKFLOW_ID_PREFIX = "match-"
 
 # Identifiers end up in workflow ids, URLs and email headers: keep them plain.
+IDENTIFIER_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 Identifier = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, max_length=ID_MAX, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-    ),
+    StringConstraints(strip_whitespace=True, max_length=ID_MAX, pattern=rf"^{IDENTIFIER_PATTERN}$"),
 ]
+_MATCH_ID = re.compile(rf"{re.escape(WORKFLOW_ID_PREFIX)}{IDENTIFIER_PATTERN}")
 # An address SMTP can carry: RFC 5321 lengths on top of email-validator's syntax checks.
 Email = Annotated[EmailStr, AfterValidator(email_lengths)]
 Country = Annotated[
@@ -136,6 +137,11 @@ class ExpressionOfInterest(_Value):
 def match_id_for(eoi_id: str) -> str:
     """Return the match (and workflow) id derived from an EOI id."""
     return f"{WORKFLOW_ID_PREFIX}{eoi_id}"
+
+
+def is_match_id(value: str) -> bool:
+    """Whether a string is one ``match_id_for`` can return (any other names no match)."""
+    return _MATCH_ID.fullmatch(value) is not None
 
 
 def load_reference_data() -> None:

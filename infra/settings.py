@@ -1,12 +1,27 @@
 """Runtime configuration: one pydantic-settings class, read once per entry point."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import EmailStr, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import EmailStr, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_SIGNING_SECRET = "dev-only-signing-secret-change-me"  # noqa: S105 - refused outside dev
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _as_host_header(host: str) -> str:
+    """A host as the Host header carries it: an IPv6 literal in brackets (``[::1]``)."""
+    host = host.strip().lower()
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _default_allowed_hosts(data: dict[str, Any]) -> list[str]:
+    """Loopback and the host partners reach the API at (from ``public_base_url``)."""
+    public = urlsplit(data.get("public_base_url") or "").hostname
+    hosts = [*LOOPBACK_HOSTS, *([public] if public else [])]
+    return list(dict.fromkeys(_as_host_header(host) for host in hosts))
 
 
 class Settings(BaseSettings):
@@ -49,12 +64,35 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=_default_allowed_hosts,
+        description="Host headers the API answers (comma-separated; *.example.org allowed); "
+        "default: loopback and the host of public_base_url",
+    )
+    api_max_body_bytes: int = Field(
+        default=1_048_576, gt=0, description="request bodies beyond this are refused with 413"
+    )
+    api_graceful_shutdown_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="on SIGTERM, how long requests under way may finish before they are cut",
+    )
     signing_secret: SecretStr = SecretStr(DEV_SIGNING_SECRET)
 
     log_level: str = "INFO"
     log_json: bool | None = Field(
         default=None, description="force JSON logs; default: when not a TTY"
     )
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        """Read ``MATCHMAKER_ALLOWED_HOSTS=a.example.org,localhost,::1`` as a list."""
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            return [_as_host_header(str(host)) for host in value if str(host).strip()]
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":

@@ -13,5 +13,18 @@ class ConflictingEoi(Exception):
     """The EOI id is taken by an EOI with different content."""
 
 
-class EngineUnavailable(Exception):
-    """Temporal did not answer in time; the caller may try again."""
+class Unavailable(Exception):
+    """A dependency is down or slow: nothing was decided, the caller may try again later."""
+
+
+class EngineUnavailable(Unavailable):
+    """Temporal (the workflow service) did not answer in time or cannot be reached."""
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database cannot be reached, or a connection to it broke or could not be had."""
+
+
+class Busy(Exception):
+    """The match takes no more changes at the moment (Temporal's limit on updates in flight
+    per workflow); the caller may try again shortly."""

@@ -11,6 +11,7 @@ from domain.model import ExpressionOfInterest
 from domain.policy import TimingPolicy
 from services.backend import Backend
 from services.errors import ConflictingEoi
+from services.outages import outages_refused
 from store import writes
 from workflows import search_attributes as sa
 from workflows.contracts import MatchLifecycleInput
@@ -37,6 +38,7 @@ async def _submitted_eoi(client: Client, workflow_id: str) -> ExpressionOfIntere
     return None
 
 
+@outages_refused()
 async def submit_eoi(
     backend: Backend, *, eoi: ExpressionOfInterest, policy: TimingPolicy | None = None
 ) -> IntakeResult:

@@ -3,10 +3,12 @@
 from domain.enums import FocusArea, MatchStatus, Stage
 from services.backend import Backend
 from services.errors import MatchNotFound
+from services.outages import outages_refused
 from services.views import EmailRead, HistoryRead, MatchDetail, MatchList, MatchRead
 from store import queries
 
 
+@outages_refused()
 async def list_matches(
     backend: Backend,
     *,
@@ -32,6 +34,7 @@ async def list_matches(
     return MatchList(items=items, total=total, limit=limit, offset=offset)
 
 
+@outages_refused()
 async def get_match(backend: Backend, *, match_id: str) -> MatchDetail:
     """One match with its history and the emails sent for it."""
     async with backend.sessions() as session:

@@ -1,5 +1,6 @@
 """Steering a running match: a partner's answer or a Secretariat action, and the live state."""
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,14 +13,20 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.lifecycle import events as ev
 from domain.lifecycle.state import MatchState
+from domain.model import is_match_id
 from services.backend import Backend
 from services.errors import EngineUnavailable, MatchNotFound, MoveRefused
+from services.outages import outages_refused
 from workflows.contracts import UpdateResult
 from workflows.match_lifecycle import MatchLifecycle
 
 
 @contextmanager
-def _missing_as(message: str) -> Iterator[None]:
+def _missing_as(match_id: str, message: str) -> Iterator[None]:
+    """Say ``MatchNotFound`` when Temporal has no such workflow, and for an id that no EOI can
+    produce without asking (Temporal refuses an overlong id as a bad request, not as missing)."""
+    if not is_match_id(match_id):
+        raise MatchNotFound(message)
     try:
         yield
     except RPCError as exc:
@@ -28,12 +35,29 @@ def _missing_as(message: str) -> Iterator[None]:
         raise
 
 
-async def _update(backend: Backend, match_id: str, update: Any, event: Any) -> UpdateResult:
+def update_id_for(match_id: str, operation: str, idempotency_key: str | None) -> str | None:
+    """The Temporal Update id of a request the caller named with an idempotency key.
+
+    Temporal answers an Update whose id it has seen in this run with the first one's outcome
+    and applies it once, so a retried request changes nothing more. The id is a digest of the
+    match, the operation and the key, never the key itself: what a caller sends stays out of
+    the workflow history, and one key on two operations names two requests."""
+    if idempotency_key is None:
+        return None  # Temporal gives the Update a fresh id
+    named = "\0".join((match_id, operation, idempotency_key)).encode()
+    return f"idem-{hashlib.sha256(named).hexdigest()[:32]}"
+
+
+async def _update(
+    backend: Backend, match_id: str, update: Any, event: Any, *, update_id: str | None
+) -> UpdateResult:
     handle = backend.client.get_workflow_handle(match_id)
     # the workflow never existed, or it has completed: a closed match takes no change
-    with _missing_as(f"no open match with id {match_id!r}"):
+    with _missing_as(match_id, f"no open match with id {match_id!r}"):
         try:
-            return await handle.execute_update(update, event, result_type=UpdateResult)
+            return await handle.execute_update(
+                update, event, id=update_id, result_type=UpdateResult
+            )
         except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
             raise EngineUnavailable(
                 f"match {match_id} did not answer in time; nothing was changed unless its "
@@ -44,25 +68,42 @@ async def _update(backend: Backend, match_id: str, update: Any, event: Any) -> U
             raise MoveRefused(getattr(cause, "message", None) or str(cause)) from exc
 
 
-async def answer(backend: Backend, *, match_id: str, event: ev.Answered) -> UpdateResult:
+@outages_refused()
+async def answer(
+    backend: Backend, *, match_id: str, event: ev.Answered, idempotency_key: str | None = None
+) -> UpdateResult:
     """Give a partner's answer to the match; MoveRefused says why the rules refused it."""
-    return await _update(backend, match_id, MatchLifecycle.answer, event)
+    update_id = update_id_for(match_id, "answer", idempotency_key)
+    return await _update(backend, match_id, MatchLifecycle.answer, event, update_id=update_id)
 
 
+@outages_refused()
 async def report_progress(
-    backend: Backend, *, match_id: str, event: ev.ReportProgress
+    backend: Backend,
+    *,
+    match_id: str,
+    event: ev.ReportProgress,
+    idempotency_key: str | None = None,
 ) -> UpdateResult:
     """Give the adopter's progress report during adaptation (asked by a check-in or not)."""
-    return await _update(backend, match_id, MatchLifecycle.report_progress, event)
+    update_id = update_id_for(match_id, "report_progress", idempotency_key)
+    return await _update(
+        backend, match_id, MatchLifecycle.report_progress, event, update_id=update_id
+    )
 
 
-async def act(backend: Backend, *, match_id: str, action: ev.Action) -> UpdateResult:
+@outages_refused()
+async def act(
+    backend: Backend, *, match_id: str, action: ev.Action, idempotency_key: str | None = None
+) -> UpdateResult:
     """Apply a Secretariat action to the match; MoveRefused says why the rules refused it."""
-    return await _update(backend, match_id, MatchLifecycle.act, action)
+    update_id = update_id_for(match_id, f"act:{action.kind}", idempotency_key)
+    return await _update(backend, match_id, MatchLifecycle.act, action, update_id=update_id)
 
 
+@outages_refused()
 async def live_state(backend: Backend, *, match_id: str) -> MatchState:
     """The state the workflow holds now: stage, status, open prompts, policy, history."""
     handle = backend.client.get_workflow_handle(match_id)
-    with _missing_as(f"no match with id {match_id!r}"):
+    with _missing_as(match_id, f"no match with id {match_id!r}"):
         return await handle.query(MatchLifecycle.state)

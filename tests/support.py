@@ -1,4 +1,4 @@
-"""Real components for tests: PostgreSQL, an SMTP server, databases, example EOIs."""
+"""Real components for tests: PostgreSQL, an SMTP server, databases, example EOIs, HTTP."""
 
 import asyncio
 import glob
@@ -8,15 +8,17 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
 
+import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
+from starlette.types import ASGIApp
 from temporalio.testing import WorkflowEnvironment
 
 from domain.model import ExpressionOfInterest
@@ -179,3 +181,13 @@ async def start_test_server() -> WorkflowEnvironment:
     )
     await ensure_search_attributes(env.client, env.client.namespace, ALL_KEYS)
     return env
+
+
+@asynccontextmanager
+async def http(
+    app: ASGIApp, *, base_url: str = "http://localhost", raise_app_exceptions: bool = True
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client that calls the app in process."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+    async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+        yield client

@@ -50,3 +50,25 @@ def test_the_default_task_queue_is_the_workflows_own():
     from workflows.contracts import TASK_QUEUE
 
     assert Settings.model_fields["task_queue"].default == TASK_QUEUE
+
+
+def test_the_api_answers_loopback_and_the_public_host_by_default(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert Settings().allowed_hosts == ["localhost", "127.0.0.1", "[::1]"]
+    public = Settings(public_base_url="https://matchmaker.ssn4psi.org/respond")
+    assert public.allowed_hosts == ["localhost", "127.0.0.1", "[::1]", "matchmaker.ssn4psi.org"]
+
+
+def test_allowed_hosts_read_as_a_comma_separated_list(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MATCHMAKER_ALLOWED_HOSTS", "matchmaker.example.org, *.ssn4psi.org,::1")
+    assert Settings().allowed_hosts == ["matchmaker.example.org", "*.ssn4psi.org", "[::1]"]
+
+
+def test_http_limits_have_safe_defaults(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    settings = Settings()
+    assert settings.api_max_body_bytes == 1_048_576
+    assert settings.api_graceful_shutdown_seconds == 10
+    with pytest.raises(ValidationError, match="api_max_body_bytes"):
+        Settings(api_max_body_bytes=0)

@@ -2,6 +2,7 @@
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import uvicorn
 from temporalio.client import Client
@@ -35,13 +36,22 @@ async def open_backend(settings: Settings, *, lazy: bool = True) -> AsyncIterato
         await engine.dispose()
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves the API, in ``matchmaker api`` and ``matchmaker dev`` alike: logs
+    through our configuration, no access log of its own (the app writes one line per
+    request), and a bound on the wait for requests under way when told to stop (a request
+    waiting on a stuck workflow would otherwise hold the process up for ever)."""
+    return {
+        "host": settings.api_host,
+        "port": settings.api_port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": settings.api_graceful_shutdown_seconds,
+    }
+
+
 async def serve_api(settings: Settings) -> None:
     """Serve the API until uvicorn is told to stop (SIGINT/SIGTERM)."""
     async with open_backend(settings) as backend:
-        config = uvicorn.Config(
-            create_app(settings, backend=backend),
-            host=settings.api_host,
-            port=settings.api_port,
-            log_config=None,
-        )
+        config = uvicorn.Config(create_app(settings, backend=backend), **uvicorn_options(settings))
         await uvicorn.Server(config).serve()

@@ -32,7 +32,11 @@ def _settings(**overrides: object) -> Settings:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "settings"
         raise _fail(f"invalid setting {field}: {first['msg']}") from None
-    configure_logging(level=settings.log_level, json=settings.log_json)
+    configure_logging(
+        level=settings.log_level,
+        json=settings.log_json,
+        mask_key=settings.signing_secret.get_secret_value().encode(),
+    )
     return settings
 
 

@@ -14,7 +14,7 @@ from api.app import create_app
 from infra.settings import Settings
 from infra.temporal import binary_path, connect, ensure_search_attributes, search_attribute_flags
 from store.engine import upgrade_database
-from workers.api import backend_for
+from workers.api import backend_for, uvicorn_options
 from workers.mailcatcher import start_mail_catcher
 from workers.ports import free_port, port_is_free
 from workers.worker import build_worker, open_resources
@@ -151,9 +151,7 @@ async def run_dev(settings: Settings) -> int:
                         settings,
                         backend=backend_for(settings, client=client, sessions=resources.sessions),
                     ),
-                    host=settings.api_host,
-                    port=ports.api,
-                    log_config=None,
+                    **(uvicorn_options(settings) | {"port": ports.api}),
                     lifespan="on",
                 )
             )

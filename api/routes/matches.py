@@ -12,6 +12,10 @@ from services import reading, steering
 
 router = APIRouter(prefix="/api/matches", tags=["matches"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse}}
+# A page is bounded both ways: a huge offset or limit is a mistake to name (422), not a query
+# for the database to choke on.
+MAX_LIMIT = 500
+MAX_OFFSET = 1_000_000
 
 
 @router.get("", response_model=MatchList)
@@ -21,8 +25,8 @@ async def list_matches(
     status: MatchStatus | None = None,
     focus_area: FocusArea | None = None,
     workshop_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> MatchList:
     """List matches, newest first, filtered by stage, status, focus area or workshop."""
     return await reading.list_matches(

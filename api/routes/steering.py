@@ -5,7 +5,7 @@ from typing import Any, get_args
 
 from fastapi import APIRouter, HTTPException, status
 
-from api.deps import BackendDep
+from api.deps import BackendDep, IdempotencyKey
 from api.schemas import ErrorResponse
 from domain.lifecycle import events as ev
 from services import steering
@@ -15,36 +15,67 @@ router = APIRouter(prefix="/api/matches/{match_id}", tags=["lifecycle"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "no open match with that id"},
     409: {"model": ErrorResponse, "description": "the rules refused it; the detail says why"},
-    422: {"model": ErrorResponse},
+    422: {"model": ErrorResponse, "description": "a malformed body or Idempotency-Key"},
+    429: {"model": ErrorResponse, "description": "the match is busy: see Retry-After"},
+    503: {
+        "model": ErrorResponse,
+        "description": "Temporal or the database is down: see Retry-After",
+    },
 }
 # URL names that differ from the action's kind
 URL_NAMES = {"add_note": "note"}
 
 
 @router.post("/answers", response_model=UpdateResult, responses=ERRORS)
-async def answer(match_id: str, event: ev.Answered, backend: BackendDep) -> UpdateResult:
+async def answer(
+    match_id: str,
+    event: ev.Answered,
+    backend: BackendDep,
+    idempotency_key: IdempotencyKey = None,
+) -> UpdateResult:
     """Record a partner's answer to an open prompt (refused with 409 and the reason)."""
-    return await steering.answer(backend, match_id=match_id, event=event)
+    return await steering.answer(
+        backend, match_id=match_id, event=event, idempotency_key=idempotency_key
+    )
 
 
 @router.post("/progress", response_model=UpdateResult, responses=ERRORS)
 async def report_progress(
-    match_id: str, event: ev.ReportProgress, backend: BackendDep
+    match_id: str,
+    event: ev.ReportProgress,
+    backend: BackendDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> UpdateResult:
     """Record the adopter's progress during adaptation, at any time (on track, blocked with the
     support needed, piloted, abandoned); an open check-in counts as answered."""
-    return await steering.report_progress(backend, match_id=match_id, event=event)
+    return await steering.report_progress(
+        backend, match_id=match_id, event=event, idempotency_key=idempotency_key
+    )
 
 
 @router.post("/actions", response_model=UpdateResult, responses=ERRORS)
-async def act(match_id: str, action: ev.Action, backend: BackendDep) -> UpdateResult:
+async def act(
+    match_id: str,
+    action: ev.Action,
+    backend: BackendDep,
+    idempotency_key: IdempotencyKey = None,
+) -> UpdateResult:
     """Apply any Secretariat action, told apart by its ``kind``."""
-    return await steering.act(backend, match_id=match_id, action=action)
+    return await steering.act(
+        backend, match_id=match_id, action=action, idempotency_key=idempotency_key
+    )
 
 
 def _route_for(model: type) -> Callable[..., Awaitable[UpdateResult]]:
-    async def route(match_id: str, action: model, backend: BackendDep) -> UpdateResult:  # type: ignore[valid-type]
-        return await steering.act(backend, match_id=match_id, action=action)
+    async def route(
+        match_id: str,
+        action: model,  # type: ignore[valid-type]
+        backend: BackendDep,
+        idempotency_key: IdempotencyKey = None,
+    ) -> UpdateResult:
+        return await steering.act(
+            backend, match_id=match_id, action=action, idempotency_key=idempotency_key
+        )
 
     route.__doc__ = model.__doc__
     return route

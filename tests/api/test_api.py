@@ -1,5 +1,4 @@
 import json
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import get_args
 
@@ -16,18 +15,6 @@ from workers.api import open_backend
 from workers.ports import free_port
 
 
-@pytest.fixture
-async def api(stack, database_url) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(database_url=database_url, task_queue=stack.task_queue)
-    app = create_app(settings, backend=stack.backend)
-    if True:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://matchmaker.test"
-        ) as client:
-            yield client
-
-
 def _payload(**changes) -> dict:
     data = json.loads(unique_eoi().model_dump_json())
     data.update(changes)
@@ -42,7 +29,7 @@ async def test_healthz_reports_temporal_and_database(api):
 
 async def test_healthz_is_503_when_the_database_is_unreachable(temporal_env):
     closed = f"postgresql+asyncpg://matchmaker@127.0.0.1:{free_port()}/matchmaker"
-    settings = Settings(database_url=closed)
+    settings = Settings(database_url=closed, allowed_hosts=["t"])
     async with open_backend(settings) as backend:
         app = create_app(settings, backend=replace(backend, client=temporal_env.client))
         async with httpx.AsyncClient(

@@ -1,0 +1,51 @@
+"""The API in process: over the test stack (a worker on the test server, both databases), or
+over a migrated SQLite database and a Temporal that is not there (enough for what reads the
+database or is refused before any workflow is reached)."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from api.app import create_app
+from infra.settings import Settings
+from store.engine import upgrade_database
+from tests.support import http
+from workers.api import open_backend
+from workers.ports import free_port
+
+
+@pytest.fixture
+async def api(stack, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The API over the test stack, reached as http://matchmaker.test."""
+    settings = Settings(
+        database_url=database_url, task_queue=stack.task_queue, allowed_hosts=["matchmaker.test"]
+    )
+    async with http(
+        create_app(settings, backend=stack.backend), base_url="http://matchmaker.test"
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def offline_settings(tmp_path: Path) -> Settings:
+    """Settings of a migrated SQLite database and a Temporal nobody listens for."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'matchmaker.db'}"
+    upgrade_database(url)
+    return Settings(database_url=url, temporal_target=f"127.0.0.1:{free_port()}")
+
+
+@pytest.fixture
+async def offline_app(offline_settings: Settings) -> AsyncIterator[FastAPI]:
+    """The API over ``offline_settings`` (middleware may still be added before a request)."""
+    async with open_backend(offline_settings) as backend:
+        yield create_app(offline_settings, backend=backend)
+
+
+@pytest.fixture
+async def offline_api(offline_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The offline API, reached as http://localhost."""
+    async with http(offline_app) as client:
+        yield client
