@@ -69,12 +69,27 @@ def _answer_with(refusal: Refusal) -> Callable[[Request, Exception], Awaitable[J
     return handler
 
 
+def _documented(description: str) -> dict[str, Any]:
+    return {"model": ErrorResponse, "description": description}
+
+
+# What any operation may answer besides its own outcomes (documented in the OpenAPI, so a
+# client knows every status it can meet; the fuzz test holds the API to it).
+EVERY_ROUTE: dict[int | str, dict[str, Any]] = {
+    400: _documented("the body is not JSON, or the Host header is not one this API serves"),
+    413: _documented("the body is larger than the API accepts"),
+    422: _documented("a field, query parameter or header is invalid; `errors` names each"),
+    503: _documented("the database or the workflow service is down: see Retry-After"),
+}
+
+
 def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
     """Build the FastAPI application over a backend the caller built (and will close)."""
     app = FastAPI(
         title="Matchmaker",
         version="0.1.0",
         description="Match lifecycle engine of the South-South Network for Public Service Innovation",
+        responses=EVERY_ROUTE,
     )
     app.state.settings = settings
     app.state.backend = backend
