@@ -42,6 +42,24 @@ def unique_eoi() -> ExpressionOfInterest:
     return example_eoi(id=f"T-{uuid.uuid4().hex[:12]}")
 
 
+async def record_eoi(sessions, eoi: ExpressionOfInterest | None = None) -> ExpressionOfInterest:  # type: ignore[no-untyped-def]
+    """Store an EOI's match as a workflow's first record does (follow-up, active)."""
+    from store import writes
+
+    eoi = eoi or unique_eoi()
+    async with sessions() as session:
+        await writes.create_match(
+            session,
+            eoi=eoi,
+            workflow_id=eoi.match_id,
+            stage="follow_up",
+            status="active",
+            next_deadline=None,
+        )
+        await session.commit()
+    return eoi
+
+
 @dataclass
 class RecordingHandler:
     """An aiosmtpd handler that keeps messages and can refuse chosen recipients."""

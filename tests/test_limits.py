@@ -23,7 +23,7 @@ from store.tables import (
     SolutionRow,
     WorkshopRow,
 )
-from tests.support import unique_eoi
+from tests.support import record_eoi, unique_eoi
 
 
 def _schema_of(model: type[BaseModel], path: str) -> dict[str, Any]:
@@ -213,16 +213,7 @@ async def test_the_limits_migration_keeps_stored_matches(backend, request, tmp_p
     eoi = unique_eoi()
     engine = make_engine(url)
     try:
-        async with make_sessionmaker(engine)() as session:
-            await writes.create_match(
-                session,
-                eoi=eoi,
-                workflow_id=eoi.match_id,
-                stage="follow_up",
-                status="active",
-                next_deadline=None,
-            )
-            await session.commit()
+        await record_eoi(make_sessionmaker(engine), eoi)
         await engine.dispose()
         await asyncio.to_thread(upgrade_database, url)
         async with make_sessionmaker(engine)() as session:

@@ -14,7 +14,7 @@ from activities.failures import (
 )
 from store import writes
 from store.engine import make_engine, make_sessionmaker
-from tests.support import create_database, unique_eoi
+from tests.support import create_database, record_eoi, unique_eoi
 from workers.ports import free_port
 
 PRIVATE = "ana.private@example.org"
@@ -31,16 +31,7 @@ async def test_a_value_postgresql_refuses_is_poison_without_the_statement(postgr
     engine = make_engine(url)
     eoi = unique_eoi()
     try:
-        async with make_sessionmaker(engine)() as session:
-            await writes.create_match(
-                session,
-                eoi=eoi,
-                workflow_id=eoi.match_id,
-                stage="follow_up",
-                status="active",
-                next_deadline=None,
-            )
-            await session.commit()
+        await record_eoi(make_sessionmaker(engine), eoi)
         with pytest.raises(ApplicationError) as caught, database_errors("recording the history"):
             async with make_sessionmaker(engine)() as session:
                 entry = {

@@ -19,9 +19,8 @@ from activities.smtp import SmtpMailer
 from domain.enums import NoticeKind, Party, PromptKind
 from domain.lifecycle.effects import SendEmail
 from store import queries
-from store import writes as repository
 from tests.activities.smtp_servers import ScriptedHandler, scripted_smtp
-from tests.support import unique_eoi, wait_for
+from tests.support import record_eoi, unique_eoi, wait_for
 from workers.ports import free_port
 
 IDENTITY = MailIdentity(
@@ -34,16 +33,7 @@ IDENTITY = MailIdentity(
 
 async def _recorded_eoi(sessions):
     eoi = unique_eoi()
-    async with sessions() as session:
-        await repository.create_match(
-            session,
-            eoi=eoi,
-            workflow_id=eoi.match_id,
-            stage="follow_up",
-            status="active",
-            next_deadline=None,
-        )
-        await session.commit()
+    await record_eoi(sessions, eoi)
     return eoi
 
 

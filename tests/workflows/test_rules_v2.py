@@ -10,8 +10,7 @@ from domain.lifecycle import answers as a
 from domain.lifecycle import events as ev
 from domain.lifecycle import start
 from domain.policy import TimingPolicy
-from store import writes
-from tests.support import unique_eoi, wait_for
+from tests.support import record_eoi, unique_eoi, wait_for
 from tests.workflows.helpers import Match
 from tests.workflows.test_later_stages import _adapt, _agree, _plan
 from workflows.contracts import MatchLifecycleInput
@@ -92,16 +91,7 @@ async def test_a_match_begun_under_version_1_keeps_it_across_continue_as_new(sta
     eoi = unique_eoi()
     policy = TimingPolicy()
     first = start(eoi, policy, datetime.now(UTC) - timedelta(minutes=1), rules_version=1)
-    async with stack.resources.sessions() as session:  # as the first run recorded it
-        await writes.create_match(
-            session,
-            eoi=eoi,
-            workflow_id=eoi.match_id,
-            stage="follow_up",
-            status="active",
-            next_deadline=None,
-        )
-        await session.commit()
+    await record_eoi(stack.resources.sessions, eoi)  # as the first run recorded it
     handle = await stack.client.start_workflow(
         MatchLifecycle.run,
         MatchLifecycleInput(eoi=eoi, policy=policy, state=first.state),
