@@ -11,13 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import CloseReason, FocusArea, MatchStatus, Party, Stage
 from domain.model import Country, Identifier
+from domain.text import Name
 from store.tables import CaseStudyRow, MatchHistoryRow, MatchRow, OutboxRow
 
 # A page is bounded both ways: a huge offset or limit is a mistake to name, not a query for the
 # database to choke on.
 MAX_LIMIT = 500
 MAX_OFFSET = 1_000_000
-TEXT_MAX = 200
 
 MatchSort = Literal[
     "next_deadline",
@@ -54,10 +54,8 @@ class MatchFilter(BaseModel):
         "attention or is paused)",
     )
     needs_attention: bool | None = None
-    text: str | None = Field(
+    text: Name | None = Field(
         default=None,
-        min_length=1,
-        max_length=TEXT_MAX,
         description="case-insensitive, within the summary, the solution's title and both "
         "institutions' names",
     )

@@ -177,7 +177,8 @@ async def test_sort_orders_and_pages(sessions):
         ({"adopter_country": "ZZ"}, "adopter_country"),
         ({"waiting_on": "minister"}, "waiting_on"),
         ({"sort": "summary"}, "sort"),
-        ({"text": ""}, "text"),
+        ({"text": " "}, "text"),
+        ({"text": "union\x00"}, "text"),  # PostgreSQL stores no NUL: named, never a 500
         ({"limit": 501}, "limit"),
     ],
 )
