@@ -31,6 +31,11 @@ class MatchSnapshot(BaseModel):
     status: str
     next_deadline: datetime | None = None
     close_reason: str | None = None
+    # None: sent by a workflow that did not know them yet (leave the read model's as they are)
+    waiting_on: list[str] | None = Field(
+        default=None, description="adopter, provider, secretariat: whom the match waits on"
+    )
+    needs_attention: bool | None = None
 
 
 class RecordMatchInput(BaseModel):

@@ -40,10 +40,11 @@ class MatchRecords:
                     status=data.snapshot.status,
                     next_deadline=data.snapshot.next_deadline,
                 )
-                if not created:  # intake showed it first; bring it to the workflow's position
-                    await repository.update_match(
-                        session, match_id=match_id, **data.snapshot.model_dump()
-                    )
+                # the workflow's position, whether intake showed the match first or not (the
+                # row as created knows neither whom the match waits on nor its attention)
+                await repository.update_match(
+                    session, match_id=match_id, **data.snapshot.model_dump()
+                )
                 await repository.append_history_entries(
                     session, match_id=match_id, entries=[e.model_dump() for e in data.entries]
                 )

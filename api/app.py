@@ -29,7 +29,10 @@ def _field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
     out = []
     for error in errors:
         loc = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
-        out.append({"field": ".".join(loc) or "body", "message": error.get("msg", "invalid")})
+        message = error.get("msg", "invalid")
+        if error.get("type") == "extra_forbidden" and loc[:1] == ["query"]:
+            message = "unknown query parameter (the parameters this route takes: /docs)"
+        out.append({"field": ".".join(loc) or "body", "message": message})
     return out
 
 

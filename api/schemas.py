@@ -3,7 +3,15 @@
 from pydantic import BaseModel, Field
 
 from domain.model import ExpressionOfInterest
-from services.views import EmailRead, HistoryRead, MatchDetail, MatchList, MatchRead
+from services.views import (
+    EmailRead,
+    HistoryRead,
+    LiveState,
+    MatchDetail,
+    MatchFilter,
+    MatchList,
+    MatchRead,
+)
 
 __all__ = [
     "EmailRead",
@@ -12,7 +20,9 @@ __all__ = [
     "ErrorResponse",
     "FieldError",
     "HistoryRead",
+    "LiveState",
     "MatchDetail",
+    "MatchFilter",
     "MatchList",
     "MatchRead",
 ]

@@ -2,6 +2,18 @@
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+SECONDS_PER_DAY = 86_400
+# The fields that are durations; counts (max_reschedules, missed_checkins_escalate) never scale.
+DURATIONS = (
+    "reminder_days",
+    "escalation_day",
+    "lapse_day",
+    "visit_reminder_days",
+    "checkin_interval_days",
+    "checkin_reminder_days",
+    "email_retry_hours",
+)
+
 
 class TimingPolicy(BaseModel):
     """Defaults follow the Network's practice; a running match keeps the policy it started with."""
@@ -31,3 +43,20 @@ class TimingPolicy(BaseModel):
         if self.checkin_reminder_days >= self.checkin_interval_days:
             raise ValueError("the check-in reminder must fall before the next check-in")
         return self
+
+    def scaled(self, factor: float) -> "TimingPolicy":
+        """The same policy with every duration multiplied by ``factor`` (a training or demo
+        stack runs a month in minutes: ``factor = day_seconds / 86400``); counts are kept."""
+        if factor <= 0:
+            raise ValueError("a time scale must be positive")
+        if factor == 1:
+            return self
+        changes = {
+            name: (
+                tuple(d * factor for d in value)
+                if isinstance(value := getattr(self, name), tuple)
+                else value * factor
+            )
+            for name in DURATIONS
+        }
+        return TimingPolicy.model_validate(self.model_dump() | changes)

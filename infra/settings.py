@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 from pydantic import EmailStr, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from domain.policy import SECONDS_PER_DAY, TimingPolicy
+
 DEV_SIGNING_SECRET = "dev-only-signing-secret-change-me"  # noqa: S105 - refused outside dev
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
@@ -32,6 +34,7 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         env_ignore_empty=True,
+        env_nested_delimiter="__",
         extra="ignore",
     )
 
@@ -79,6 +82,19 @@ class Settings(BaseSettings):
     )
     signing_secret: SecretStr = SecretStr(DEV_SIGNING_SECRET)
 
+    timing: TimingPolicy = Field(
+        default_factory=TimingPolicy,
+        description="the timing policy new matches start with, in policy days "
+        "(MATCHMAKER_TIMING__LAPSE_DAY=45, or MATCHMAKER_TIMING as JSON); a running match keeps "
+        "the policy it started with",
+    )
+    day_seconds: float = Field(
+        default=SECONDS_PER_DAY,
+        gt=0,
+        description="how many seconds one policy day lasts: 86400 in production; a training "
+        "or demo stack compresses time by setting it lower (60: a month in half an hour)",
+    )
+
     log_level: str = "INFO"
     log_json: bool | None = Field(
         default=None, description="force JSON logs; default: when not a TTY"
@@ -104,6 +120,12 @@ class Settings(BaseSettings):
                     "characters outside dev mode"
                 )
         return self
+
+    @property
+    def timing_policy(self) -> TimingPolicy:
+        """The policy new matches start with: ``timing`` with every duration scaled by
+        ``day_seconds``."""
+        return self.timing.scaled(self.day_seconds / SECONDS_PER_DAY)
 
     @property
     def resolved_database_url(self) -> str:

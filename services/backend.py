@@ -1,20 +1,24 @@
 """What the use cases run on, built once by the composition root (workers/)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 
+from domain.policy import TimingPolicy
+
 
 @dataclass(frozen=True)
 class Backend:
-    """The Temporal client, the database sessions and where matches run."""
+    """The Temporal client, the database sessions, where matches run and the timing policy
+    new matches start with (from settings; a running match keeps its own)."""
 
     client: Client
     sessions: async_sessionmaker
     task_queue: str
     namespace: str = "default"
     temporal_ui_url: str = "http://127.0.0.1:8233"
+    policy: TimingPolicy = field(default_factory=TimingPolicy)
 
     def workflow_url(self, workflow_id: str) -> str:
         """The match's page in the Temporal Web UI."""

@@ -44,13 +44,14 @@ async def submit_eoi(
 ) -> IntakeResult:
     """Start the match workflow for an EOI, or return the existing one for the same EOI.
 
-    The match is in the read model when this returns (read your own write): the workflow
+    Without a policy the match starts with the backend's (the settings' default); it keeps it
+    for its whole life. The match is in the read model when this returns (read your own write): the workflow
     records it too, idempotently, with its first history entries."""
     client, workflow_id = backend.client, eoi.match_id
     try:
         handle = await client.start_workflow(
             MatchLifecycle.run,
-            MatchLifecycleInput(eoi=eoi, policy=policy or TimingPolicy()),
+            MatchLifecycleInput(eoi=eoi, policy=policy or backend.policy),
             id=workflow_id,
             task_queue=backend.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

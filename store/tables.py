@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -110,15 +111,26 @@ class MatchRow(Base):
     eoi_id: Mapped[str] = mapped_column(ForeignKey("eois.id"), unique=True)
     workflow_id: Mapped[str] = mapped_column(String(80), unique=True)
     workshop_id: Mapped[str] = mapped_column(String(64), index=True)
+    solution_id: Mapped[str] = mapped_column(String(ID_MAX), index=True)
     focus_area: Mapped[str] = mapped_column(String(40), index=True)
-    provider_country: Mapped[str] = mapped_column(String(2))
-    adopter_country: Mapped[str] = mapped_column(String(2))
+    provider_country: Mapped[str] = mapped_column(String(2), index=True)
+    adopter_country: Mapped[str] = mapped_column(String(2), index=True)
     summary: Mapped[str] = mapped_column(Text)
+    search_text: Mapped[str] = mapped_column(
+        Text, doc="casefolded: summary, solution title, both institutions' names (free text)"
+    )
     stage: Mapped[str] = mapped_column(String(20), index=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
-    close_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    close_reason: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
+    waiting_on: Mapped[str | None] = mapped_column(
+        String(40),
+        nullable=True,
+        doc="who the match waits on, comma-separated (adopter, provider, secretariat); "
+        "NULL: not recorded yet (matches recorded before it existed, until their next change)",
+    )
+    needs_attention: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     next_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -135,6 +135,8 @@ async def create_match(
             "provider_country": eoi.solution.provider.country,
             "adopter_country": eoi.adopter.institution.country,
             "summary": eoi.summary(),
+            "solution_id": eoi.solution.id,
+            "search_text": search_text(eoi),
             "stage": stage,
             "status": status,
             "next_deadline": next_deadline,
@@ -142,6 +144,23 @@ async def create_match(
             "updated_at": now,
         },
     )
+
+
+def search_text(eoi: ExpressionOfInterest) -> str:
+    """What free text is looked for in: the summary, the solution and both institutions,
+    casefolded here (every backend compares the same, accents and all)."""
+    parts = (
+        eoi.summary(),
+        eoi.solution.title,
+        eoi.solution.provider.name,
+        eoi.adopter.institution.name,
+    )
+    return "\n".join(parts).casefold()
+
+
+def waiting_on_column(parties: Sequence[str]) -> str:
+    """Whom a match waits on as the read model holds it: ``adopter,provider`` (sorted)."""
+    return ",".join(sorted(parties))
 
 
 async def update_match(
@@ -152,20 +171,24 @@ async def update_match(
     status: str,
     next_deadline: datetime | None,
     close_reason: str | None = None,
+    waiting_on: Sequence[str] | None = None,
+    needs_attention: bool | None = None,
 ) -> None:
-    """Set the current stage, status and next deadline of a match."""
+    """Set the current stage, status, next deadline and close reason of a match, and whom it
+    waits on and whether it needs attention when told (None leaves those as they are)."""
     table = MatchRow.__table__
-    await session.execute(
-        update(table)
-        .where(table.c.id == match_id)
-        .values(
-            stage=stage,
-            status=status,
-            next_deadline=next_deadline,
-            close_reason=close_reason,
-            updated_at=utcnow(),
-        )
-    )
+    values: dict[str, Any] = {
+        "stage": stage,
+        "status": status,
+        "next_deadline": next_deadline,
+        "close_reason": close_reason,
+        "updated_at": utcnow(),
+    }
+    if waiting_on is not None:
+        values["waiting_on"] = waiting_on_column(waiting_on)
+    if needs_attention is not None:
+        values["needs_attention"] = needs_attention
+    await session.execute(update(table).where(table.c.id == match_id).values(**values))
 
 
 async def append_history_entries(

@@ -23,7 +23,7 @@ from store.tables import (
     SolutionRow,
     WorkshopRow,
 )
-from tests.support import record_eoi, unique_eoi
+from tests.support import unique_eoi
 
 
 def _schema_of(model: type[BaseModel], path: str) -> dict[str, Any]:
@@ -198,7 +198,9 @@ async def test_the_longest_accepted_input_is_stored_on_every_backend(sessions):
 async def test_the_limits_migration_keeps_stored_matches(backend, request, tmp_path):
     """0003 copies SQLite tables that others refer to: rows and references survive it."""
     import asyncio
+    from datetime import UTC, datetime
 
+    import sqlalchemy as sa
     from sqlalchemy import select
 
     from store.engine import make_engine, make_sessionmaker, upgrade_database
@@ -213,7 +215,27 @@ async def test_the_limits_migration_keeps_stored_matches(backend, request, tmp_p
     eoi = unique_eoi()
     engine = make_engine(url)
     try:
-        await record_eoi(make_sessionmaker(engine), eoi)
+        async with make_sessionmaker(engine)() as session:
+            # the match row as 0002 knew it (today's writes know columns added since)
+            await writes.save_eoi(session, eoi=eoi)
+            now = datetime.now(UTC)
+            columns = {
+                "id": eoi.match_id,
+                "eoi_id": eoi.id,
+                "workflow_id": eoi.match_id,
+                "workshop_id": eoi.workshop.id,
+                "focus_area": eoi.solution.focus_area.value,
+                "provider_country": eoi.solution.provider.country,
+                "adopter_country": eoi.adopter.institution.country,
+                "summary": eoi.summary(),
+                "stage": "follow_up",
+                "status": "active",
+                "created_at": now,
+                "updated_at": now,
+            }
+            matches = sa.table("matches", *(sa.column(name) for name in columns))
+            await session.execute(sa.insert(matches).values(columns))
+            await session.commit()
         await engine.dispose()
         await asyncio.to_thread(upgrade_database, url)
         async with make_sessionmaker(engine)() as session:

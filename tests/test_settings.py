@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from domain.policy import TimingPolicy
 from infra.settings import DEV_SIGNING_SECRET, Settings
 
 
@@ -72,3 +73,65 @@ def test_http_limits_have_safe_defaults(monkeypatch, tmp_path):
     assert settings.api_graceful_shutdown_seconds == 10
     with pytest.raises(ValidationError, match="api_max_body_bytes"):
         Settings(api_max_body_bytes=0)
+
+
+def test_the_timing_policy_defaults_to_the_networks_practice(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    settings = Settings()
+    assert settings.timing == TimingPolicy() and settings.day_seconds == 86_400
+    assert settings.timing_policy == TimingPolicy()
+
+
+def test_timing_fields_read_one_by_one_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MATCHMAKER_TIMING__LAPSE_DAY", "45")
+    monkeypatch.setenv("MATCHMAKER_TIMING__REMINDER_DAYS", "[5, 10]")
+    monkeypatch.setenv("MATCHMAKER_TIMING__EMAIL_RETRY_HOURS", "12")
+    timing = Settings().timing
+    assert (timing.lapse_day, timing.reminder_days, timing.email_retry_hours) == (45, (5, 10), 12)
+    assert timing.escalation_day == 21  # the rest keep their defaults
+
+
+def test_the_timing_policy_reads_as_json(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MATCHMAKER_TIMING", '{"escalation_day": 18, "lapse_day": 20}')
+    assert Settings().timing == TimingPolicy(escalation_day=18, lapse_day=20)
+
+
+def test_a_dotenv_file_sets_the_timing_and_the_time_scale(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("MATCHMAKER_TIMING__LAPSE_DAY=40\nMATCHMAKER_DAY_SECONDS=60\n")
+    settings = Settings()
+    assert settings.timing.lapse_day == 40
+    # one day lasts a minute: every duration of the policy new matches start with scales
+    policy = settings.timing_policy
+    assert policy.lapse_day == pytest.approx(40 / 1440)
+    assert policy.reminder_days == pytest.approx((7 / 1440, 14 / 1440))
+    assert policy.checkin_interval_days == pytest.approx(30 / 1440)
+    assert policy.email_retry_hours == pytest.approx(24 / 1440)
+    assert policy.max_reschedules == 2
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("MATCHMAKER_TIMING__LAPSE_DAY", "10", "strictly increasing"),  # before escalation
+        ("MATCHMAKER_TIMING__LAPSE_DAYS", "10", "lapse_days"),  # a typo is named, not ignored
+        ("MATCHMAKER_DAY_SECONDS", "0", "day_seconds"),
+    ],
+)
+def test_an_impossible_timing_is_refused(monkeypatch, tmp_path, variable, value, named):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=named):
+        Settings()
+
+
+def test_the_backend_carries_the_settings_policy(monkeypatch, tmp_path):
+    from workers.api import backend_for
+
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(day_seconds=3600)
+    backend = backend_for(settings, client=None, sessions=None)  # type: ignore[arg-type]
+    assert backend.policy == settings.timing_policy
+    assert backend.policy.lapse_day == pytest.approx(30 / 24)

@@ -22,6 +22,7 @@ def backend_for(settings: Settings, *, client: Client, sessions) -> Backend:  # 
         task_queue=settings.task_queue,
         namespace=settings.temporal_namespace,
         temporal_ui_url=f"http://127.0.0.1:{settings.temporal_ui_port}",
+        policy=settings.timing_policy,
     )
 
 

@@ -10,14 +10,17 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from domain.enums import CloseReason, FocusArea, MatchStatus, Party, Stage
 from infra.log import configure_logging
 from infra.settings import Settings
 
 app = typer.Typer(help="Matchmaker: the SSN4PSI match lifecycle engine.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 eoi_app = typer.Typer(help="Expressions of interest.", no_args_is_help=True)
+match_app = typer.Typer(help="Matches: the Secretariat's monitor.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(eoi_app, name="eoi")
+app.add_typer(match_app, name="match")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -143,6 +146,134 @@ def eoi_submit(
     except RuntimeError as exc:
         code = _fail(f"cannot reach Temporal at {settings.temporal_target}: {exc}", 1).exit_code
     exit_without_teardown(code)
+
+
+Sort = typer.Option(
+    help="next_deadline, created_at, updated_at (each descending with a leading '-', e.g. "
+    "--sort=-next_deadline) or stage"
+)
+
+
+@match_app.command("list")
+def match_list(
+    stage: Annotated[Stage | None, typer.Option()] = None,
+    status: Annotated[MatchStatus | None, typer.Option()] = None,
+    close_reason: Annotated[CloseReason | None, typer.Option()] = None,
+    focus_area: Annotated[FocusArea | None, typer.Option()] = None,
+    adopter_country: Annotated[str | None, typer.Option(help="ISO 3166 alpha-2")] = None,
+    provider_country: Annotated[str | None, typer.Option(help="ISO 3166 alpha-2")] = None,
+    solution: Annotated[str | None, typer.Option(help="a solution id")] = None,
+    workshop: Annotated[str | None, typer.Option(help="a workshop id")] = None,
+    overdue: Annotated[
+        bool | None, typer.Option("--overdue/--not-overdue", help="the next deadline has passed")
+    ] = None,
+    waiting_on: Annotated[Party | None, typer.Option()] = None,
+    attention: Annotated[
+        bool | None, typer.Option("--attention/--no-attention", help="needs attention")
+    ] = None,
+    text: Annotated[
+        str | None, typer.Option(help="within the summary, solution and institution names")
+    ] = None,
+    sort: Annotated[str, Sort] = "-created_at",
+    limit: Annotated[int, typer.Option()] = 50,
+    offset: Annotated[int, typer.Option()] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="the page as JSON")] = False,
+) -> None:
+    """List matches as the Secretariat's monitor does: every filter given must hold."""
+    from services.views import MatchFilter
+
+    try:
+        filters = MatchFilter(
+            stage=stage,
+            status=status,
+            close_reason=close_reason,
+            focus_area=focus_area,
+            adopter_country=adopter_country,
+            provider_country=provider_country,
+            solution_id=solution,
+            workshop_id=workshop,
+            overdue=overdue,
+            waiting_on=waiting_on,
+            needs_attention=attention,
+            text=text,
+            sort=sort,  # type: ignore[arg-type] - validated here
+            limit=limit,
+            offset=offset,
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            option = "--" + "-".join(str(p) for p in error["loc"]).replace("_", "-")
+            typer.secho(f"matchmaker: {option}: {error['msg']}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    settings = _settings()
+
+    async def read():  # type: ignore[no-untyped-def]
+        from services.reading import list_matches
+        from workers.api import open_backend
+
+        async with open_backend(settings) as backend:
+            return await list_matches(backend, filters=filters)
+
+    def show(page) -> None:  # type: ignore[no-untyped-def]
+        from workers.console import match_table
+
+        if as_json:
+            typer.echo(page.model_dump_json(indent=2))
+        else:
+            _console().print(match_table(page, now=_now()))
+
+    exit_without_teardown(_run_read(read, show))
+
+
+@match_app.command("show")
+def match_show(
+    match_id: Annotated[str, typer.Argument(help="e.g. match-NS21-014")],
+    as_json: Annotated[bool, typer.Option("--json", help="the match as JSON")] = False,
+) -> None:
+    """Show one match: where it stands, its live state, its whole timeline and its emails."""
+    settings = _settings()
+
+    async def read():  # type: ignore[no-untyped-def]
+        from services.reading import get_match
+        from workers.api import open_backend
+
+        async with open_backend(settings) as backend:
+            return await get_match(backend, match_id=match_id)
+
+    def show(match) -> None:  # type: ignore[no-untyped-def]
+        from workers.console import print_match
+
+        if as_json:
+            typer.echo(match.model_dump_json(indent=2))
+        else:
+            print_match(_console(), match, now=_now())
+
+    exit_without_teardown(_run_read(read, show))
+
+
+def _console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console()
+
+
+def _now():  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def _run_read(read, show) -> int:  # type: ignore[no-untyped-def]
+    """Run a read use case and show its answer; say in one line why not, with an exit code."""
+    from services.errors import MatchNotFound, Unavailable
+
+    try:
+        show(asyncio.run(read()))
+    except MatchNotFound as exc:
+        return _fail(str(exc), 1).exit_code
+    except Unavailable as exc:
+        return _fail(str(exc), 1).exit_code
+    return 0
 
 
 def exit_without_teardown(code: int) -> None:

@@ -61,6 +61,8 @@ def snapshot(state: MatchState) -> MatchSnapshot:
         status=state.status,
         next_deadline=state.next_deadline,
         close_reason=state.close_reason,
+        waiting_on=[str(party) for party in state.waiting_on_anyone()],
+        needs_attention=state.needs_attention(),
     )
 
 

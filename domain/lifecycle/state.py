@@ -130,6 +130,18 @@ class MatchState(BaseModel):
         """Return the parties that have an unanswered prompt."""
         return sorted({p.party for p in self.open_prompts()})
 
+    def needs_attention(self) -> bool:
+        """Whether the Secretariat has something to look at (an escalation, a failed email)."""
+        return bool(self.attention) and not self.closed
+
+    def waiting_on_anyone(self) -> list[Party]:
+        """Return whom the match waits on: the parties with an unanswered prompt, and the
+        Secretariat while the match needs attention or is paused (only it can resume it)."""
+        parties = set(self.waiting_on())
+        if not self.closed and (self.attention or self.paused_at is not None):
+            parties.add(Party.SECRETARIAT)
+        return sorted(parties)
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def next_deadline(self) -> datetime | None:

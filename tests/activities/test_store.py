@@ -219,12 +219,16 @@ async def test_list_matches_filters_and_pages(sessions):
         )
         await session.commit()
     async with sessions() as session:
-        rows, total = await queries.list_matches(session, workshop_id="ws-2021-nur-sultan", limit=2)
+        rows, total = await _list(session, workshop_id="ws-2021-nur-sultan", limit=2)
         assert total == 3 and len(rows) == 2
-        rows, total = await queries.list_matches(session, stage="closed")
+        rows, total = await _list(session, stage="closed")
         assert total == 1 and rows[0].id == kz[0].match_id and rows[0].close_reason == "lapsed"
-        _, total = await queries.list_matches(session, focus_area="future_of_work")
+        _, total = await _list(session, focus_area="future_of_work")
         assert total == 0
+
+
+async def _list(session, **criteria):
+    return await queries.list_matches(session, filters=queries.MatchFilter(**criteria), now=NOW)
 
 
 async def test_a_claim_turns_the_row_sending_and_tells_the_status_before(sessions):
