@@ -2,15 +2,21 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from api.deps import BackendDep
+from api.deps import PROTECTED, BackendDep, require
 from api.schemas import ErrorResponse, MatchDetail, MatchList
+from domain.access import Role
 from domain.enums import FocusArea, MatchStatus, Stage
 from domain.lifecycle.state import MatchState
 from services import reading, steering
 
-router = APIRouter(prefix="/api/matches", tags=["matches"])
+router = APIRouter(
+    prefix="/api/matches",
+    tags=["matches"],
+    dependencies=[Depends(require(Role.VIEWER))],
+    responses=PROTECTED,
+)
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse}}
 # A page is bounded both ways: a huge offset or limit is a mistake to name (422), not a query
 # for the database to choke on.
