@@ -253,3 +253,25 @@ async def authenticate(
         return Principal(
             user_id=user.id, email=user.email, name=user.name, role=role, key_id=key.key_id
         )
+
+
+@outages_refused()
+async def dev_admin_key(
+    sessions: async_sessionmaker, *, email: str, name: str, existing: str | None
+) -> NewKey | None:
+    """For the embedded dev stack: None when ``existing`` (the key kept from an earlier start)
+    still works, else a new admin key, of the user ``email`` (made an admin if new)."""
+    if existing:
+        try:
+            await authenticate(sessions, token=existing)
+            return None
+        except AuthenticationFailed:
+            pass  # the database was reset, or the key revoked: make another
+    address = normal_email(email)
+    async with sessions() as session:
+        user = await queries.get_user(session, email=address)
+    if user is None:
+        await add_user(sessions, email=address, name=name, role=Role.ADMIN)
+    elif user.role != Role.ADMIN:
+        raise AccessError(f"{address} exists but is {user.role}: no admin key can be made for it")
+    return await create_key(sessions, email=address, name="dev stack admin key", role=Role.ADMIN)
