@@ -1,7 +1,8 @@
 """Schemathesis over the whole OpenAPI of a running API: no 5xx, no answer off its schema.
 
 The API and a worker run as processes (`matchmaker api`, `matchmaker worker`) on the test
-Temporal server (every request carries an admin's key, made in the database beforehand), a migrated SQLite database and a loopback SMTP server, as in production.
+Temporal server, a migrated SQLite database and a loopback SMTP server, as in production;
+every request carries an admin's key, made in the database before the API starts.
 Hypothesis generates valid and invalid requests for every operation; each answer must be
 documented (status code, content type, body schema) and none may be a server error.
 """
