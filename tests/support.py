@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -30,6 +31,7 @@ from domain.model import ExpressionOfInterest
 from infra.temporal import binary_path, data_converter, ensure_search_attributes
 from services import access
 from services.access import Principal
+from store.engine import make_engine, make_sessionmaker
 from workers.ports import free_port
 from workflows.search_attributes import ALL_KEYS
 
@@ -214,6 +216,22 @@ async def api_key(sessions: async_sessionmaker, role: Role = Role.ADMIN, **optio
 async def bearer(sessions: async_sessionmaker, role: Role = Role.ADMIN, **options: Any) -> dict:
     """The headers of a request made with a fresh key of ``role``."""
     return {"Authorization": f"Bearer {await api_key(sessions, role, **options)}"}
+
+
+def api_key_in(database_url: str, role: Role = Role.ADMIN) -> str:
+    """``api_key`` from synchronous code (a fixture that starts a process): a fresh user with
+    ``role`` and a key of theirs in that database."""
+
+    async def make() -> str:
+        engine = make_engine(database_url)
+        try:
+            return await api_key(make_sessionmaker(engine), role)
+        finally:
+            await engine.dispose()
+
+    # a thread of its own: the test session's event loop may be running in this one
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, make()).result()
 
 
 TEST_ADMIN = Principal(

@@ -7,7 +7,6 @@ Hypothesis generates valid and invalid requests for every operation; each answer
 documented (status code, content type, body schema) and none may be a server error.
 """
 
-import asyncio
 import itertools
 import json
 import os
@@ -16,7 +15,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -34,8 +32,8 @@ from api.app import create_app
 from domain.model import match_id_for
 from infra.settings import Settings
 from infra.temporal import binary_path
-from store.engine import make_engine, make_sessionmaker, upgrade_database
-from tests.support import api_key, example_eoi, smtp_server
+from store.engine import upgrade_database
+from tests.support import api_key_in, example_eoi, smtp_server
 from workers.ports import free_port
 
 # Matches that exist: every other generated request on a match goes to one of them, so the
@@ -45,21 +43,6 @@ _requests = itertools.count()
 _statuses: Counter[tuple[str, int]] = Counter()  # (live match or not, status) → requests
 EXAMPLES = int(os.environ.get("MATCHMAKER_FUZZ_EXAMPLES", "100"))  # generated per operation
 ADMIN: dict[str, str] = {}  # the headers of every request: an admin's key
-
-
-def _admin_key(database: str) -> str:
-    """An admin and a key of theirs in the database, made before the API process starts."""
-
-    async def make() -> str:
-        engine = make_engine(database)
-        try:
-            return await api_key(make_sessionmaker(engine))
-        finally:
-            await engine.dispose()
-
-    # a thread of its own: the test session's event loop may be running in this one
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, make()).result()
 
 
 def _start(command: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -89,7 +72,7 @@ def api_url(temporal_env, tmp_path_factory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("fuzz")
     database = f"sqlite+aiosqlite:///{directory / 'matchmaker.db'}"
     upgrade_database(database)
-    ADMIN["Authorization"] = f"Bearer {_admin_key(database)}"
+    ADMIN["Authorization"] = f"Bearer {api_key_in(database)}"
     with smtp_server() as (_mail, smtp_port):
         port = free_port()
         env = {
