@@ -13,6 +13,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from api.middleware import BodyLimit, RequestLog
 from api.routes import eois, health, matches, steering
 from api.schemas import ErrorResponse
+from api.throttle import FailureLimiter
 from infra.settings import Settings
 from services.backend import Backend
 from services.errors import (
@@ -96,6 +97,7 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
     )
     app.state.settings = settings
     app.state.backend = backend
+    app.state.auth_failures = FailureLimiter(limit=settings.api_auth_failures_per_minute)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

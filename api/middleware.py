@@ -71,7 +71,8 @@ def _route_of(scope: Scope) -> str | None:
 class RequestLog:
     """Give each request an id (bound for every log line it causes and echoed in the answer)
     and write exactly one access-log line when it ends: method, route template, status,
-    duration, actor (``request.state.actor`` once authentication sets it) and request id."""
+    duration, actor and key id (``request.state``, once authentication sets them) and request
+    id."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -108,5 +109,6 @@ class RequestLog:
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 1),
                     actor=scope.get("state", {}).get("actor"),
+                    key_id=scope.get("state", {}).get("key_id"),
                     request_id=request_id,
                 )

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         ge=0,
         description="on SIGTERM, how long requests under way may finish before they are cut",
     )
+    api_auth_failures_per_minute: int = Field(
+        default=10,
+        gt=0,
+        description="failed authentications a client address may make in a minute before "
+        "the API answers it 429 (per API process)",
+    )
     signing_secret: SecretStr = SecretStr(DEV_SIGNING_SECRET)
 
     timing: TimingPolicy = Field(

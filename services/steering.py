@@ -70,9 +70,16 @@ async def _update(
 
 @outages_refused()
 async def answer(
-    backend: Backend, *, match_id: str, event: ev.Answered, idempotency_key: str | None = None
+    backend: Backend,
+    *,
+    match_id: str,
+    event: ev.Answered,
+    entered_by: str,
+    idempotency_key: str | None = None,
 ) -> UpdateResult:
-    """Give a partner's answer to the match; MoveRefused says why the rules refused it."""
+    """Give a partner's answer, entered on their behalf by ``entered_by`` (whatever the event
+    said), to the match; MoveRefused says why the rules refused it."""
+    event = event.model_copy(update={"entered_by": entered_by})
     update_id = update_id_for(match_id, "answer", idempotency_key)
     return await _update(backend, match_id, MatchLifecycle.answer, event, update_id=update_id)
 
@@ -83,9 +90,12 @@ async def report_progress(
     *,
     match_id: str,
     event: ev.ReportProgress,
+    entered_by: str,
     idempotency_key: str | None = None,
 ) -> UpdateResult:
-    """Give the adopter's progress report during adaptation (asked by a check-in or not)."""
+    """Give the adopter's progress report during adaptation (asked by a check-in or not),
+    entered on their behalf by ``entered_by``."""
+    event = event.model_copy(update={"entered_by": entered_by})
     update_id = update_id_for(match_id, "report_progress", idempotency_key)
     return await _update(
         backend, match_id, MatchLifecycle.report_progress, event, update_id=update_id
@@ -94,9 +104,16 @@ async def report_progress(
 
 @outages_refused()
 async def act(
-    backend: Backend, *, match_id: str, action: ev.Action, idempotency_key: str | None = None
+    backend: Backend,
+    *,
+    match_id: str,
+    action: ev.Action,
+    by: str,
+    idempotency_key: str | None = None,
 ) -> UpdateResult:
-    """Apply a Secretariat action to the match; MoveRefused says why the rules refused it."""
+    """Apply a Secretariat action to the match as ``by`` (whatever the action said);
+    MoveRefused says why the rules refused it."""
+    action = action.model_copy(update={"by": by})
     update_id = update_id_for(match_id, f"act:{action.kind}", idempotency_key)
     return await _update(backend, match_id, MatchLifecycle.act, action, update_id=update_id)
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.enums import CloseReason, FocusArea, MatchStatus, Party, Stage
 from domain.model import Country, Identifier
 from domain.text import Name
-from store.tables import CaseStudyRow, MatchHistoryRow, MatchRow, OutboxRow
+from store.tables import ApiKeyRow, CaseStudyRow, MatchHistoryRow, MatchRow, OutboxRow, UserRow
 
 # A page is bounded both ways: a huge offset or limit is a mistake to name, not a query for the
 # database to choke on.
@@ -164,3 +164,46 @@ async def get_case_study(session: AsyncSession, *, match_id: str) -> CaseStudyRo
 async def ping(session: AsyncSession) -> None:
     """Raise unless the database answers."""
     await session.execute(text("SELECT 1"))
+
+
+async def get_user(session: AsyncSession, *, email: str) -> UserRow | None:
+    """Return the user with that address, or None."""
+    return (
+        await session.execute(select(UserRow).where(UserRow.email == email))
+    ).scalar_one_or_none()
+
+
+async def list_users(session: AsyncSession) -> Sequence[UserRow]:
+    """Return every user, by address."""
+    return (await session.execute(select(UserRow).order_by(UserRow.email))).scalars().all()
+
+
+async def count_users(session: AsyncSession, *, role: str | None = None) -> int:
+    """How many users there are (with that role)."""
+    query = select(func.count()).select_from(UserRow)
+    if role is not None:
+        query = query.where(UserRow.role == role)
+    return (await session.execute(query)).scalar_one()
+
+
+async def get_api_key(session: AsyncSession, *, key_id: str) -> tuple[ApiKeyRow, UserRow] | None:
+    """Return a key by its public id, with its user, or None."""
+    found = (
+        await session.execute(
+            select(ApiKeyRow, UserRow)
+            .join(UserRow, ApiKeyRow.user_id == UserRow.id)
+            .where(ApiKeyRow.key_id == key_id)
+        )
+    ).one_or_none()
+    return None if found is None else (found[0], found[1])
+
+
+async def list_api_keys(
+    session: AsyncSession, *, email: str | None = None
+) -> Sequence[tuple[ApiKeyRow, UserRow]]:
+    """Return every key (of one user), oldest first, each with its user."""
+    query = select(ApiKeyRow, UserRow).join(UserRow, ApiKeyRow.user_id == UserRow.id)
+    if email is not None:
+        query = query.where(UserRow.email == email)
+    rows = (await session.execute(query.order_by(ApiKeyRow.created_at, ApiKeyRow.id))).all()
+    return [(key, user) for key, user in rows]

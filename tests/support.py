@@ -9,20 +9,29 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
+from typing import Any
 
 import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.types import ASGIApp
 from temporalio.testing import WorkflowEnvironment
 
+from api.deps import authenticate
+from domain.access import Role
 from domain.model import ExpressionOfInterest
 from infra.temporal import binary_path, data_converter, ensure_search_attributes
+from services import access
+from services.access import Principal
+from store.engine import make_engine, make_sessionmaker
 from workers.ports import free_port
 from workflows.search_attributes import ALL_KEYS
 
@@ -203,9 +212,53 @@ async def start_test_server() -> WorkflowEnvironment:
 
 @asynccontextmanager
 async def http(
-    app: ASGIApp, *, base_url: str = "http://localhost", raise_app_exceptions: bool = True
+    app: ASGIApp,
+    *,
+    base_url: str = "http://localhost",
+    raise_app_exceptions: bool = True,
+    headers: dict[str, str] | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client that calls the app in process."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
-    async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+    async with httpx.AsyncClient(transport=transport, base_url=base_url, headers=headers) as client:
         yield client
+
+
+async def api_key(sessions: async_sessionmaker, role: Role = Role.ADMIN, **options: Any) -> str:
+    """A fresh user with ``role`` and a key of theirs (``options`` go to ``create_key``)."""
+    email = f"{role.value}-{uuid.uuid4().hex[:8]}@ssn4psi.org"
+    await access.add_user(sessions, email=email, name=f"Test {role.value}", role=role)
+    return (await access.create_key(sessions, email=email, **options)).token
+
+
+async def bearer(sessions: async_sessionmaker, role: Role = Role.ADMIN, **options: Any) -> dict:
+    """The headers of a request made with a fresh key of ``role``."""
+    return {"Authorization": f"Bearer {await api_key(sessions, role, **options)}"}
+
+
+def api_key_in(database_url: str, role: Role = Role.ADMIN) -> str:
+    """``api_key`` from synchronous code (a fixture that starts a process): a fresh user with
+    ``role`` and a key of theirs in that database."""
+
+    async def make() -> str:
+        engine = make_engine(database_url)
+        try:
+            return await api_key(make_sessionmaker(engine), role)
+        finally:
+            await engine.dispose()
+
+    # a thread of its own: the test session's event loop may be running in this one
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, make()).result()
+
+
+TEST_ADMIN = Principal(
+    user_id=0, email="admin@ssn4psi.org", name="Test admin", role=Role.ADMIN, key_id="0" * 12
+)
+
+
+def as_admin(app: FastAPI, principal: Principal = TEST_ADMIN) -> FastAPI:
+    """Let every request through as an admin without a key, for an app over a backend that
+    has no database to hold one (a fake, or one that is down on purpose)."""
+    app.dependency_overrides[authenticate] = lambda: principal
+    return app

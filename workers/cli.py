@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from domain.enums import CloseReason, FocusArea, MatchStatus, Party, Stage
 from infra.log import configure_logging
 from infra.settings import Settings
+from workers.access_cli import keys_app, users_app
 
 app = typer.Typer(help="Matchmaker: the SSN4PSI match lifecycle engine.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -21,6 +22,8 @@ match_app = typer.Typer(help="Matches: the Secretariat's monitor.", no_args_is_h
 app.add_typer(db_app, name="db")
 app.add_typer(eoi_app, name="eoi")
 app.add_typer(match_app, name="match")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import uvicorn
 from api.app import create_app
 from infra.settings import Settings
 from infra.temporal import binary_path, connect, ensure_search_attributes, search_attribute_flags
+from services import access
 from store.engine import upgrade_database
 from workers.api import backend_for, uvicorn_options
 from workers.mailcatcher import start_mail_catcher
@@ -41,6 +43,36 @@ class DevPorts:
     ui: int
     api: int
     smtp: int
+
+
+ADMIN_KEY_FILE = "admin-api-key"
+
+
+def admin_key_path(settings: Settings) -> Path:
+    """Where the dev stack keeps its admin's API key (readable by its owner only)."""
+    return settings.data_dir / ADMIN_KEY_FILE
+
+
+def _write_secret(path: Path, text: str) -> None:
+    """Write a file only its owner can read, never letting it be readable by others."""
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text + "\n")
+
+
+async def ensure_admin_key(settings: Settings, sessions) -> str | None:  # type: ignore[no-untyped-def]
+    """Give the dev stack an admin API key on its first start (in ``admin_key_path``); return
+    it to be shown that once, or None when the kept one still works."""
+    path = admin_key_path(settings)
+    existing = path.read_text().strip() if path.exists() else None
+    new = await access.dev_admin_key(
+        sessions, email=settings.secretariat_email, name="Secretariat (dev)", existing=existing
+    )
+    if new is None:
+        return None
+    await asyncio.to_thread(_write_secret, path, new.token)
+    return new.token
 
 
 def _temporal_port(settings: Settings) -> int:
@@ -144,6 +176,10 @@ async def run_dev(settings: Settings) -> int:
         await ensure_search_attributes(client, settings.temporal_namespace, ALL_KEYS)
         catcher = start_mail_catcher(host="127.0.0.1", port=ports.smtp, maildir=settings.mail_dir)
         async with open_resources(settings) as resources:
+            try:
+                new_admin_key = await ensure_admin_key(settings, resources.sessions)
+            except access.AccessError as exc:
+                raise DevStackError(str(exc)) from None
             worker = build_worker(client, task_queue=settings.task_queue, resources=resources)
             server = _QuietServer(
                 uvicorn.Config(
@@ -161,7 +197,7 @@ async def run_dev(settings: Settings) -> int:
                 asyncio.create_task(stop.wait(), name="signal"),
                 asyncio.create_task(_watch(process), name="temporal"),
             }
-            await _announce(settings, ports, server)
+            await _announce(settings, ports, server, new_admin_key)
             done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if task.get_name() != "signal":
@@ -193,7 +229,9 @@ async def _watch(process: asyncio.subprocess.Process) -> None:
     raise DevStackError(f"Temporal dev server exited with {process.returncode}")
 
 
-async def _announce(settings: Settings, ports: DevPorts, server: uvicorn.Server) -> None:
+async def _announce(
+    settings: Settings, ports: DevPorts, server: uvicorn.Server, new_admin_key: str | None
+) -> None:
     for _ in range(200):
         if server.started:
             break
@@ -205,6 +243,12 @@ async def _announce(settings: Settings, ports: DevPorts, server: uvicorn.Server)
         f"  Temporal gRPC  127.0.0.1:{ports.temporal}  namespace {settings.temporal_namespace}",
         f"  SMTP catcher   127.0.0.1:{ports.smtp}  -> Maildir {settings.mail_dir.resolve()}",
         f"  Database       {settings.resolved_database_url}",
-        "Press Ctrl-C to stop.",
+        f"  Admin API key  {admin_key_path(settings)}  "
+        '(curl -H "Authorization: Bearer $(cat ' + str(admin_key_path(settings)) + ')" …)',
     ]
+    if new_admin_key is not None:
+        lines.append(
+            f"  New admin API key (shown this once, kept in the file above): {new_admin_key}"
+        )
+    lines.append("Press Ctrl-C to stop.")
     print("\n".join(lines), flush=True)  # noqa: T201 - the CLI's own output

@@ -1,14 +1,20 @@
 """Intake of expressions of interest."""
 
 import structlog
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
-from api.deps import BackendDep
+from api.deps import PROTECTED, BackendDep, require
 from api.schemas import EoiAccepted, EoiCreate, ErrorResponse
+from domain.access import Role
 from services import intake
 
 logger = structlog.get_logger()
-router = APIRouter(prefix="/api/eois", tags=["intake"])
+router = APIRouter(
+    prefix="/api/eois",
+    tags=["intake"],
+    dependencies=[Depends(require(Role.STAFF))],
+    responses=PROTECTED,
+)
 
 
 @router.post(

@@ -2,17 +2,23 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from api.deps import BackendDep
+from api.deps import PROTECTED, BackendDep, require
 from api.schemas import ErrorResponse, MatchDetail, MatchFilter, MatchList
+from domain.access import Role
 from domain.lifecycle.state import MatchState
 from services import reading, steering
 from services.views import MAX_LIMIT, MAX_OFFSET
 
 __all__ = ["MAX_LIMIT", "MAX_OFFSET", "router"]
 
-router = APIRouter(prefix="/api/matches", tags=["matches"])
+router = APIRouter(
+    prefix="/api/matches",
+    tags=["matches"],
+    dependencies=[Depends(require(Role.VIEWER))],
+    responses=PROTECTED,
+)
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse}}
 
 

@@ -3,20 +3,33 @@
 from collections.abc import Awaitable, Callable
 from typing import Any, get_args
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
 
-from api.deps import BackendDep, IdempotencyKey
+from api.deps import PROTECTED, BackendDep, CurrentUser, IdempotencyKey, require
 from api.schemas import ErrorResponse
+from domain.access import Role
 from domain.lifecycle import events as ev
 from services import steering
 from services.views import UpdateResult
 
-router = APIRouter(prefix="/api/matches/{match_id}", tags=["lifecycle"])
+# Answers on a partner's behalf and actions are staff's; who made them is the key's user,
+# never a name in the body (the services overwrite ``by`` and ``entered_by``).
+router = APIRouter(
+    prefix="/api/matches/{match_id}",
+    tags=["lifecycle"],
+    dependencies=[Depends(require(Role.STAFF))],
+    responses=PROTECTED,
+)
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "no open match with that id"},
     409: {"model": ErrorResponse, "description": "the rules refused it; the detail says why"},
     422: {"model": ErrorResponse, "description": "a malformed body or Idempotency-Key"},
-    429: {"model": ErrorResponse, "description": "the match is busy: see Retry-After"},
+    429: {
+        "model": ErrorResponse,
+        "description": "the match is busy, or this address failed to authenticate too often: "
+        "see Retry-After",
+        "headers": PROTECTED[429]["headers"],
+    },
     503: {
         "model": ErrorResponse,
         "description": "Temporal or the database is down: see Retry-After",
@@ -31,11 +44,17 @@ async def answer(
     match_id: str,
     event: ev.Answered,
     backend: BackendDep,
+    user: CurrentUser,
     idempotency_key: IdempotencyKey = None,
 ) -> UpdateResult:
-    """Record a partner's answer to an open prompt (refused with 409 and the reason)."""
+    """Record a partner's answer to an open prompt, entered on the partner's behalf by the
+    key's user (refused with 409 and the reason)."""
     return await steering.answer(
-        backend, match_id=match_id, event=event, idempotency_key=idempotency_key
+        backend,
+        match_id=match_id,
+        event=event,
+        entered_by=user.actor,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -44,12 +63,17 @@ async def report_progress(
     match_id: str,
     event: ev.ReportProgress,
     backend: BackendDep,
+    user: CurrentUser,
     idempotency_key: IdempotencyKey = None,
 ) -> UpdateResult:
     """Record the adopter's progress during adaptation, at any time (on track, blocked with the
     support needed, piloted, abandoned); an open check-in counts as answered."""
     return await steering.report_progress(
-        backend, match_id=match_id, event=event, idempotency_key=idempotency_key
+        backend,
+        match_id=match_id,
+        event=event,
+        entered_by=user.actor,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -58,11 +82,12 @@ async def act(
     match_id: str,
     action: ev.Action,
     backend: BackendDep,
+    user: CurrentUser,
     idempotency_key: IdempotencyKey = None,
 ) -> UpdateResult:
-    """Apply any Secretariat action, told apart by its ``kind``."""
+    """Apply any Secretariat action, told apart by its ``kind``, as the key's user."""
     return await steering.act(
-        backend, match_id=match_id, action=action, idempotency_key=idempotency_key
+        backend, match_id=match_id, action=action, by=user.actor, idempotency_key=idempotency_key
     )
 
 
@@ -71,10 +96,15 @@ def _route_for(model: type) -> Callable[..., Awaitable[UpdateResult]]:
         match_id: str,
         action: model,  # type: ignore[valid-type]
         backend: BackendDep,
+        user: CurrentUser,
         idempotency_key: IdempotencyKey = None,
     ) -> UpdateResult:
         return await steering.act(
-            backend, match_id=match_id, action=action, idempotency_key=idempotency_key
+            backend,
+            match_id=match_id,
+            action=action,
+            by=user.actor,
+            idempotency_key=idempotency_key,
         )
 
     route.__doc__ = model.__doc__

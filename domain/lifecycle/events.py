@@ -15,6 +15,16 @@ PromptId = Annotated[
 ]
 
 
+ENTERED_BY = (
+    "who entered the answer on the partner's behalf; the API sets it to the user of the key "
+    "that sent it (a value in the body is replaced)"
+)
+BY = (
+    "who of the Secretariat acted; the API sets it to the user of the key that sent the "
+    "action (a value in the body is replaced)"
+)
+
+
 class _Event(BaseModel):
     """A fact; when it happened is passed beside it (the workflow's clock)."""
 
@@ -28,6 +38,7 @@ class Answered(_Event):
     prompt_id: PromptId
     party: Party
     answer: Answer
+    entered_by: Actor | None = Field(default=None, description=ENTERED_BY)
 
 
 class ReportProgress(_Event):
@@ -39,6 +50,7 @@ class ReportProgress(_Event):
     kind: Literal["report_progress"] = "report_progress"
     party: Literal[Party.ADOPTER] = Party.ADOPTER
     report: CheckInAnswer
+    entered_by: Actor | None = Field(default=None, description=ENTERED_BY)
 
 
 class Tick(_Event):
@@ -67,7 +79,7 @@ class RecordFailed(_Event):
 
 
 class _Action(_Event):
-    by: Actor = "secretariat"
+    by: Actor = Field(default="secretariat", description=BY)
 
 
 class Pause(_Action):

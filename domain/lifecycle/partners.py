@@ -20,6 +20,14 @@ from domain.lifecycle.run import ENDED, InvalidMove, Run, other
 from domain.lifecycle.state import Prompt
 
 
+def _on_behalf(event: e.Answered | e.ReportProgress) -> str:
+    """The actor of an answer: the partner, or who entered it for them (an event without
+    ``entered_by``, as every one before access control, names the partner alone)."""
+    if event.entered_by is None:
+        return event.party
+    return f"{event.entered_by} for the {event.party}"
+
+
 def answered(run: Run, event: e.Answered) -> None:
     prompt = run.find_prompt(event.prompt_id)
     if not prompt.is_open:
@@ -32,7 +40,7 @@ def answered(run: Run, event: e.Answered) -> None:
     run.record(
         "answered",
         f"The {event.party} answered {prompt.kind}",
-        actor=event.party,
+        actor=_on_behalf(event),
         prompt_id=prompt.id,
         answer=prompt.answer,
     )
@@ -55,7 +63,7 @@ def report_progress(run: Run, event: e.ReportProgress) -> None:
         "progress_reported",
         f"The adopter reported progress: {status}"
         + (f" (the answer to {check_in.id})" if check_in else ""),
-        actor=event.party,
+        actor=_on_behalf(event),
         prompt_id=check_in.id if check_in else None,
         answer=answer,
     )

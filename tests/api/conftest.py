@@ -12,19 +12,21 @@ from fastapi import FastAPI
 from api.app import create_app
 from infra.settings import Settings
 from store.engine import upgrade_database
-from tests.support import http
+from tests.support import bearer, http
 from workers.api import open_backend
 from workers.ports import free_port
 
 
 @pytest.fixture
 async def api(stack, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The API over the test stack, reached as http://matchmaker.test."""
+    """The API over the test stack, reached as http://matchmaker.test with an admin's key."""
     settings = Settings(
         database_url=database_url, task_queue=stack.task_queue, allowed_hosts=["matchmaker.test"]
     )
     async with http(
-        create_app(settings, backend=stack.backend), base_url="http://matchmaker.test"
+        create_app(settings, backend=stack.backend),
+        base_url="http://matchmaker.test",
+        headers=await bearer(stack.backend.sessions),
     ) as client:
         yield client
 
@@ -46,6 +48,7 @@ async def offline_app(offline_settings: Settings) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def offline_api(offline_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """The offline API, reached as http://localhost."""
-    async with http(offline_app) as client:
+    """The offline API, reached as http://localhost with an admin's key."""
+    headers = await bearer(offline_app.state.backend.sessions)
+    async with http(offline_app, headers=headers) as client:
         yield client

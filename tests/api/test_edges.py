@@ -6,7 +6,7 @@ import pytest
 
 from api.app import create_app
 from infra.settings import Settings
-from tests.support import http
+from tests.support import bearer, http
 from workers.api import open_backend
 
 CHUNK = 64 * 1024
@@ -52,7 +52,7 @@ async def test_a_body_within_the_limit_is_read(offline_settings):
     settings = offline_settings.model_copy(update={"api_max_body_bytes": 100})
     async with (
         open_backend(settings) as backend,
-        http(create_app(settings, backend=backend)) as api,
+        http(create_app(settings, backend=backend), headers=await bearer(backend.sessions)) as api,
     ):
         within = await api.post("/api/matches/match-x/actions/resume", json={})
         beyond = await api.post("/api/matches/match-x/actions/note", json={"text": "x" * 100})
@@ -76,7 +76,7 @@ async def test_loopback_and_the_public_host_are_answered(offline_settings, host)
     )
     async with (
         open_backend(settings) as backend,
-        http(create_app(settings, backend=backend)) as api,
+        http(create_app(settings, backend=backend), headers=await bearer(backend.sessions)) as api,
     ):
         response = await api.get("/api/matches", headers={"host": host})
     assert response.status_code == 200, response.text

@@ -7,7 +7,7 @@ import pytest
 
 from api.app import create_app
 from infra.settings import Settings
-from tests.support import unique_eoi
+from tests.support import as_admin, unique_eoi
 from workers.api import open_backend
 from workers.ports import free_port
 
@@ -20,7 +20,7 @@ async def client(tmp_path):
         temporal_target=f"127.0.0.1:{free_port()}",
     )
     async with open_backend(settings) as backend:
-        app = create_app(settings, backend=backend)
+        app = as_admin(create_app(settings, backend=backend))
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
         ) as http:

@@ -1,7 +1,8 @@
 """Schemathesis over the whole OpenAPI of a running API: no 5xx, no answer off its schema.
 
 The API and a worker run as processes (`matchmaker api`, `matchmaker worker`) on the test
-Temporal server, a migrated SQLite database and a loopback SMTP server, as in production.
+Temporal server, a migrated SQLite database and a loopback SMTP server, as in production;
+every request carries an admin's key, made in the database before the API starts.
 Hypothesis generates valid and invalid requests for every operation; each answer must be
 documented (status code, content type, body schema) and none may be a server error.
 """
@@ -32,7 +33,7 @@ from domain.model import match_id_for
 from infra.settings import Settings
 from infra.temporal import binary_path
 from store.engine import upgrade_database
-from tests.support import example_eoi, smtp_server
+from tests.support import api_key_in, example_eoi, smtp_server
 from workers.ports import free_port
 
 # Matches that exist: every other generated request on a match goes to one of them, so the
@@ -41,6 +42,7 @@ LIVE = [f"FUZZ-{n}" for n in range(4)]
 _requests = itertools.count()
 _statuses: Counter[tuple[str, int]] = Counter()  # (live match or not, status) → requests
 EXAMPLES = int(os.environ.get("MATCHMAKER_FUZZ_EXAMPLES", "100"))  # generated per operation
+ADMIN: dict[str, str] = {}  # the headers of every request: an admin's key
 
 
 def _start(command: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -70,6 +72,7 @@ def api_url(temporal_env, tmp_path_factory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("fuzz")
     database = f"sqlite+aiosqlite:///{directory / 'matchmaker.db'}"
     upgrade_database(database)
+    ADMIN["Authorization"] = f"Bearer {api_key_in(database)}"
     with smtp_server() as (_mail, smtp_port):
         port = free_port()
         env = {
@@ -92,6 +95,7 @@ def api_url(temporal_env, tmp_path_factory) -> Iterator[str]:
                 started = httpx.post(
                     f"{url}/api/eois",
                     json=json.loads(example_eoi(id=eoi_id).model_dump_json()),
+                    headers=ADMIN,
                     timeout=30,
                 )
                 assert started.status_code in (200, 201), started.text
@@ -127,6 +131,7 @@ def test_no_server_error_and_no_answer_off_its_schema(case, api_url):
         case.path_parameters["match_id"] = match_id_for(LIVE[n // 2 % len(LIVE)])
     response = case.call_and_validate(
         base_url=api_url,
+        headers=ADMIN,
         timeout=30,
         checks=[
             not_a_server_error,

@@ -8,10 +8,11 @@ import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.app import create_app
+from infra.keys import mint_key
 from infra.settings import Settings
 from services.backend import Backend
 from services.outages import UPDATE_LIMIT_MESSAGE
-from tests.support import http, unique_eoi
+from tests.support import as_admin, http, unique_eoi
 from workers.api import open_backend
 from workers.ports import free_port
 
@@ -41,7 +42,9 @@ async def test_a_database_outage_is_503_naming_the_database(temporal_env, dead_d
     settings = Settings(database_url=dead_database_url)
     async with open_backend(settings) as backend:
         app = create_app(settings, backend=replace(backend, client=temporal_env.client))
-        async with http(app) as client:
+        # a key must be looked up in the database: that is where the outage shows
+        key = {"Authorization": f"Bearer {mint_key().token}"}
+        async with http(app, headers=key) as client:
             _assert_unavailable(await client.get("/api/matches"), "database")
             _assert_unavailable(await client.get("/api/matches/match-anything"), "database")
             health = await client.get("/healthz")
@@ -82,7 +85,7 @@ class _Client:
 
 async def test_a_match_beyond_the_update_limit_is_429_with_retry_after():
     backend = Backend(client=_Client(), sessions=None, task_queue="unused")  # type: ignore[arg-type]
-    async with http(create_app(Settings(), backend=backend)) as client:
+    async with http(as_admin(create_app(Settings(), backend=backend))) as client:
         response = await client.post("/api/matches/match-busy/answers", json=ANSWER)
     assert response.status_code == 429, response.text
     assert response.headers["Retry-After"] == "1"

@@ -11,7 +11,7 @@ from structlog.testing import LogCapture
 from api.app import create_app
 from infra.settings import Settings
 from services.backend import Backend
-from tests.support import http
+from tests.support import as_admin, http
 
 FRESH_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -43,7 +43,8 @@ async def test_the_request_id_is_echoed_and_bound_to_every_line(offline_api, log
     [line] = _access(logs)
     assert line["method"] == "GET" and line["status"] == 503
     assert line["route"] == "/api/matches/{match_id}/state"  # the template, not the path
-    assert line["actor"] is None
+    assert line["actor"].startswith("admin-")  # the key's user (conftest makes one per test)
+    assert len(line["key_id"]) == 12
     assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
 
 
@@ -104,7 +105,7 @@ class _Broken:
 
 async def test_an_unexpected_error_is_500_with_the_request_id(logs):
     backend = Backend(client=_Broken(), sessions=None, task_queue="unused")  # type: ignore[arg-type]
-    app = create_app(Settings(), backend=backend)
+    app = as_admin(create_app(Settings(), backend=backend))
     async with http(app, raise_app_exceptions=False) as api:
         response = await api.get("/api/matches/match-x/state", headers={"X-Request-ID": "r-1"})
     assert response.status_code == 500

@@ -71,8 +71,17 @@ class DevStack:
         self.process = None
         return code
 
-    def log(self) -> str:
-        return (self.data_dir.parent / "dev.log").read_text(errors="replace")[-4000:]
+    def log(self, *, whole: bool = False) -> str:
+        text = (self.data_dir.parent / "dev.log").read_text(errors="replace")
+        return text if whole else text[-4000:]
+
+    @property
+    def admin_key(self) -> str:
+        return (self.data_dir / "admin-api-key").read_text().strip()
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_key}"}
 
     def mails(self) -> list:
         return list(mailbox.Maildir(self.data_dir / "mail", create=False))
@@ -93,9 +102,16 @@ def dev_stack(tmp_path: Path) -> Iterator[DevStack]:
 
 async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
     dev_stack.start()
+    # the first start made an admin key: kept for its owner only, printed this once
+    key_file = dev_stack.data_dir / "admin-api-key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert dev_stack.log(whole=True).count(dev_stack.admin_key) == 1
     body = (EXAMPLES / "eoi.json").read_bytes()
+    assert httpx.get(f"{dev_stack.api}/api/matches", timeout=10).status_code == 401
     headers = {"content-type": "application/json"}
-    async with httpx.AsyncClient(base_url=dev_stack.api, timeout=10) as http:
+    async with httpx.AsyncClient(
+        base_url=dev_stack.api, timeout=10, headers=dev_stack.auth
+    ) as http:
         created = await http.post("/api/eois", content=body, headers=headers)
         assert created.status_code == 201, created.text
         match_id = created.json()["match_id"]
@@ -161,13 +177,21 @@ async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
         timeout=60,
     )
     assert cli.returncode == 0 and '"created": true' in cli.stdout, cli.stderr
-    shown = httpx.get(f"{dev_stack.api}/api/matches/match-NS21-015", timeout=10)
+    shown = httpx.get(
+        f"{dev_stack.api}/api/matches/match-NS21-015", headers=dev_stack.auth, timeout=10
+    )
     assert shown.status_code == 200, shown.text
     await wait_for(lambda: len(dev_stack.mails()) == 4, timeout=60)  # NS21-015's two
 
     assert dev_stack.stop() == 0
-    # a second start resumes the open workflow (the query needs a live worker)
+    # a second start resumes the open workflow (the query needs a live worker), and keeps
+    # the admin key without showing it again
+    first_key = dev_stack.admin_key
     dev_stack.start()
+    assert dev_stack.admin_key == first_key
+    assert dev_stack.log(whole=True).count(first_key) == 1
+    listed = httpx.get(f"{dev_stack.api}/api/matches", headers=dev_stack.auth, timeout=10)
+    assert listed.status_code == 200 and listed.json()["total"] == 2
     client = await connect(dev_stack.env["MATCHMAKER_TEMPORAL_TARGET"], "default")
     state = await client.get_workflow_handle(match_id).query(MatchLifecycle.state)
     assert state.stage == "follow_up" and [h.kind for h in state.history][0] == "match_recorded"

@@ -16,7 +16,7 @@ import pytest
 
 from infra.temporal import binary_path
 from store.engine import upgrade_database
-from tests.support import unique_eoi
+from tests.support import api_key_in, unique_eoi
 from workers.ports import free_port
 
 GRACE_SECONDS = 1
@@ -29,6 +29,7 @@ class ApiProcess:
     def __init__(self, directory: Path, temporal_target: str) -> None:
         url = f"sqlite+aiosqlite:///{directory / 'matchmaker.db'}"
         upgrade_database(url)
+        self.headers = {"Authorization": f"Bearer {api_key_in(url)}"}  # an admin's
         self.log_file = directory / "api.log"
         self.port = free_port()
         env = {
@@ -98,7 +99,9 @@ def start_api(tmp_path: Path) -> Iterator[Callable[[str], Awaitable[ApiProcess]]
 
 async def test_the_api_starts_and_answers_while_temporal_is_down(start_api):
     api_process = await start_api(f"127.0.0.1:{free_port()}")
-    async with httpx.AsyncClient(base_url=api_process.url, timeout=10) as http:
+    async with httpx.AsyncClient(
+        base_url=api_process.url, timeout=10, headers=api_process.headers
+    ) as http:
         health = await http.get("/healthz", headers={"X-Request-ID": "health-1"})
         listed = await http.get("/api/matches", headers={"X-Request-ID": "list-1"})
         submitted = await http.post(
@@ -139,7 +142,9 @@ async def test_sigterm_stops_the_api_within_its_bound_while_a_request_waits(
 ):
     # the API's task queue has no worker: the match starts, an answer to it waits for ever
     api_process = await start_api(temporal_env.client.service_client.config.target_host)
-    async with httpx.AsyncClient(base_url=api_process.url, timeout=60) as http:
+    async with httpx.AsyncClient(
+        base_url=api_process.url, timeout=60, headers=api_process.headers
+    ) as http:
         created = await http.post("/api/eois", json=unique_eoi().model_dump(mode="json"))
         assert created.status_code == 201, created.text
         answer = {
