@@ -36,6 +36,7 @@ async def test_a_running_match_keeps_the_policy_it_started_with(stack, temporal_
             party=adopter.party,
             answer=a.InterestAnswer(decision="confirm", needs="rural access"),
         ),
+        entered_by="ana@ssn4psi.org",
     )
     # beyond the new policy's lapse (30 hours), short of the match's own first reminder (7 days)
     await temporal_env.sleep(timedelta(days=3))
