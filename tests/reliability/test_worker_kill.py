@@ -168,7 +168,7 @@ async def test_kill_9_of_the_worker_during_sends_loses_no_email(
     assert len(expected) - len(delivered) == 0, "emails lost"
     # A copy is sent again only when a kill cut the attempt that had sent it, after the
     # server's 250 and before 'sent' was committed: one extra copy per such attempt. One kill
-    # can cut several (up to the sends under way: 3 of 4 were seen), so the bound is per send
+    # can cut several (up to the sends under way; two were seen), so the bound is per send
     # under way at a kill, not one per kill.
     assert unexplained == 0, "an email was delivered twice without a kill between the copies"
     assert all(n <= SMTP_POOL for n in per_kill), per_kill
