@@ -4,6 +4,8 @@ A key is checked here (shape, known id, secret, revocation, expiry) and its hold
 a ``Principal`` whose role is the key's (at most its user's). The web layer decides what a
 role may do per route and answers the refusals; the database holds only hashes of secrets."""
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from domain.access import USER_EMAIL_MAX, Role
 from domain.text import NAME_MAX, one_line
 from infra.keys import parse_key
+from services.errors import DatabaseUnavailable
 from services.outages import outages_refused
 from store import queries, writes
 from store.tables import ApiKeyRow, UserRow
@@ -209,16 +212,56 @@ async def revoke_key(sessions: async_sessionmaker, *, key_id: str) -> None:
             raise AccessError(f"no key {key_id!r}; `matchmaker keys list` shows them")
         await writes.revoke_api_key(session, key_id=key_id, at=datetime.now(UTC))
         await session.commit()
+    _verified.pop(key_id, None)
 
 
 INVALID = "invalid API key"
 
 
-@outages_refused()
+# A key verified within this long still works while the database is down, so a short outage
+# does not stop answers and actions (which need Temporal, not the database). A key revoked
+# during the outage is refused once the database is back, or when this time has passed.
+VERIFIED_FOR = timedelta(minutes=5)
+_verified: dict[str, tuple[bytes, Principal, datetime | None, datetime]] = {}
+
+
 async def authenticate(
     sessions: async_sessionmaker, *, token: str | None, now: datetime | None = None
 ) -> Principal:
-    """The holder of a presented key, or AuthenticationFailed saying why not."""
+    """The holder of a presented key, or AuthenticationFailed saying why not; during a
+    database outage, a key verified within ``VERIFIED_FOR`` is still honoured."""
+    now = now or datetime.now(UTC)
+    try:
+        principal, expires_at = await _verify(sessions, token=token, now=now)
+    except DatabaseUnavailable:
+        recent = _recently_verified(token, now)
+        if recent is None:
+            raise
+        return recent
+    assert token is not None
+    _verified[principal.key_id] = (_digest(token), principal, expires_at, now)
+    return principal
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _recently_verified(token: str | None, now: datetime) -> Principal | None:
+    presented = parse_key(token) if token else None
+    entry = _verified.get(presented.key_id) if presented else None
+    if entry is None or token is None:
+        return None
+    digest, principal, expires_at, verified_at = entry
+    fresh = now - verified_at < VERIFIED_FOR and (expires_at is None or expires_at > now)
+    return principal if fresh and hmac.compare_digest(digest, _digest(token)) else None
+
+
+@outages_refused()
+async def _verify(
+    sessions: async_sessionmaker, *, token: str | None, now: datetime
+) -> tuple[Principal, datetime | None]:
+    """Check a presented key against the database: its holder and the key's expiry."""
     if not token:
         raise AuthenticationFailed(
             "an API key is needed: send it as 'Authorization: Bearer <key>' or 'X-API-Key'",
@@ -227,7 +270,6 @@ async def authenticate(
     presented = parse_key(token)
     if presented is None:
         raise AuthenticationFailed(INVALID, reason="malformed")
-    now = now or datetime.now(UTC)
     async with sessions() as session:
         found = await queries.get_api_key(session, key_id=presented.key_id)
         if found is None:
@@ -250,9 +292,10 @@ async def authenticate(
             await session.commit()
         # a key never grants more than its user has now (the user's role may have been lowered)
         role = min(Role(key.role), Role(user.role), key=lambda r: r.rank)
-        return Principal(
+        principal = Principal(
             user_id=user.id, email=user.email, name=user.name, role=role, key_id=key.key_id
         )
+        return principal, key.expires_at
 
 
 @outages_refused()
