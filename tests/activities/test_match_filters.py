@@ -12,7 +12,7 @@ from store import queries
 from store import writes as repository
 from store.queries import MatchFilter
 from store.tables import MatchRow
-from tests.support import EXAMPLES
+from tests.support import EXAMPLES, record_eoi
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -225,16 +225,7 @@ async def test_record_match_keeps_whom_the_match_waits_on_whoever_came_first(
 
     eoi = unique_eoi()
     if intake_first:
-        async with sessions() as session:
-            await repository.create_match(
-                session,
-                eoi=eoi,
-                workflow_id=eoi.match_id,
-                stage="follow_up",
-                status="active",
-                next_deadline=None,
-            )
-            await session.commit()
+        await record_eoi(sessions, eoi)
     snapshot = MatchSnapshot(
         stage="follow_up",
         status="active",

@@ -3,9 +3,8 @@ an unknown parameter, one match's live state beside its timeline (or a note with
 
 import json
 
-from store import writes
 from store.engine import make_engine, make_sessionmaker
-from tests.support import unique_eoi, wait_for
+from tests.support import record_eoi, unique_eoi, wait_for
 
 
 def _payload(**workshop) -> dict:
@@ -118,16 +117,7 @@ async def test_without_temporal_a_match_is_its_read_model_with_a_note(
     eoi = unique_eoi()
     engine = make_engine(offline_settings.resolved_database_url)
     try:
-        async with make_sessionmaker(engine)() as session:
-            await writes.create_match(
-                session,
-                eoi=eoi,
-                workflow_id=eoi.match_id,
-                stage="follow_up",
-                status="active",
-                next_deadline=None,
-            )
-            await session.commit()
+        await record_eoi(make_sessionmaker(engine), eoi)
     finally:
         await engine.dispose()
     response = await offline_api.get(f"/api/matches/{eoi.match_id}")
