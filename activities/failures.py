@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 from temporalio.exceptions import ApplicationError
 
+from store.errors import driver_error, reason
+
 MESSAGE_MAX = 1000
 DATA_REJECTED = "DataRejected"  # non-retryable: the database refuses this record
 DATABASE_UNAVAILABLE = "DatabaseUnavailable"  # retried: the database could not be reached
@@ -24,19 +26,6 @@ def cut(text: str, limit: int = MESSAGE_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _driver_error(exc: SQLAlchemyError) -> BaseException:
-    """The driver's own exception (asyncpg's hides behind the DB-API adapter's)."""
-    cause: BaseException = exc.orig if isinstance(exc, StatementError) and exc.orig else exc
-    return cause.__cause__ if cause.__cause__ is not None else cause
-
-
-def _reason(exc: SQLAlchemyError) -> str:
-    """The database's own words, without the statement and parameters SQLAlchemy adds."""
-    cause = _driver_error(exc)
-    text = str(cause).strip().splitlines()
-    return f"{type(cause).__name__}: {text[0] if text else ''}".rstrip(": ")
-
-
 def _refused(exc: SQLAlchemyError) -> bool:
     """Whether the database refused the data itself: SQLSTATE class 22 (data exception) or
     23 (integrity constraint), or a value the driver could not bind."""
@@ -44,7 +33,7 @@ def _refused(exc: SQLAlchemyError) -> bool:
         return True
     if isinstance(exc, StatementError) and not isinstance(exc, DBAPIError):
         return True  # raised before the database saw it: a naive datetime, a wrong type
-    sqlstate = getattr(_driver_error(exc), "sqlstate", None) or getattr(
+    sqlstate = getattr(driver_error(exc), "sqlstate", None) or getattr(
         getattr(exc, "orig", None), "sqlstate", None
     )
     return isinstance(sqlstate, str) and sqlstate[:2] in ("22", "23")
@@ -59,12 +48,12 @@ def database_errors(what: str) -> Iterator[None]:
     except SQLAlchemyError as exc:
         if _refused(exc):
             raise ApplicationError(
-                cut(f"the database refused {what}: {_reason(exc)}"),
+                cut(f"the database refused {what}: {reason(exc)}"),
                 type=DATA_REJECTED,
                 non_retryable=True,
             ) from None
         raise ApplicationError(
-            cut(f"the database failed while {what}: {_reason(exc)}"), type=DATABASE_UNAVAILABLE
+            cut(f"the database failed while {what}: {reason(exc)}"), type=DATABASE_UNAVAILABLE
         ) from None
     except (OSError, TimeoutError) as exc:
         raise ApplicationError(

@@ -10,6 +10,7 @@ from sqlalchemy import exc as sa_exc
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.errors import Busy, DatabaseUnavailable, EngineUnavailable
+from store.errors import reason
 
 logger = structlog.get_logger()
 
@@ -49,7 +50,7 @@ def _diagnostic(exc: BaseException) -> str:
     """What an operator needs from the error, without the statement and its parameters that
     SQLAlchemy puts in its message (partner data)."""
     if isinstance(exc, sa_exc.DBAPIError):
-        return f"{type(exc.orig).__name__}: {exc.orig}"[:300]
+        return reason(exc)[:300]
     if isinstance(exc, sa_exc.SQLAlchemyError):
         return type(exc).__name__
     return f"{type(exc).__name__}: {exc}"[:300]
