@@ -106,7 +106,13 @@ async def test_451_for_a_recipient_then_accepting_delivers_once(stack, figures):
     try:
         await submit_eoi(stack.backend, eoi=eoi)
         await wait_for(lambda: mail.handler.refused[adopter] >= 1, timeout=60)
-        [row] = _to(await _rows(stack, eoi.match_id), adopter)
+
+        async def deferred():
+            # the server counts its refusal before the worker records the deferral
+            rows = _to(await _rows(stack, eoi.match_id), adopter)
+            return rows if rows and rows[0].status != "sending" else None
+
+        [row] = await wait_for(deferred, timeout=30)
         assert row.status == "pending"
     finally:
         del mail.handler.refuse[adopter]
