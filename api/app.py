@@ -87,6 +87,10 @@ EVERY_ROUTE: dict[int | str, dict[str, Any]] = {
 }
 
 
+# every module of api/routes/, each with its ``router``
+ROUTERS = (health, eois, matches, steering)
+
+
 def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
     """Build the FastAPI application over a backend the caller built (and will close)."""
     app = FastAPI(
@@ -112,7 +116,7 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
     for error, refusal in REFUSALS.items():
         app.add_exception_handler(error, _answer_with(refusal))
 
-    for module in (health, eois, matches, steering):
+    for module in ROUTERS:
         app.include_router(module.router)
     # the last added runs first: every request is logged, even one refused for its host
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)

@@ -83,15 +83,23 @@ class _Action(_Event):
 
 
 class Pause(_Action):
+    """Pause the reminders, escalations and lapses of the match (an election, a change of
+    government) until it is resumed."""
+
     kind: Literal["pause"] = "pause"
     reason: Reason
 
 
 class Resume(_Action):
+    """Resume a paused match: every open deadline moves by the time it was paused."""
+
     kind: Literal["resume"] = "resume"
 
 
 class ExtendDeadline(_Action):
+    """Give the named open prompt, or every open prompt with a deadline, 1 to 365 more days; in
+    adaptation (rules version 2) with no deadline open, move the next check-in instead."""
+
     kind: Literal["extend_deadline"] = "extend_deadline"
     days: int = Field(ge=1, le=365)
     prompt_id: PromptId | None = None
@@ -99,6 +107,9 @@ class ExtendDeadline(_Action):
 
 
 class ChangeContact(_Action):
+    """Replace one party's contact (someone left the ministry); its open prompts are emailed
+    to the new contact."""
+
     kind: Literal["change_contact"] = "change_contact"
     party: Literal[Party.ADOPTER, Party.PROVIDER]
     contact: Contact
@@ -106,12 +117,17 @@ class ChangeContact(_Action):
 
 
 class Advance(_Action):
+    """Move the match forward to a later stage (the partners moved on outside Matchmaker);
+    matches never go back."""
+
     kind: Literal["advance"] = "advance"
     to: Literal[Stage.FIELD_VISIT, Stage.ADAPTATION, Stage.OUTCOME]
     reason: Reason
 
 
 class Close(_Action):
+    """Close the match with a reason and a note; its open prompts and deadlines end."""
+
     kind: Literal["close"] = "close"
     reason: Literal[
         CloseReason.DECLINED,
@@ -125,22 +141,32 @@ class Close(_Action):
 
 
 class AddNote(_Action):
+    """Write a note on the match's timeline; it also clears the attention of a step that
+    could not be recorded."""
+
     kind: Literal["add_note"] = "add_note"
     text: Reason
 
 
 class Resend(_Action):
+    """Send the named open prompt, or every open prompt, again."""
+
     kind: Literal["resend"] = "resend"
     prompt_id: PromptId | None = None
 
 
 class ScheduleVisit(_Action):
+    """Fix the field visit's dates, format and delegation on the partners' behalf (in the
+    field_visit stage)."""
+
     kind: Literal["schedule_visit"] = "schedule_visit"
     plan: VisitPlan
     reason: Reason
 
 
 class CancelVisit(_Action):
+    """Cancel the field visit being planned or scheduled."""
+
     kind: Literal["cancel_visit"] = "cancel_visit"
     reason: Reason
 
