@@ -15,10 +15,14 @@ COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 
 COPY domain ./domain
-COPY workflows ./workflows
+COPY infra ./infra
+COPY store ./store
 COPY activities ./activities
-COPY workers ./workers
+COPY workflows ./workflows
+COPY services ./services
 COPY api ./api
+COPY web ./web
+COPY workers ./workers
 COPY migrations ./migrations
 RUN uv sync --frozen --no-dev && useradd --system --uid 10001 matchmaker
 USER matchmaker

@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pycountry
@@ -28,6 +29,7 @@ from activities.mail import (
     smtp_address,
 )
 from activities.smtp import PermanentDeliveryError, SmtpMailer, TransientDeliveryError
+from infra.signing import PartnerLinks
 from store import writes as repository
 
 logger = structlog.get_logger()
@@ -46,6 +48,7 @@ class MailIdentity:
     sender_name: str
     secretariat_email: str
     public_base_url: str
+    link_lifetime_days: int = 90  # a partner link without a deadline works this long
 
 
 @asynccontextmanager
@@ -87,8 +90,10 @@ class Notifications:
         identity: MailIdentity,
         renderer: TemplateRenderer | None = None,
         heartbeat_every: float = HEARTBEAT_EVERY_SECONDS,
+        links: PartnerLinks | None = None,
     ) -> None:
         self._sessions = sessions
+        self._links = links
         self._heartbeat_every = heartbeat_every
         self._mailer = mailer
         self._identity = identity
@@ -115,6 +120,26 @@ class Notifications:
             **data.email.context,
         }
 
+    def _partner_links(self, data: SendEmailInput, context: dict[str, Any]) -> dict[str, str]:
+        """The signed link a partner answers a prompt at (none for the Secretariat's emails,
+        notices, or a worker without a signer)."""
+        email = data.email
+        if self._links is None or not email.prompt_id or email.recipient_email is None:
+            return {}
+        answer_by = context.get("answer_by")
+        expires = self._links.expiry(
+            datetime.fromisoformat(answer_by).replace(tzinfo=UTC) if answer_by else None,
+            now=datetime.now(UTC),
+            lifetime=timedelta(days=self._identity.link_lifetime_days),
+        )
+        token = self._links.mint(
+            match_id=data.match_id,
+            party=email.party.value,
+            prompt_id=email.prompt_id,
+            expires_at=expires,
+        )
+        return {"respond_url": f"{self._identity.public_base_url.rstrip('/')}/respond/{token}"}
+
     @activity.defn
     async def send_email(self, data: SendEmailInput) -> SendEmailResult:
         """Send one email; a key already sent is not sent again, a bounce or an email that
@@ -138,7 +163,9 @@ class Notifications:
             "language": email.recipient_language,
         }
         try:
-            rendered = self._renderer.render(email.template.value, self._context(data, recipient))
+            context = self._context(data, recipient)
+            context.update(self._partner_links(data, context))
+            rendered = self._renderer.render(email.template.value, context)
         except EmailNotBuildable as exc:
             claim = await self._claim(data, address, subject="")
             if claim.already_sent:  # the template broke after this email went out

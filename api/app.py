@@ -2,11 +2,14 @@
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -15,6 +18,7 @@ from api.routes import eois, health, matches, steering
 from api.schemas import ErrorResponse
 from api.throttle import FailureLimiter
 from infra.settings import Settings
+from infra.signing import PartnerLinks
 from services.backend import Backend
 from services.errors import (
     Busy,
@@ -24,6 +28,9 @@ from services.errors import (
     MatchNotFound,
     MoveRefused,
 )
+from web import partner
+
+STATIC = Path(partner.__file__).parent / "static"
 
 
 def _field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -102,6 +109,10 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
     app.state.settings = settings
     app.state.backend = backend
     app.state.auth_failures = FailureLimiter(limit=settings.api_auth_failures_per_minute)
+    app.state.partner_links = PartnerLinks(
+        settings.link_secrets, grace=timedelta(days=settings.link_grace_days)
+    )
+    app.state.respond_limiter = FailureLimiter(limit=settings.partner_answers_per_minute)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -118,6 +129,9 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
 
     for module in ROUTERS:
         app.include_router(module.router)
+    # partner pages: HTML, outside the JSON API's schema, their signed link the credential
+    app.include_router(partner.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # the last added runs first: every request is logged, even one refused for its host
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)

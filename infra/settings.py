@@ -86,7 +86,28 @@ class Settings(BaseSettings):
         description="failed authentications a client address may make in a minute before "
         "the API answers it 429 (per API process)",
     )
-    signing_secret: SecretStr = SecretStr(DEV_SIGNING_SECRET)
+    partner_answers_per_minute: int = Field(
+        default=30,
+        gt=0,
+        description="answers a client address may send from partner pages in a minute before "
+        "it is answered 429 (per API process)",
+    )
+    signing_secret: SecretStr = Field(
+        default=SecretStr(DEV_SIGNING_SECRET),
+        description="signs partner links (and keys the log masking); at least 32 characters "
+        "outside dev",
+    )
+    previous_signing_secrets: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="secrets that signed earlier links, still accepted (comma-separated): "
+        "rotate by moving the old signing_secret here",
+    )
+    link_grace_days: int = Field(
+        default=14, ge=0, le=365, description="a partner link works this long past its deadline"
+    )
+    link_lifetime_days: int = Field(
+        default=90, ge=1, le=730, description="how long a link without a deadline works"
+    )
 
     timing: TimingPolicy = Field(
         default_factory=TimingPolicy,
@@ -115,6 +136,19 @@ class Settings(BaseSettings):
         if isinstance(value, list | tuple):
             return [_as_host_header(str(host)) for host in value if str(host).strip()]
         return value
+
+    @field_validator("previous_signing_secrets", mode="before")
+    @classmethod
+    def _split_secrets(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [secret.strip() for secret in value.split(",") if secret.strip()]
+        return value
+
+    @property
+    def link_secrets(self) -> list[str]:
+        """Every secret a partner link may be signed with; the first one signs."""
+        secrets = [self.signing_secret, *self.previous_signing_secrets]
+        return [s.get_secret_value() for s in secrets]
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":

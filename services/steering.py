@@ -74,11 +74,12 @@ async def answer(
     *,
     match_id: str,
     event: ev.Answered,
-    entered_by: str,
+    entered_by: str | None,
     idempotency_key: str | None = None,
 ) -> UpdateResult:
     """Give a partner's answer, entered on their behalf by ``entered_by`` (whatever the event
-    said), to the match; MoveRefused says why the rules refused it."""
+    said; None: the partner answered themself, through their signed link), to the match;
+    MoveRefused says why the rules refused it."""
     event = event.model_copy(update={"entered_by": entered_by})
     update_id = update_id_for(match_id, "answer", idempotency_key)
     return await _update(backend, match_id, MatchLifecycle.answer, event, update_id=update_id)

@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.notifications import MailIdentity
 from activities.smtp import SmtpMailer
+from infra.settings import Settings
 from services.backend import Backend
 from store.engine import make_engine, make_sessionmaker, upgrade_database
 from tests.support import (
@@ -24,7 +25,7 @@ from tests.support import (
     start_postgres,
     start_test_server,
 )
-from workers.worker import Resources, build_worker
+from workers.worker import Resources, build_worker, partner_links
 
 
 @pytest.fixture(scope="session")
@@ -104,8 +105,9 @@ async def stack(temporal_env, sessions, smtp) -> AsyncIterator[Stack]:
             sender="matchmaker@ssn4psi.org",
             sender_name="SSN4PSI Matchmaker",
             secretariat_email="secretariat@ssn4psi.org",
-            public_base_url="http://127.0.0.1:8000",
+            public_base_url="http://matchmaker.test",
         ),
+        links=partner_links(Settings()),  # the dev secret, as the API of the tests has it
     )
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     async with build_worker(temporal_env.client, task_queue=task_queue, resources=resources):

@@ -77,3 +77,13 @@ def test_env_example_documents_every_setting():
     text = (ROOT / ".env.example").read_text()
     documented = set(re.findall(r"^MATCHMAKER_([A-Z_]+)=", text, flags=re.M))
     assert documented == {name.upper() for name in Settings.model_fields}
+
+
+def test_the_image_holds_every_package_of_the_project():
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"][
+        "targets"
+    ]["wheel"]["packages"]
+    copied = set(re.findall(r"^COPY (\S+) \./\1$", (ROOT / "Dockerfile").read_text(), re.M))
+    assert set(packages) | {"migrations"} <= copied

@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -16,6 +17,7 @@ from activities.records import MatchRecords
 from activities.smtp import SmtpMailer
 from domain.model import load_reference_data
 from infra.settings import Settings
+from infra.signing import PartnerLinks
 from store.engine import make_engine, make_sessionmaker
 from workflows.match_lifecycle import MatchLifecycle
 
@@ -40,6 +42,7 @@ class Resources:
     sessions: async_sessionmaker
     mailer: SmtpMailer
     identity: MailIdentity
+    links: PartnerLinks | None = None  # None: emails ask partners to reply instead
 
 
 @asynccontextmanager
@@ -64,18 +67,28 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
                 sender_name=settings.mail_from_name,
                 secretariat_email=settings.secretariat_email,
                 public_base_url=settings.public_base_url,
+                link_lifetime_days=settings.link_lifetime_days,
             ),
+            links=partner_links(settings),
         )
     finally:
         await mailer.aclose()
         await engine.dispose()
 
 
+def partner_links(settings: Settings) -> PartnerLinks:
+    """The signer of partner links, from the settings' secrets and grace period."""
+    return PartnerLinks(settings.link_secrets, grace=timedelta(days=settings.link_grace_days))
+
+
 def activities_of(resources: Resources) -> list[Callable[..., Any]]:
     """The activity methods, bound to the worker's database and mailer."""
     records = MatchRecords(resources.sessions)
     notifications = Notifications(
-        sessions=resources.sessions, mailer=resources.mailer, identity=resources.identity
+        sessions=resources.sessions,
+        mailer=resources.mailer,
+        identity=resources.identity,
+        links=resources.links,
     )
     return [
         records.record_match,

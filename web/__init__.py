@@ -1,0 +1,1 @@
+"""HTML pages: partners at their signed links (``web/partner.py``)."""

@@ -1,0 +1,53 @@
+"""From a submitted HTML form to a partner's answer, and from its errors back to the fields.
+
+Field names are the answer's own, dotted for nested models (``plan.start``), so the rules'
+validation messages land beside the field that caused them.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from domain.enums import PromptKind
+from domain.lifecycle.answers import Answer
+
+ANSWER: TypeAdapter[Any] = TypeAdapter(Answer)
+FORM_ERROR = "__form__"  # an error about the answer as a whole, shown above the form
+
+# Optional fields whose empty value means "not given" (the model's default applies).
+_OPTIONAL_WHEN_EMPTY = {"counter.start", "counter.end", "counter.format", "counter.delegation_size"}
+
+
+def _nested(fields: Mapping[str, str]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name in ("csrf", "kind"):
+            continue
+        target = data
+        *parents, leaf = name.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = value.strip() if isinstance(value, str) else value
+    return data
+
+
+def answer_from_form(kind: PromptKind, fields: Mapping[str, str]) -> Any:
+    """The answer the form gives for a prompt of ``kind``; ValidationError when it is wrong."""
+    data = _nested({k: v for k, v in fields.items() if not (k in _OPTIONAL_WHEN_EMPTY and not v)})
+    if kind == PromptKind.VISIT_CONFIRMATION and data.get("decision") != "counter":
+        data.pop("counter", None)  # new terms only count with a counter-proposal
+    return ANSWER.validate_python({**data, "kind": kind.value})
+
+
+def field_errors(error: ValidationError) -> dict[str, str]:
+    """One message per form field (the first), in words a partner can act on."""
+    errors: dict[str, str] = {}
+    for item in error.errors(include_url=False):
+        location = [str(part) for part in item["loc"]]
+        if location and location[0] in {kind.value for kind in PromptKind}:
+            location = location[1:]  # the discriminated union's tag
+        name = ".".join(location) or FORM_ERROR
+        message = item["msg"].removeprefix("Value error, ")
+        errors.setdefault(name, message[0].upper() + message[1:])
+    return errors
