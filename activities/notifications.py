@@ -121,24 +121,31 @@ class Notifications:
         }
 
     def _partner_links(self, data: SendEmailInput, context: dict[str, Any]) -> dict[str, str]:
-        """The signed link a partner answers a prompt at (none for the Secretariat's emails,
-        notices, or a worker without a signer)."""
-        email = data.email
-        if self._links is None or not email.prompt_id or email.recipient_email is None:
+        """The signed links of a partner's email: their page of the match, and the page that
+        answers the prompt (none for the Secretariat's emails or a worker without a signer)."""
+        email, links = data.email, self._links
+        if links is None or email.recipient_email is None:
             return {}
-        answer_by = context.get("answer_by")
-        expires = self._links.expiry(
-            datetime.fromisoformat(answer_by).replace(tzinfo=UTC) if answer_by else None,
-            now=datetime.now(UTC),
-            lifetime=timedelta(days=self._identity.link_lifetime_days),
-        )
-        token = self._links.mint(
+        base, now = self._identity.public_base_url.rstrip("/"), datetime.now(UTC)
+        lifetime = timedelta(days=self._identity.link_lifetime_days)
+        party = email.party.value
+        page = links.mint(
             match_id=data.match_id,
-            party=email.party.value,
-            prompt_id=email.prompt_id,
-            expires_at=expires,
+            party=party,
+            expires_at=links.expiry(None, now=now, lifetime=lifetime),
         )
-        return {"respond_url": f"{self._identity.public_base_url.rstrip('/')}/respond/{token}"}
+        urls = {"match_url": f"{base}/match/{page}"}
+        if email.prompt_id:
+            answer_by = context.get("answer_by")
+            deadline = datetime.fromisoformat(answer_by).replace(tzinfo=UTC) if answer_by else None
+            token = links.mint(
+                match_id=data.match_id,
+                party=party,
+                prompt_id=email.prompt_id,
+                expires_at=links.expiry(deadline, now=now, lifetime=lifetime),
+            )
+            urls["respond_url"] = f"{base}/respond/{token}"
+        return urls
 
     @activity.defn
     async def send_email(self, data: SendEmailInput) -> SendEmailResult:

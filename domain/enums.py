@@ -86,6 +86,7 @@ class NoticeKind(StrEnum):
     VISIT_REMINDER = "visit_reminder"
     ESCALATION = "escalation"
     SUPPORT_REQUEST = "support_request"
+    HELP_REQUEST = "help_request"
     DELIVERY_FAILURE = "delivery_failure"
     RECORD_FAILURE = "record_failure"
     THANKS = "thanks"

@@ -1,63 +1,111 @@
-"""Partners at their signed links: read the prompt a link is for, and answer it.
+"""Partners at their signed links: the prompt a link is for, their page of the match, and
+what they can do there (answer, report progress, ask for help, ask for a fresh link).
 
 The link is the only credential: the match, the prompt and the party come from its claims,
-never from the form. An answer reaches the workflow as an Update whose id derives from the
-token, so a form submitted twice is applied once.
+never from the form. What a partner sends reaches the workflow as an Update whose id derives
+from the token (and the content), so a form submitted twice is applied once.
 """
 
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.enums import Party
+from domain.enums import Party, Stage
 from domain.lifecycle import events as ev
-from domain.lifecycle.answers import Answer
+from domain.lifecycle.answers import Answer, CheckInAnswer
 from domain.lifecycle.state import HistoryEntry, MatchState, Prompt
 from domain.partner_view import partner_history
-from infra.signing import LinkClaims, PartnerLinks
+from infra.signing import LinkClaims, LinkExpired, PartnerLinks
 from services import steering
 from services.backend import Backend
 from services.errors import MatchNotFound
 from workflows.contracts import UpdateResult
 
 
-class PromptNotOpen(Exception):
-    """The prompt was answered, or the match moved on or closed: the page says where it is."""
-
-    def __init__(self, page: "PromptPage") -> None:
-        super().__init__(f"prompt {page.prompt.id} is {page.prompt.status}")
-        self.page = page
-
-
 @dataclass(frozen=True)
-class PromptPage:
-    """What a partner's page shows: the match, the prompt the link is for, what was said."""
+class PartnerView:
+    """One party's view of a match: the claims of their link, the state, what they may see."""
 
     claims: LinkClaims
     state: MatchState
-    prompt: Prompt
     history: list[HistoryEntry]
 
     @property
     def party(self) -> Party:
         return Party(self.claims.party)
 
+    @property
+    def match_id(self) -> str:
+        return self.claims.match_id
+
+    def open_prompts(self) -> list[Prompt]:
+        """Every question awaited, from anyone, soonest deadline first."""
+        return sorted(self.state.open_prompts(), key=lambda p: (p.lapse_at is None, p.lapse_at))
+
+    @property
+    def may_report_progress(self) -> bool:
+        s = self.state
+        return (
+            self.party == Party.ADOPTER
+            and s.stage == Stage.ADAPTATION
+            and not s.closed
+            and s.rules_version >= 2
+        )
+
+    @property
+    def may_ask_for_help(self) -> bool:
+        return not self.state.closed and self.state.rules_version >= 2
+
+
+@dataclass(frozen=True)
+class PromptPage(PartnerView):
+    """The view of a link to one prompt."""
+
+    prompt: Prompt
+
+
+class PromptNotOpen(Exception):
+    """The prompt was answered, or the match moved on or closed: the page says where it is."""
+
+    def __init__(self, page: PromptPage) -> None:
+        super().__init__(f"prompt {page.prompt.id} is {page.prompt.status}")
+        self.page = page
+
+
+async def _view(backend: Backend, claims: LinkClaims) -> tuple[MatchState, list[HistoryEntry]]:
+    state = await steering.live_state(backend, match_id=claims.match_id)
+    return state, partner_history(state)
+
 
 async def open_link(
     backend: Backend, links: PartnerLinks, token: str, *, now: datetime
 ) -> PromptPage:
-    """The page of a genuine link (LinkTampered / LinkExpired otherwise; MatchNotFound for a
-    match or prompt that does not exist)."""
-    claims = links.read(token, now=now)
-    state = await steering.live_state(backend, match_id=claims.match_id)
+    """The page of a genuine link to a prompt (LinkTampered / LinkExpired otherwise;
+    MatchNotFound for a match or prompt that does not exist)."""
+    return await _prompt_page(backend, links.read(token, now=now))
+
+
+async def _prompt_page(backend: Backend, claims: LinkClaims) -> PromptPage:
+    state, history = await _view(backend, claims)
     prompt = state.prompt(claims.prompt_id) if claims.prompt_id else None
     if prompt is None or prompt.party != claims.party:
         raise MatchNotFound(f"match {claims.match_id} has no such question for the {claims.party}")
-    return PromptPage(claims=claims, state=state, prompt=prompt, history=partner_history(state))
+    return PromptPage(claims=claims, state=state, history=history, prompt=prompt)
 
 
-def _update_key(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+async def open_match(
+    backend: Backend, links: PartnerLinks, token: str, *, now: datetime
+) -> PartnerView:
+    """A party's page of the match, from a genuine link to it."""
+    claims = links.read(token, now=now)
+    if claims.prompt_id is not None:  # a link to one prompt opens its own page
+        raise MatchNotFound("this link is for one question, not for the page of the match")
+    state, history = await _view(backend, claims)
+    return PartnerView(claims=claims, state=state, history=history)
+
+
+def _key(token: str, *parts: str) -> str:
+    return hashlib.sha256("\0".join((token, *parts)).encode()).hexdigest()
 
 
 async def answer(backend: Backend, page: PromptPage, token: str, answer: Answer) -> UpdateResult:
@@ -68,8 +116,49 @@ async def answer(backend: Backend, page: PromptPage, token: str, answer: Answer)
     event = ev.Answered(prompt_id=page.prompt.id, party=page.party, answer=answer)
     return await steering.answer(
         backend,
-        match_id=page.claims.match_id,
+        match_id=page.match_id,
         event=event,
         entered_by=None,
-        idempotency_key=_update_key(token),
+        idempotency_key=_key(token),
+    )
+
+
+async def request_fresh_link(
+    backend: Backend, links: PartnerLinks, token: str, *, now: datetime
+) -> PromptPage:
+    """Have the prompt of a genuine link (expired or not) emailed again with a fresh link;
+    MoveRefused when one was sent less than a day ago or the prompt is closed."""
+    try:
+        claims = links.read(token, now=now)
+    except LinkExpired as exc:
+        claims = exc.claims
+    page = await _prompt_page(backend, claims)
+    if not page.prompt.is_open:
+        raise PromptNotOpen(page)
+    event = ev.LinkRequested(prompt_id=page.prompt.id, party=page.party)
+    await steering.partner_request(backend, match_id=page.match_id, event=event)
+    return page
+
+
+async def ask_for_help(
+    backend: Backend, view: PartnerView, token: str, message: str
+) -> UpdateResult:
+    """Tell the Secretariat the party needs help (the same message twice counts once)."""
+    event = ev.HelpRequested(party=view.party, message=message)
+    return await steering.partner_request(
+        backend, match_id=view.match_id, event=event, idempotency_key=_key(token, message)
+    )
+
+
+async def report_progress(
+    backend: Backend, view: PartnerView, token: str, report: CheckInAnswer
+) -> UpdateResult:
+    """The adopter's progress report from their page of the match."""
+    event = ev.ReportProgress(report=report)
+    return await steering.report_progress(
+        backend,
+        match_id=view.match_id,
+        event=event,
+        entered_by=None,
+        idempotency_key=_key(token, report.model_dump_json()),
     )

@@ -91,15 +91,30 @@ async def report_progress(
     *,
     match_id: str,
     event: ev.ReportProgress,
-    entered_by: str,
+    entered_by: str | None,
     idempotency_key: str | None = None,
 ) -> UpdateResult:
     """Give the adopter's progress report during adaptation (asked by a check-in or not),
-    entered on their behalf by ``entered_by``."""
+    entered on their behalf by ``entered_by`` (None: the adopter, at their own page)."""
     event = event.model_copy(update={"entered_by": entered_by})
     update_id = update_id_for(match_id, "report_progress", idempotency_key)
     return await _update(
         backend, match_id, MatchLifecycle.report_progress, event, update_id=update_id
+    )
+
+
+@outages_refused()
+async def partner_request(
+    backend: Backend,
+    *,
+    match_id: str,
+    event: ev.LinkRequested | ev.HelpRequested,
+    idempotency_key: str | None = None,
+) -> UpdateResult:
+    """A partner's request from their own pages: a fresh link, or the Secretariat's help."""
+    update_id = update_id_for(match_id, f"partner:{event.kind}", idempotency_key)
+    return await _update(
+        backend, match_id, MatchLifecycle.partner_request, event, update_id=update_id
     )
 
 

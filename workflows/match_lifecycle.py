@@ -276,6 +276,15 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
     def _check_report_progress(self, event: ev.ReportProgress) -> None:
         self._check(event)
 
+    @workflow.update
+    async def partner_request(self, event: ev.PartnerRequest) -> UpdateResult:
+        """A partner asks, from their own pages, for a fresh link or for the Secretariat's help."""
+        return await self._apply(event)
+
+    @partner_request.validator
+    def _check_partner_request(self, event: ev.PartnerRequest) -> None:
+        self._check(event)
+
     # -- Secretariat actions ------------------------------------------------------------------
     @workflow.update
     async def act(self, action: ev.Action) -> UpdateResult:

@@ -153,6 +153,8 @@ def _close(run: Run, action: e.Close) -> None:
 def _note(run: Run, action: e.AddNote) -> None:
     run.s.notes.append(action.text)
     run.s.attention.pop("record", None)  # a step not recorded: the note says what was done
+    for key in [k for k in run.s.attention if k.startswith("help:")]:
+        run.s.attention.pop(key)  # a partner's call for help: the note says what was done
     run.record("note", action.text, actor=_actor(action))
 
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from domain.enums import CloseReason, Party, Stage
 from domain.lifecycle.answers import Answer, CheckInAnswer, VisitPlan, VisitReport
 from domain.model import Contact
-from domain.text import Actor, Reason, Text
+from domain.text import Actor, Reason, RequiredText, Text
 
 # Prompt ids are made by the rules ("introduction_adopter-1"): anything else names no prompt.
 PromptId = Annotated[
@@ -51,6 +51,27 @@ class ReportProgress(_Event):
     party: Literal[Party.ADOPTER] = Party.ADOPTER
     report: CheckInAnswer
     entered_by: Actor | None = Field(default=None, description=ENTERED_BY)
+
+
+class LinkRequested(_Event):
+    """A partner whose link expired asks for a fresh one for an open prompt (rules version 2);
+    the prompt is emailed again, at most once a day."""
+
+    kind: Literal["link_requested"] = "link_requested"
+    prompt_id: PromptId
+    party: Literal[Party.ADOPTER, Party.PROVIDER]
+
+
+class HelpRequested(_Event):
+    """A partner asks the Secretariat for help from their match page (rules version 2)."""
+
+    kind: Literal["help_requested"] = "help_requested"
+    party: Literal[Party.ADOPTER, Party.PROVIDER]
+    message: RequiredText
+
+
+PartnerRequest = Annotated[LinkRequested | HelpRequested, Field(discriminator="kind")]
+"""What a partner asks from their own pages (the input of the workflow's ``partner_request``)."""
 
 
 class Tick(_Event):
@@ -215,7 +236,14 @@ Action = Annotated[_ACTIONS, Field(discriminator="kind")]
 """A Secretariat action, told apart by ``kind`` (the input of the workflow's ``act`` update)."""
 
 Event = Annotated[
-    Answered | ReportProgress | Tick | DeliveryFailed | RecordFailed | _ACTIONS,
+    Answered
+    | ReportProgress
+    | LinkRequested
+    | HelpRequested
+    | Tick
+    | DeliveryFailed
+    | RecordFailed
+    | _ACTIONS,
     Field(discriminator="kind"),
 ]
 """Anything that can happen to a match."""

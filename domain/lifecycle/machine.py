@@ -7,6 +7,7 @@ from domain.lifecycle import events as e
 from domain.lifecycle.actions import apply_action
 from domain.lifecycle.effects import Decision
 from domain.lifecycle.partners import answered, report_progress
+from domain.lifecycle.requests import help_requested, link_requested
 from domain.lifecycle.run import InvalidMove, Run
 from domain.lifecycle.state import RULES_VERSION, MatchState
 from domain.lifecycle.suggestions import suggest
@@ -64,6 +65,10 @@ def decide(state: MatchState, event: e.Event, at: datetime) -> Decision:
         answered(run, event)
     elif isinstance(event, e.ReportProgress):
         report_progress(run, event)
+    elif isinstance(event, e.LinkRequested):
+        link_requested(run, event)
+    elif isinstance(event, e.HelpRequested):
+        help_requested(run, event)
     else:
         apply_action(run, event)
     suggest(run)

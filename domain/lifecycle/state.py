@@ -48,6 +48,9 @@ class Prompt(BaseModel):
     escalated: bool = False
     escalations: int = 0
     closed_at: datetime | None = None
+    link_sent_at: datetime | None = Field(
+        default=None, description="when a partner last asked for a fresh link (rules v2)"
+    )
     context: dict[str, Any] = Field(default_factory=dict, description="what the email shows")
     answer: dict[str, Any] | None = None
 

@@ -5,11 +5,23 @@ the workflow."""
 import re
 from datetime import timedelta
 
+import pytest
+
 from domain.enums import CloseReason, MatchStatus, PromptStatus, Stage
 from store import queries
-from tests.support import wait_for
+from tests.support import start_test_server, wait_for
 from tests.web.test_partner_pages import CSRF, LINK, _text
 from tests.workflows.helpers import Match
+
+
+@pytest.fixture
+async def temporal_env():
+    """A test server of its own: time skipping stalls while other tests' workflows wait."""
+    env = await start_test_server()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
 
 
 async def _by_link(match: Match, pages, *, to: str, subject: str, form: dict[str, str]):

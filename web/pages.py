@@ -1,0 +1,144 @@
+"""What every partner page shares: templates, error pages, the CSRF and rate checks."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from api.throttle import FailureLimiter
+from infra.signing import LinkExpired, LinkTampered, PartnerLinks
+from services.errors import Busy, MatchNotFound, Unavailable
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+TITLES = {
+    400: "This link does not work",
+    403: "This form cannot be sent from here",
+    404: "We cannot find this match",
+    409: "This question is closed",
+    410: "This link has expired",
+    429: "Too many attempts",
+    503: "Matchmaker is busy",
+}
+
+
+def get_links(request: Request) -> PartnerLinks:
+    return request.app.state.partner_links
+
+
+def get_limiter(request: Request) -> FailureLimiter:
+    return request.app.state.respond_limiter
+
+
+LinksDep = Annotated[PartnerLinks, Depends(get_links)]
+LimiterDep = Annotated[FailureLimiter, Depends(get_limiter)]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def page(
+    request: Request,
+    template: str,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, f"partner/{template}", context, status_code=status, headers=headers
+    )
+
+
+def problem(request: Request, status: int, message: str, **context: Any) -> HTMLResponse:
+    headers = context.pop("headers", None)
+    return page(
+        request, "problem.html", status, headers, title=TITLES[status], message=message, **context
+    )
+
+
+def refused_for(request: Request, exc: Exception, *, sent: bool = False) -> HTMLResponse | None:
+    """The page for a link or a backend that refuses (None: not one of those)."""
+    if isinstance(exc, LinkTampered):
+        return problem(request, 400, str(exc))
+    if isinstance(exc, LinkExpired):
+        return None  # each page says what an expired link can still do
+    if isinstance(exc, MatchNotFound):
+        return problem(request, 404, "The match this link is for does not exist any more.")
+    if isinstance(exc, Busy):
+        return problem(request, 429, str(exc), headers={"Retry-After": "5"})
+    if isinstance(exc, Unavailable):
+        then = " Nothing you sent was recorded yet." if sent else ""
+        return problem(
+            request,
+            503,
+            f"{exc}.{then} Please try again in a minute.",
+            headers={"Retry-After": "30"},
+        )
+    return None
+
+
+def cross_site(request: Request) -> bool:
+    """A POST another site's page made: the browser says so, or its Origin is not ours."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    public = urlsplit(request.app.state.settings.public_base_url)
+    ours = {f"{request.url.scheme}://{request.url.netloc}", f"{public.scheme}://{public.netloc}"}
+    return origin not in ours
+
+
+async def checked_form(
+    request: Request, token: str, links: PartnerLinks, limiter: FailureLimiter
+) -> dict[str, str] | HTMLResponse:
+    """The fields of a form sent from its own page, within the rate (or the page refusing it)."""
+    client = request.client.host if request.client else "unknown"
+    wait = limiter.retry_after(client)
+    if wait is not None:
+        return problem(
+            request,
+            429,
+            f"Too many forms were sent from your network just now. Please wait {wait} seconds "
+            "and send it again.",
+            headers={"Retry-After": str(wait)},
+        )
+    limiter.failed(client)  # every form sent counts towards the rate
+    if cross_site(request):
+        return problem(request, 403, "This form can only be sent from its own page.")
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    if not links.form_key_matches(token, form.get("csrf", "")):
+        return problem(
+            request, 403, "This form can only be sent from its own page: open the link again."
+        )
+    return form
+
+
+def _lifetime(request: Request) -> timedelta:
+    return timedelta(days=request.app.state.settings.link_lifetime_days)
+
+
+def match_link(request: Request, links: PartnerLinks, *, match_id: str, party: str) -> str:
+    """The path of a party's page of the match (a fresh token, valid for the link lifetime)."""
+    expires = links.expiry(None, now=now(), lifetime=_lifetime(request))
+    return f"/match/{links.mint(match_id=match_id, party=party, expires_at=expires)}"
+
+
+def prompt_link(
+    request: Request,
+    links: PartnerLinks,
+    *,
+    match_id: str,
+    party: str,
+    prompt_id: str,
+    deadline: datetime | None,
+) -> str:
+    """The path of the page that answers one prompt, as its email would carry it."""
+    expires = links.expiry(deadline, now=now(), lifetime=_lifetime(request))
+    token = links.mint(match_id=match_id, party=party, prompt_id=prompt_id, expires_at=expires)
+    return f"/respond/{token}"
