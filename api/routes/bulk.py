@@ -45,4 +45,4 @@ async def bulk_action(
     try:
         return await bulk.run(backend, request, by=user.actor, idempotency_key=idempotency_key)
     except bulk.TooMany as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None

@@ -66,7 +66,9 @@ async def test_a_bulk_pause_says_per_match_applied_or_refused_and_why(stack):
     assert by_id[fresh].stage == "follow_up" and by_id[fresh].waiting_on == ["adopter", "provider"]
     assert by_id[paused].reason.startswith("reminders are already paused (since ")
     assert by_id[closed].reason == "the match is closed (withdrawn), so nothing can change it"
-    assert by_id[missing].reason == "no match with id 'match-NOPE-1'" and by_id[missing].stage is None
+    assert (
+        by_id[missing].reason == "no match with id 'match-NOPE-1'" and by_id[missing].stage is None
+    )
     assert {m: await _kinds(stack, m) for m in (fresh, paused)} == before  # nothing changed
 
     run = request.model_copy(update={"dry_run": False})
