@@ -9,7 +9,7 @@ import pytest
 from domain.access import Role
 from services import bulk
 from store import writes
-from tests.support import bearer, example_eoi, http, unique_eoi, wait_for
+from tests.support import bearer, example_eoi, http, record_eoi, unique_eoi, wait_for
 
 URL = "/api/bulk-actions"
 PAUSE = {"kind": "pause", "reason": "elections in the adopter country", "by": "mallory"}
@@ -79,7 +79,9 @@ async def _has_status(api, match_id: str, status: str) -> bool:
     return (await api.get(f"/api/matches/{match_id}")).json()["status"] == status
 
 
-@pytest.mark.parametrize(("role", "expected"), [(Role.VIEWER, 403), (Role.STAFF, 200)])
+@pytest.mark.parametrize(
+    ("role", "expected"), [(Role.VIEWER, 403), (Role.STAFF, 200), (Role.ADMIN, 200)]
+)
 async def test_bulk_actions_are_staffs(offline_app, role, expected):
     headers = await bearer(offline_app.state.backend.sessions, role)
     body = {"match_ids": ["match-none-1"], "action": PAUSE, "dry_run": True}
@@ -89,6 +91,20 @@ async def test_bulk_actions_are_staffs(offline_app, role, expected):
     if expected == 200:
         [item] = response.json()["items"]
         assert item["outcome"] == "would_refuse" and item["reason"].startswith("no match")
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+async def test_a_match_temporal_cannot_be_asked_about_is_failed_and_the_others_go_on(
+    offline_app, offline_api, dry_run
+):
+    eoi = await record_eoi(offline_app.state.backend.sessions)
+    body = {"match_ids": ["match-none-1", eoi.match_id], "action": PAUSE, "dry_run": dry_run}
+    response = await offline_api.post(URL, json=body)
+    assert response.status_code == 200, response.text
+    missing, recorded = response.json()["items"]
+    assert missing["outcome"] == ("would_refuse" if dry_run else "refused")
+    assert recorded["outcome"] == "failed" and "Temporal" in recorded["reason"]
+    assert recorded["stage"] == "follow_up" and recorded["summary"]
 
 
 async def test_bulk_actions_need_a_key(offline_app):
