@@ -346,7 +346,7 @@ def bulk(
             typer.secho(f"matchmaker: {option}: {error['msg']}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from None
     settings = _settings()
-    console = _console()
+    console = _console(stderr=as_json)  # with --json, stdout holds only the JSON
 
     async def use() -> int:
         from services import bulk as bulk_use
@@ -370,7 +370,7 @@ def bulk(
             if not yes and not typer.confirm(
                 f"Apply {action} to these {preview.count} matches as {by}?", default=False
             ):
-                typer.echo("nothing changed")
+                typer.echo("nothing changed", err=as_json)
                 return 1
             key = idempotency_key or uuid.uuid4().hex
             done = await bulk_use.apply(
@@ -386,10 +386,10 @@ def bulk(
     _exit(_run(use))
 
 
-def _console():  # type: ignore[no-untyped-def]
+def _console(*, stderr: bool = False):  # type: ignore[no-untyped-def]
     from rich.console import Console
 
-    return Console()
+    return Console(stderr=stderr)
 
 
 def register(match_app: typer.Typer) -> None:
