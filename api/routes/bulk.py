@@ -26,7 +26,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("", response_model=BulkResult, responses=ERRORS)
+@router.post(
+    "",
+    response_model=BulkResult,
+    responses=ERRORS,
+    summary="Apply one Secretariat action to many matches (or preview it)",
+)
 async def bulk_action(
     request: BulkActionRequest,
     backend: BackendDep,
