@@ -158,6 +158,7 @@ async def select(
                 for i, r in zip(ids, rows, strict=True)
             ]
         assert filters is not None
+        now = now or datetime.now(UTC)  # one "overdue" for every page
         found: dict[str, MatchRead] = {}
         offset, total = 0, 1
         while offset < total:
@@ -167,9 +168,7 @@ async def select(
                 limit=MAX_LIMIT,
                 offset=offset,
             )
-            rows, total = await queries.list_matches(
-                session, filters=page, now=now or datetime.now(UTC)
-            )
+            rows, total = await queries.list_matches(session, filters=page, now=now)
             if total > MAX_MATCHES:
                 raise TooMany(
                     f"{total} matches pass this filter; one bulk action reaches at most "
