@@ -191,3 +191,10 @@ def test_match_bulk_takes_every_filter_of_match_list():
 
     listed = options("list") - {"--sort", "--limit", "--offset", "--json"}
     assert listed <= options("bulk")
+
+
+def test_match_act_names_the_actions_as_the_api_does():
+    from api.routes.steering import ACTION_NAMES
+    from workers.steering_cli import KINDS
+
+    assert list(KINDS) == ACTION_NAMES
