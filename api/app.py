@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api.middleware import BodyLimit, RequestLog
-from api.routes import eois, health, matches, steering
+from api.routes import bulk, eois, health, matches, steering
 from api.schemas import ErrorResponse
 from api.throttle import FailureLimiter
 from infra.settings import Settings
@@ -95,7 +95,7 @@ EVERY_ROUTE: dict[int | str, dict[str, Any]] = {
 
 
 # every module of api/routes/, each with its ``router``
-ROUTERS = (health, eois, matches, steering)
+ROUTERS = (health, eois, matches, steering, bulk)
 
 
 def create_app(settings: Settings, *, backend: Backend) -> FastAPI:

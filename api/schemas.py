@@ -3,6 +3,7 @@
 from pydantic import BaseModel, Field
 
 from domain.model import ExpressionOfInterest
+from services.bulk import BulkActionRequest, BulkItem, BulkResult
 from services.views import (
     EmailRead,
     HistoryRead,
@@ -14,6 +15,9 @@ from services.views import (
 )
 
 __all__ = [
+    "BulkActionRequest",
+    "BulkItem",
+    "BulkResult",
     "EmailRead",
     "EoiAccepted",
     "EoiCreate",

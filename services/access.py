@@ -205,6 +205,19 @@ async def list_keys(sessions: async_sessionmaker, *, email: str | None = None) -
 
 
 @outages_refused()
+async def acting_user(
+    sessions: async_sessionmaker, *, email: str, needs: Role = Role.STAFF
+) -> UserView:
+    """The user a command run on the server acts as (it has no key to say who): one that
+    exists and whose role allows ``needs``; its address becomes the actor, as a key's would."""
+    async with sessions() as session:
+        user = await _user(session, email)
+    if not Role(user.role).allows(needs):
+        raise AccessError(f"{user.email} is {user.role}: this needs the {needs.value} role")
+    return _user_view(user)
+
+
+@outages_refused()
 async def revoke_key(sessions: async_sessionmaker, *, key_id: str) -> None:
     """Revoke a key for good (its next use is refused)."""
     async with sessions() as session:

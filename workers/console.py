@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from services.bulk import BulkResult
 from services.views import MatchDetail, MatchList, MatchRead
 
 NONE = "—"
@@ -136,3 +137,37 @@ def print_match(console: Console, match: MatchDetail, *, now: datetime) -> None:
             _text(email.last_error),
         )
     console.print(emails)
+
+
+_OUTCOME_STYLE = {
+    "would_apply": "green",
+    "applied": "bold green",
+    "would_refuse": "yellow",
+    "refused": "bold yellow",
+    "failed": "bold red",
+}
+
+
+def bulk_table(result: BulkResult, *, action: str) -> Table:
+    """A bulk action's matches, each with what the rules say (dry run) or what became of it,
+    titled with the count and the totals."""
+    totals = ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in result.totals.items())
+    what = "Dry run of" if result.dry_run else "Applied"
+    table = Table(
+        title=f"{what} {action} on {result.count} matches: {totals}", title_justify="left"
+    )
+    for column in ("match", "stage", "status", "waiting on", "summary"):
+        table.add_column(column, overflow="fold", no_wrap=column == "match")
+    table.add_column("outcome", no_wrap=True)
+    table.add_column("why", overflow="fold")
+    for item in result.items:
+        table.add_row(
+            _text(item.match_id),
+            _text(item.stage),
+            _text(item.status),
+            _text(item.waiting_on),
+            _text(item.summary),
+            Text(item.outcome.replace("_", " "), style=_OUTCOME_STYLE[item.outcome]),
+            _text(item.reason),
+        )
+    return table
