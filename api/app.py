@@ -11,13 +11,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api.middleware import BodyLimit, RequestLog
-from api.routes import eois, health, matches, steering
+from api.routes import case_studies, eois, health, matches, steering
 from api.schemas import ErrorResponse
 from api.throttle import FailureLimiter
 from infra.settings import Settings
 from services.backend import Backend
 from services.errors import (
     Busy,
+    CaseStudyConflict,
+    CaseStudyNotFound,
     ConflictingEoi,
     DatabaseUnavailable,
     EngineUnavailable,
@@ -58,6 +60,8 @@ REFUSALS: dict[type[Exception], Refusal] = {
     MatchNotFound: Refusal(404),
     MoveRefused: Refusal(409),
     ConflictingEoi: Refusal(409),
+    CaseStudyNotFound: Refusal(404),
+    CaseStudyConflict: Refusal(409),
     Busy: Refusal(429, retry_after=1),
     DatabaseUnavailable: Refusal(503, retry_after=5),
     EngineUnavailable: Refusal(503, retry_after=5),
@@ -112,7 +116,7 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
     for error, refusal in REFUSALS.items():
         app.add_exception_handler(error, _answer_with(refusal))
 
-    for module in (health, eois, matches, steering):
+    for module in (health, eois, matches, steering, case_studies):
         app.include_router(module.router)
     # the last added runs first: every request is logged, even one refused for its host
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
