@@ -155,6 +155,8 @@ def _setext_demoted(text: str) -> str:
             continue
         out.append(line)
     if fence is not None:
+        while out and not out[-1].strip():
+            out.pop()
         out.append(fence)
     return "\n".join(out)
 
