@@ -225,6 +225,11 @@ async def _explain(session: Any, *, match_id: str, revision: int | None, doing: 
     if found is None:
         raise CaseStudyNotFound(_missing(match_id))
     row = found[0]
+    if revision is not None and revision > row.revision:
+        raise CaseStudyConflict(
+            f"the case study has no revision {revision} (it is at revision {row.revision}); "
+            f"read it again and redo your {doing} on the current text"
+        )
     if revision is not None and row.revision != revision:
         who = f" by {row.edited_by}" if row.edited_by and row.edited_at else ""
         raise CaseStudyConflict(

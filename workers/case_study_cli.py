@@ -84,7 +84,9 @@ def list_(
         first = exc.errors()[0]
         raise _fail(f"--{first['loc'][0]}: {first['msg']}") from None
     page = _run(lambda s: case_studies.list_case_studies(s, filters=filters))
-    table = Table("match", "title", "focus area", "status", "rev", "edited", "reviewed", "published")
+    table = Table(
+        "match", "title", "focus area", "status", "rev", "edited", "reviewed", "published"
+    )
     for case in page.items:
         table.add_row(
             case.match_id,

@@ -147,3 +147,27 @@ async def test_the_command_line_acts_as_a_staff_user_only(sessions):
         await case_studies.staff_actor(sessions, email="vic@ssn4psi.org")
     with pytest.raises(AccessError, match="no user"):
         await case_studies.staff_actor(sessions, email="someone@ssn4psi.org")
+
+
+async def test_migration_0005c_keeps_the_drafts_already_written(sessions, database_url):
+    """Down to 0004 and up again: a draft written before the migration reads as a draft at
+    revision 1, not edited; the downgrade keeps the draft itself."""
+    import asyncio
+
+    from alembic import command
+    from sqlalchemy import text
+
+    from store.engine import alembic_config
+
+    match_id = await drafted(sessions)
+    await asyncio.to_thread(command.downgrade, alembic_config(database_url), "0004")
+    async with sessions() as session:
+        body = (
+            await session.execute(
+                text("SELECT body FROM case_studies WHERE match_id = :m"), {"m": match_id}
+            )
+        ).scalar_one()
+    assert body == DRAFT
+    await asyncio.to_thread(command.upgrade, alembic_config(database_url), "head")
+    case = await case_studies.get_case_study(sessions, match_id=match_id)
+    assert (case.status, case.revision, case.edited, case.markdown) == ("draft", 1, False, DRAFT)
