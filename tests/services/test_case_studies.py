@@ -171,3 +171,28 @@ async def test_migration_0005c_keeps_the_drafts_already_written(sessions, databa
     await asyncio.to_thread(command.upgrade, alembic_config(database_url), "head")
     case = await case_studies.get_case_study(sessions, match_id=match_id)
     assert (case.status, case.revision, case.edited, case.markdown) == ("draft", 1, False, DRAFT)
+
+
+async def test_the_workflows_activity_drafting_again_leaves_the_edit(sessions):
+    """The activity of a completed, consented match, run again after an edit (a retry, or the
+    workflow replayed on another worker), keeps the Secretariat's text and status."""
+    from temporalio.testing import ActivityEnvironment
+
+    from activities.contracts import DraftCaseStudyInput
+    from activities.records import MatchRecords
+    from tests.domain.test_case_study import complete, visited
+
+    driver = visited(2)
+    body = complete(driver)
+    state = driver.state
+    await record_eoi(sessions, state.eoi)
+    draft = DraftCaseStudyInput(state=state, title="Generated", body=body)
+    first = await ActivityEnvironment().run(MatchRecords(sessions).draft_case_study, draft)
+    assert first.created
+    change = CaseStudyEdit(markdown=EDIT, revision=1)
+    await case_studies.edit(sessions, match_id=state.match_id, change=change, actor="a@x.org")
+    await case_studies.move(sessions, match_id=state.match_id, step="review", actor="a@x.org")
+    again = await ActivityEnvironment().run(MatchRecords(sessions).draft_case_study, draft)
+    assert not again.created and again.case_study_id == first.case_study_id
+    case = await case_studies.get_case_study(sessions, match_id=state.match_id)
+    assert (case.markdown, case.draft, case.status, case.revision) == (EDIT, body, "reviewed", 3)
