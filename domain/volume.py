@@ -54,6 +54,7 @@ NOT_REPORTED = "*Not reported.*"
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_NAMES_SOLUTION = re.compile(r"^ {0,3}## +(the +)?solution[ \t#]*$", re.IGNORECASE | re.MULTILINE)
 _LIST_ITEM = re.compile(r"^ {0,3}([-*+]|\d+[.)])([ \t]|$)")
 
 
@@ -166,6 +167,13 @@ def arrange(facts: CaseFacts) -> Case:
     silent (the solution, the contacts)."""
     title, found = split_case(facts.markdown)
     fallback = {"solution": _solution_line(facts), "contacts": _contacts(facts)}
+    if (
+        found.get("solution")
+        and fallback["solution"]
+        and not _NAMES_SOLUTION.search(facts.markdown)
+    ):
+        # the generated draft tells how the solution was shared, not what it is: say that first
+        found["solution"] = f"{fallback['solution']}\n\n{found['solution']}"
     sections = tuple(
         (heading, found.get(key) or fallback.get(key) or NOT_REPORTED) for key, heading in SECTIONS
     )

@@ -142,4 +142,20 @@ def test_a_remote_exchange_without_a_plan_still_fills_every_section():
         compiled_on=ON,
     )
     assert headings(text, 4) == SECTIONS
-    assert "share the solution remotely" in text.split("#### The solution", 1)[1]
+    solution = text.split("#### The solution\n\n", 1)[1].split("####", 1)[0]
+    assert "share the solution remotely" in solution
+
+
+def test_a_draft_telling_how_the_solution_was_shared_first_says_what_it_is():
+    facts = case("Union Digital Centres", FocusArea.FUTURE_OF_WORK).model_copy(
+        update={"markdown": "# T\n\n## Field visit\nA delegation of 5 people.\n"}
+    )
+    text = compile_volume([facts], compiled_on=ON)
+    solution = text.split("#### The solution\n\n", 1)[1].split("\n\n####", 1)[0]
+    assert solution == (
+        "**Union Digital Centres**, offered by a2i (Bangladesh). Focus area: Future of Work."
+        "\n\nA delegation of 5 people."
+    )
+    own = facts.model_copy(update={"markdown": "# T\n\n## The solution\nOur words.\n"})
+    text = compile_volume([own], compiled_on=ON)
+    assert text.split("#### The solution\n\n", 1)[1].startswith("Our words.\n")
