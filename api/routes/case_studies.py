@@ -77,7 +77,7 @@ async def list_case_studies(
         }
     },
 )
-async def volume(
+async def compile_volume(
     request: Request,
     backend: BackendDep,
     format: Annotated[  # noqa: A002 - the query parameter's name
@@ -85,7 +85,8 @@ async def volume(
         Query(description="md or html; without it, html if the Accept header prefers it"),
     ] = None,
 ) -> Response:
-    """Compile the volume of the published case studies."""
+    """Compile The South-South Matchmaker from the published case studies: by focus area,
+    each case with its context, solution, adaptation, results, lessons and contacts."""
     text = await case_studies.volume(backend.sessions)
     if format is None:
         accept = request.headers.get("accept", "")
