@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api.middleware import BodyLimit, RequestLog
-from api.routes import bulk, eois, health, matches, steering
+from api.routes import bulk, case_studies, eois, health, matches, steering
 from api.schemas import ErrorResponse
 from api.throttle import FailureLimiter
 from infra.settings import Settings
@@ -22,6 +22,8 @@ from infra.signing import PartnerLinks
 from services.backend import Backend
 from services.errors import (
     Busy,
+    CaseStudyConflict,
+    CaseStudyNotFound,
     ConflictingEoi,
     DatabaseUnavailable,
     EngineUnavailable,
@@ -65,6 +67,8 @@ REFUSALS: dict[type[Exception], Refusal] = {
     MatchNotFound: Refusal(404),
     MoveRefused: Refusal(409),
     ConflictingEoi: Refusal(409),
+    CaseStudyNotFound: Refusal(404),
+    CaseStudyConflict: Refusal(409),
     Busy: Refusal(429, retry_after=1),
     DatabaseUnavailable: Refusal(503, retry_after=5),
     EngineUnavailable: Refusal(503, retry_after=5),
@@ -95,7 +99,7 @@ EVERY_ROUTE: dict[int | str, dict[str, Any]] = {
 
 
 # every module of api/routes/, each with its ``router``
-ROUTERS = (health, eois, matches, steering, bulk)
+ROUTERS = (health, eois, matches, steering, bulk, case_studies)
 
 
 def create_app(settings: Settings, *, backend: Backend) -> FastAPI:

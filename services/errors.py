@@ -28,3 +28,12 @@ class DatabaseUnavailable(Unavailable):
 class Busy(Exception):
     """The match takes no more changes at the moment (Temporal's limit on updates in flight
     per workflow); the caller may try again shortly."""
+
+
+class CaseStudyNotFound(Exception):
+    """No case study for that match (none was drafted: no outcome, or no consent to publish)."""
+
+
+class CaseStudyConflict(Exception):
+    """The case study changed since the caller read it, or its status does not allow the
+    move; the message says what to do."""

@@ -172,7 +172,8 @@ class OutboxRow(Base):
 
 
 class CaseStudyRow(Base):
-    """A draft case study for The South-South Matchmaker, one per completed match."""
+    """A case study for The South-South Matchmaker, one per completed match whose partners
+    consented to publish: the generated draft, the Secretariat's edit, its review status."""
 
     __tablename__ = "case_studies"
 
@@ -180,9 +181,23 @@ class CaseStudyRow(Base):
     match_id: Mapped[str] = mapped_column(ForeignKey("matches.id"), unique=True)
     title: Mapped[str] = mapped_column(Text)
     focus_area: Mapped[str] = mapped_column(String(40), index=True)
-    body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="draft")
+    body: Mapped[str] = mapped_column(Text, doc="the draft as the rules wrote it, never edited")
+    status: Mapped[str] = mapped_column(
+        String(20), default="draft", index=True, doc="draft, reviewed or published"
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    edited_body: Mapped[str | None] = mapped_column(
+        Text, nullable=True, doc="the Secretariat's edit; NULL: not edited, the draft stands"
+    )
+    revision: Mapped[int] = mapped_column(
+        Integer, default=1, doc="counts every change, for optimistic concurrency (If-Match)"
+    )
+    edited_by: Mapped[str | None] = mapped_column(String(ACTOR_MAX), nullable=True)
+    edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(ACTOR_MAX), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    published_by: Mapped[str | None] = mapped_column(String(ACTOR_MAX), nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class UserRow(Base):
