@@ -14,6 +14,7 @@ from domain.enums import CloseReason, FocusArea, MatchStatus, Party, Stage
 from infra.log import configure_logging
 from infra.settings import Settings
 from workers.access_cli import keys_app, users_app
+from workers.import_cli import eoi_import
 
 app = typer.Typer(help="Matchmaker: the SSN4PSI match lifecycle engine.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -24,6 +25,7 @@ app.add_typer(eoi_app, name="eoi")
 app.add_typer(match_app, name="match")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+eoi_app.command("import")(eoi_import)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
