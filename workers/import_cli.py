@@ -28,7 +28,8 @@ OUTCOME_STYLE = {
 def error_table(parsed: ParsedImport, file: Path) -> Table:
     """Every error of a file: where, which field, what would be accepted."""
     table = Table(
-        title=f"{file}: {len(parsed.errors)} error(s); nothing was started", title_justify="left"
+        title=f"{file.name}: {len(parsed.errors)} error(s); nothing was started",
+        title_justify="left",
     )
     table.add_column("line" if parsed.format == "csv" else "item", justify="right")
     table.add_column("field")
@@ -45,7 +46,7 @@ def summary_table(summary: "ImportSummary", file: Path) -> Table:
     """One line per outcome (started, already present, refused, invalid), then the rows that
     need a look."""
     verb = "would start" if summary.dry_run else "imported"
-    table = Table(title=f"{file}: {verb} ({summary.rows} rows)", title_justify="left")
+    table = Table(title=f"{file.name}: {verb} ({summary.rows} rows)", title_justify="left")
     table.add_column("outcome")
     table.add_column("rows", justify="right")
     counts = (
