@@ -190,7 +190,8 @@ def _json_item(index: int, item: Any, today: date) -> tuple[ImportRow | None, li
                 path = ".".join(str(p) for p in (UNDER_WAY, *error["loc"]))
                 errors.append(RowError(item=index, field=path, message=explain(error, path)))
     if eoi is not None and (problem := check_under_way(imported, eoi, today)):
-        errors.append(RowError(item=index, field=UNDER_WAY, message=problem))
+        field = f"{UNDER_WAY}.{problem.split(' ', 1)[0]}"  # the message opens with it
+        errors.append(RowError(item=index, field=field, message=problem))
     if errors or eoi is None:
         return None, errors
     return ImportRow(item=index, eoi=eoi, imported=imported), []

@@ -222,7 +222,12 @@ def test_json_errors_name_the_item_and_the_field_path():
     bad["id"] = "NS21-100"
     bad["adopter"]["contact"]["email"] = "nobody"
     late = {**eoi, "id": "NS21-101", "under_way": {"stage": "outcome"}}
-    document = {"workshop_policy": {"lapse_day": -1}, "eois": [eoi, bad, late, 7, eoi]}
+    future = {
+        **eoi,
+        "id": "NS21-102",
+        "under_way": {"stage": "outcome", "outcome_on": "2030-01-01"},
+    }
+    document = {"workshop_policy": {"lapse_day": -1}, "eois": [eoi, bad, late, 7, eoi, future]}
     errors = parse_json(json.dumps(document).encode(), today=TODAY).errors
     found = [(e.item, e.field) for e in errors]
     assert (None, "workshop_policy.lapse_day") in found
@@ -230,6 +235,7 @@ def test_json_errors_name_the_item_and_the_field_path():
     assert (2, "under_way") in found
     assert (3, "") in found
     assert (4, "id") in found  # the same id as item 0
+    assert (5, "under_way.outcome_on") in found
     assert "accepted:" in next(e.message for e in errors if e.item == 1)
 
 
