@@ -95,6 +95,7 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
                         eoi=data.eoi,
                         policy=data.policy,
                         state=self.state_,
+                        imported=data.imported,  # the import compares a file with it
                         history_limit=data.history_limit,
                         emails=self._pump.undelivered() if self._pump else [],
                     )
