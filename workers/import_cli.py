@@ -2,6 +2,8 @@
 
 import asyncio
 import json
+import logging
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -45,8 +47,9 @@ def error_table(parsed: ParsedImport, file: Path) -> Table:
 def summary_table(summary: "ImportSummary", file: Path) -> Table:
     """One line per outcome (started, already present, refused, invalid), then the rows that
     need a look."""
-    verb = "would start" if summary.dry_run else "imported"
-    table = Table(title=f"{file.name}: {verb} ({summary.rows} rows)", title_justify="left")
+    verb = "checked" if summary.dry_run else "imported"
+    title = f"{file.name}: {verb} {summary.rows} rows"
+    table = Table(title=title, title_justify="left", min_width=len(title))
     table.add_column("outcome")
     table.add_column("rows", justify="right")
     counts = (
@@ -98,6 +101,9 @@ def eoi_import(
     from workers.cli import _fail, _settings, exit_without_teardown
 
     settings = _settings()
+    for handler in logging.getLogger().handlers:  # stdout is the summary's (--json reads it)
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)
     data = file.read_bytes()
     fmt = (
         "json"

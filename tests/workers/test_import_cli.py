@@ -82,4 +82,4 @@ async def test_a_dry_run_of_a_valid_file_needs_no_temporal(cli_env, monkeypatch)
     monkeypatch.setenv("MATCHMAKER_TEMPORAL_TARGET", "127.0.0.1:9")
     result = await _invoke(str(_file(cli_env)), "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "would start" in result.stdout and "valid" in result.stdout
+    assert "checked 4 rows" in result.stdout and re.search(r"valid\s+│\s+4 │", result.stdout)
