@@ -16,6 +16,7 @@ from rich.text import Text
 from domain.imports import ParsedImport
 
 if TYPE_CHECKING:  # the use case (and Temporal) loads when the command runs, not with the CLI
+    from domain.policy import TimingPolicy
     from services.imports import ImportRowResult, ImportSummary
 
 OUTCOME_STYLE = {
@@ -91,6 +92,14 @@ def eoi_import(
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="validate only")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="the summary as JSON")] = False,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="the workshop's TimingPolicy (JSON); its matches keep it for life",
+        ),
+    ] = None,
 ) -> None:
     """Import a workshop (CSV or JSON): validate every row, then start each match once.
 
@@ -113,6 +122,8 @@ def eoi_import(
         else None
     )
     parsed = validate(data, fmt=fmt)  # type: ignore[arg-type]
+    if policy is not None:
+        parsed.policy = _workshop_policy(policy, parsed.policy is not None)
     console = Console(stderr=as_json)
 
     async def run() -> "ImportSummary":
@@ -165,3 +176,20 @@ def eoi_import(
         if problems:
             console.print(problems_table(problems, summary.format))
     exit_without_teardown(1 if summary.refused or summary.invalid else 0)
+
+
+def _workshop_policy(path: Path, in_file: bool) -> "TimingPolicy":
+    """The --policy file as a TimingPolicy, or end the command saying what is wrong."""
+    from pydantic import ValidationError
+
+    from domain.policy import TimingPolicy
+    from workers.cli import _fail
+
+    if in_file:
+        raise _fail("the file has its own workshop_policy: give the policy once", 2)
+    try:
+        return TimingPolicy.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "policy"
+        raise _fail(f"{path}: {field}: {first['msg']} (see domain/policy.py)", 2) from None

@@ -83,3 +83,21 @@ async def test_a_dry_run_of_a_valid_file_needs_no_temporal(cli_env, monkeypatch)
     result = await _invoke(str(_file(cli_env)), "--dry-run")
     assert result.exit_code == 0, result.output
     assert "checked 4 rows" in result.stdout and re.search(r"valid\s+│\s+4 │", result.stdout)
+
+
+async def test_a_workshop_policy_given_beside_a_csv_file_is_kept_by_its_matches(cli_env, stack):
+    from workflows.match_lifecycle import MatchLifecycle
+
+    policy = cli_env / "policy.json"
+    policy.write_text('{"lapse_day": 40, "escalation_day": 30}')
+    path = _file(cli_env)
+    result = await _invoke(str(path), "--policy", str(policy), "--json")
+    assert result.exit_code == 0, result.output
+    match_id = json.loads(result.stdout)["results"][0]["match_id"]
+    state = await stack.client.get_workflow_handle(match_id).query(MatchLifecycle.state)
+    assert (state.policy.lapse_day, state.policy.escalation_day) == (40, 30)
+
+    policy.write_text('{"lapse_day": 10}')  # before the escalation: refused, nothing started
+    refused = await _invoke(str(_file(cli_env)), "--policy", str(policy))
+    assert refused.exit_code == 2
+    assert "policy.json" in refused.output
