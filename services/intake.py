@@ -7,6 +7,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain.enums import MatchStatus, Stage
+from domain.lifecycle.imported import ImportedHistory
 from domain.model import ExpressionOfInterest
 from domain.policy import TimingPolicy
 from services.backend import Backend
@@ -26,32 +27,37 @@ class IntakeResult:
     created: bool
 
 
-async def _submitted_eoi(client: Client, workflow_id: str) -> ExpressionOfInterest | None:
-    """Read the EOI a workflow was started with from its first history event."""
+async def _submitted(client: Client, workflow_id: str) -> MatchLifecycleInput | None:
+    """Read the input a workflow was started with from its first history event."""
     handle = client.get_workflow_handle(workflow_id)
     async for event in handle.fetch_history_events(page_size=1):
         payloads = event.workflow_execution_started_event_attributes.input.payloads
         if not payloads:
             return None
         [started] = await client.data_converter.decode(payloads, [MatchLifecycleInput])
-        return started.eoi
+        return started
     return None
 
 
 @outages_refused()
 async def submit_eoi(
-    backend: Backend, *, eoi: ExpressionOfInterest, policy: TimingPolicy | None = None
+    backend: Backend,
+    *,
+    eoi: ExpressionOfInterest,
+    policy: TimingPolicy | None = None,
+    imported: ImportedHistory | None = None,
 ) -> IntakeResult:
     """Start the match workflow for an EOI, or return the existing one for the same EOI.
 
     Without a policy the match starts with the backend's (the settings' default); it keeps it
-    for its whole life. The match is in the read model when this returns (read your own write): the workflow
+    for its whole life. ``imported``: a match under way, started at its stage with its past
+    milestones as history. The match is in the read model when this returns (read your own write): the workflow
     records it too, idempotently, with its first history entries."""
     client, workflow_id = backend.client, eoi.match_id
     try:
         handle = await client.start_workflow(
             MatchLifecycle.run,
-            MatchLifecycleInput(eoi=eoi, policy=policy or backend.policy),
+            MatchLifecycleInput(eoi=eoi, policy=policy or backend.policy, imported=imported),
             id=workflow_id,
             task_queue=backend.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -64,11 +70,16 @@ async def submit_eoi(
             ),
         )
     except WorkflowAlreadyStartedError as exc:
-        existing = await _submitted_eoi(client, workflow_id)
-        if existing is not None and existing.model_dump() != eoi.model_dump():
+        existing = await _submitted(client, workflow_id)
+        if existing is not None and existing.eoi.model_dump() != eoi.model_dump():
             raise ConflictingEoi(
                 f"EOI {eoi.id} was already submitted with different content; "
                 "ask the Secretariat to correct the existing match instead"
+            ) from exc
+        if existing is not None and existing.imported != imported:
+            raise ConflictingEoi(
+                f"EOI {eoi.id} was already started at another stage or with other milestone "
+                "dates; ask the Secretariat to correct the existing match instead"
             ) from exc
         result = IntakeResult(
             match_id=eoi.match_id, workflow_id=workflow_id, run_id=exc.run_id, created=False
@@ -80,18 +91,25 @@ async def submit_eoi(
             run_id=handle.first_execution_run_id,
             created=True,
         )
-    await _show(backend, eoi=eoi, workflow_id=workflow_id)
+    await _show(
+        backend,
+        eoi=eoi,
+        workflow_id=workflow_id,
+        stage=imported.stage if imported else Stage.FOLLOW_UP,
+    )
     return result
 
 
-async def _show(backend: Backend, *, eoi: ExpressionOfInterest, workflow_id: str) -> None:
+async def _show(
+    backend: Backend, *, eoi: ExpressionOfInterest, workflow_id: str, stage: Stage
+) -> None:
     """Put the match in the read model unless it is there (the workflow may have been first)."""
     async with backend.sessions() as session:
         await writes.create_match(
             session,
             eoi=eoi,
             workflow_id=workflow_id,
-            stage=Stage.FOLLOW_UP,
+            stage=stage,
             status=MatchStatus.ACTIVE,
             next_deadline=None,
         )

@@ -4,6 +4,7 @@ from pydantic import BaseModel, Field
 
 from domain.enums import CloseReason, MatchStatus, Party, Stage
 from domain.lifecycle.effects import SendEmail
+from domain.lifecycle.imported import ImportedHistory
 from domain.lifecycle.state import MatchState
 from domain.model import ExpressionOfInterest
 from domain.policy import TimingPolicy
@@ -15,6 +16,9 @@ class MatchLifecycleInput(BaseModel):
     eoi: ExpressionOfInterest
     policy: TimingPolicy = Field(default_factory=TimingPolicy)
     state: MatchState | None = Field(default=None, description="carried by continue-as-new")
+    imported: ImportedHistory | None = Field(
+        default=None, description="a match under way when imported: start at its stage"
+    )
     history_limit: int | None = Field(
         default=None, ge=100, description="continue-as-new past this many events (tests)"
     )

@@ -11,6 +11,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.lifecycle import InvalidMove, decide, start
     from domain.lifecycle import events as ev
     from domain.lifecycle.effects import Decision
+    from domain.lifecycle.imported import start_imported
     from domain.lifecycle.state import RULES_VERSION, MatchState
     from workflows import search_attributes as sa
     from workflows.contracts import MatchLifecycleInput, MatchLifecycleResult, UpdateResult
@@ -47,7 +48,12 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
             self._state: MatchState | None = data.state
         else:
             version = RULES_VERSION if workflow.patched(RULES_V2) else 1
-            self._first = start(data.eoi, data.policy, workflow.now(), rules_version=version)
+            if data.imported is not None:  # new input: no earlier history holds it
+                self._first = start_imported(
+                    data.eoi, data.policy, workflow.now(), data.imported, rules_version=version
+                )
+            else:
+                self._first = start(data.eoi, data.policy, workflow.now(), rules_version=version)
             self._state = self._first.state
         self._ready = self._first is None
         if self._pump is not None:
@@ -89,6 +95,7 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
                         eoi=data.eoi,
                         policy=data.policy,
                         state=self.state_,
+                        imported=data.imported,  # the import compares a file with it
                         history_limit=data.history_limit,
                         emails=self._pump.undelivered() if self._pump else [],
                     )
