@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api.middleware import BodyLimit, RequestLog
-from api.routes import eois, health, matches, steering
+from api.routes import eois, health, matches, reports, steering
 from api.schemas import ErrorResponse
 from api.throttle import FailureLimiter
 from infra.settings import Settings
@@ -112,7 +112,7 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
     for error, refusal in REFUSALS.items():
         app.add_exception_handler(error, _answer_with(refusal))
 
-    for module in (health, eois, matches, steering):
+    for module in (health, eois, matches, steering, reports):
         app.include_router(module.router)
     # the last added runs first: every request is logged, even one refused for its host
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)

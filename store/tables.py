@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -132,6 +133,23 @@ class MatchRow(Base):
     next_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    # Milestones, kept by the history writer from the entries it appends (domain/reports.py
+    # ``advance``) in the same unit of work: what the funnel and the stalled list count.
+    follow_up_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    field_visit_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    adaptation_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    outcome_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    visited_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_moved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
+    days_follow_up: Mapped[float | None] = mapped_column(Float, nullable=True)
+    days_field_visit: Mapped[float | None] = mapped_column(Float, nullable=True)
+    days_adaptation: Mapped[float | None] = mapped_column(Float, nullable=True)
+    days_outcome: Mapped[float | None] = mapped_column(Float, nullable=True)
+    people_reached: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    time_saved_days: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cost_saved_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    visits_saved: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class MatchHistoryRow(Base):
