@@ -221,6 +221,10 @@ def plural(count: int, singular: str, many: str | None = None) -> str:
     return f"{count:,} {word}"
 
 
+def _amount(value: float | None, unit: str) -> str:
+    return f"{value:g} {unit}" + ("" if value == 1 else "s")
+
+
 def network_sentence(f: NetworkFigures) -> str:
     """The summary as the Network publishes it: "244 partnership opportunities across 43
     countries from 5 workshops; …"."""
@@ -239,8 +243,9 @@ def network_sentence(f: NetworkFigures) -> str:
         sentence += f", reaching {plural(f.people_reached, 'person', 'people')}"
         if f.median_time_saved_days is not None:
             sentence += (
-                f" (median savings per citizen per service: {f.median_time_saved_days:g} days, "
-                f"USD {f.median_cost_saved_usd:g}, {f.median_visits_saved:g} visits)"
+                " (median savings per citizen per service: "
+                f"{_amount(f.median_time_saved_days, 'day')}, USD {f.median_cost_saved_usd:g}, "
+                f"{_amount(f.median_visits_saved, 'visit')})"
             )
     return sentence + "."
 

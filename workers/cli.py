@@ -14,6 +14,7 @@ from domain.enums import CloseReason, FocusArea, MatchStatus, Party, Stage
 from infra.log import configure_logging
 from infra.settings import Settings
 from workers.access_cli import keys_app, users_app
+from workers.report_cli import report_app
 
 app = typer.Typer(help="Matchmaker: the SSN4PSI match lifecycle engine.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -24,6 +25,7 @@ app.add_typer(eoi_app, name="eoi")
 app.add_typer(match_app, name="match")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(report_app, name="report")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

@@ -143,7 +143,7 @@ def test_the_network_sentence_as_the_network_publishes_it():
         "244 partnership opportunities across 43 countries from 5 "
         "workshops, between 180 institutions: 30 field visits"
     )
-    assert "reaching 12,000 people" in sentence and sentence.endswith("1 visits).")
+    assert "reaching 12,000 people" in sentence and sentence.endswith("2.5 days, USD 4, 1 visit).")
 
 
 def test_the_network_sentence_in_the_singular():
