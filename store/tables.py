@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -107,6 +108,12 @@ class EoiRow(Base):
 
 class MatchRow(Base):
     __tablename__ = "matches"
+    # the monitor's commonest pages: one workshop's, one stage and status's, newest first
+    # (counted from the index alone, the page read in its order: bench/monitor.py)
+    __table_args__ = (
+        Index("ix_matches_workshop_id_created_at", "workshop_id", "created_at"),
+        Index("ix_matches_stage_status_created_at", "stage", "status", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     eoi_id: Mapped[str] = mapped_column(ForeignKey("eois.id"), unique=True)

@@ -24,6 +24,12 @@ MOMENTS = ("follow_up_at", "field_visit_at", "adaptation_at", "outcome_at", "clo
 FIGURES = ("days_follow_up", "days_field_visit", "days_adaptation", "days_outcome",
            "time_saved_days", "cost_saved_usd", "visits_saved")
 
+# the monitor's commonest pages, counted from the index and read in its order
+COMPOSITE = {
+    "ix_matches_workshop_id_created_at": ["workshop_id", "created_at"],
+    "ix_matches_stage_status_created_at": ["stage", "status", "created_at"],
+}
+
 
 def upgrade() -> None:
     with op.batch_alter_table("matches") as batch:
@@ -33,6 +39,8 @@ def upgrade() -> None:
             batch.add_column(sa.Column(column, sa.Float(), nullable=True))
         batch.add_column(sa.Column("people_reached", sa.Integer(), nullable=True))
         batch.create_index("ix_matches_last_moved_at", ["last_moved_at"])
+        for name, columns in COMPOSITE.items():
+            batch.create_index(name, columns)
     # the matches already there: their milestones from their whole history, as the writer
     # would have kept them (the same pure rule)
     history = sa.table("match_history", sa.column("match_id"), sa.column("seq"),
@@ -63,5 +71,7 @@ def _utc(entry: dict) -> dict:
 def downgrade() -> None:
     with op.batch_alter_table("matches") as batch:
         batch.drop_index("ix_matches_last_moved_at")
+        for name in COMPOSITE:
+            batch.drop_index(name)
         for column in (*MOMENTS, *FIGURES, "people_reached"):
             batch.drop_column(column)
