@@ -129,7 +129,7 @@ async def funnel_counts(
                 "completed": row.completed,
             },
             days={
-                s.value: dict(Counter(int(d) for d in joined.split(",")))
+                s.value: {int(d): n for d, n in Counter(joined.split(",")).items()}
                 for s in TIMED_STAGES
                 if (joined := row._mapping[f"days_{s.value}"])
             },
