@@ -3,7 +3,10 @@ matches; the network summary. Counts from the store, arithmetic from domain/repo
 
 import csv
 import io
+from collections import OrderedDict
 from datetime import UTC, datetime
+from typing import Any
+from weakref import WeakKeyDictionary
 
 from pydantic import BaseModel, Field
 
@@ -16,6 +19,13 @@ from store import reports as store
 from store.reports import ReportFilter
 
 __all__ = ["FunnelBy", "ReportFilter"]
+
+# A funnel reads every match it counts (some 200 ms at 100,000 on SQLite: docs/benchmarks.md),
+# while matches change a few times a day each: the last funnels computed are kept per
+# database and answered again until the data version (how many matches, their latest change)
+# moves.
+FUNNELS_KEPT = 32
+_funnels: "WeakKeyDictionary[Any, OrderedDict[tuple[str, ReportFilter], tuple[Any, FunnelReport]]]" = WeakKeyDictionary()
 
 
 class FunnelReport(BaseModel):
@@ -58,14 +68,24 @@ async def funnel(
 ) -> FunnelReport:
     """The funnel, one row per key of ``by``, and every row together."""
     filters = filters or ReportFilter()
+    cache = _funnels.setdefault(backend.sessions, OrderedDict())
     async with backend.sessions() as session:
+        version = await store.data_version(session)
+        cached = cache.get((by, filters))
+        if cached is not None and cached[0] == version:
+            cache.move_to_end((by, filters))
+            return cached[1]
         counts = await store.funnel_counts(session, by=by, filters=filters)
-    return FunnelReport(
+    report = FunnelReport(
         by=by,
         filters=filters,
         rows=[arithmetic.funnel_row(c) for c in counts],
         total=arithmetic.funnel_row(arithmetic.combine(counts)),
     )
+    cache[(by, filters)] = (version, report)
+    while len(cache) > FUNNELS_KEPT:
+        cache.popitem(last=False)
+    return report
 
 
 @outages_refused()

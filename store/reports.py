@@ -139,6 +139,13 @@ async def funnel_counts(
     ]
 
 
+async def data_version(session: AsyncSession) -> tuple[int, datetime | None]:
+    """What changes whenever a report's figures may: how many matches, and the latest change
+    to any (every writer of a match sets ``updated_at``; the index answers both)."""
+    row = (await session.execute(select(func.count(), func.max(MatchRow.updated_at)))).one()
+    return row[0], row[1]
+
+
 async def stalled_matches(
     session: AsyncSession,
     *,

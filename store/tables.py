@@ -139,7 +139,9 @@ class MatchRow(Base):
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     next_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, onupdate=utcnow, index=True
+    )
     # Milestones, kept by the history writer from the entries it appends (domain/reports.py
     # ``advance``) in the same unit of work: what the funnel and the stalled list count.
     follow_up_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

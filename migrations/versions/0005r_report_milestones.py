@@ -28,6 +28,8 @@ FIGURES = ("days_follow_up", "days_field_visit", "days_adaptation", "days_outcom
 COMPOSITE = {
     "ix_matches_workshop_id_created_at": ["workshop_id", "created_at"],
     "ix_matches_stage_status_created_at": ["stage", "status", "created_at"],
+    # the reports' data version: the latest change, read from the index (services/reports.py)
+    "ix_matches_updated_at": ["updated_at"],
 }
 
 

@@ -101,3 +101,14 @@ async def test_every_report_needs_a_key_and_every_role_may_read_it(app, route):
         headers = await bearer(app.state.backend.sessions, role)
         async with http(app, headers=headers) as client:
             assert (await client.get(route)).status_code == 200, role
+
+
+async def test_a_funnel_kept_from_before_is_not_answered_after_a_change(app, viewer):
+    async def matches() -> int:
+        response = await viewer.get("/api/reports/funnel", params={"workshop_id": "ws-r"})
+        return response.json()["total"]["matches"]
+
+    assert await matches() == 2
+    assert await matches() == 2  # kept
+    await _match(app.state.backend.sessions, "ws-r", START)
+    assert await matches() == 3
