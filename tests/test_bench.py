@@ -58,7 +58,7 @@ def test_the_monitor_benchmark_runs_with_tiny_sizes_on_both_databases():
     out = run.stdout
     assert "SQLite: 300 matches seeded" in out, out
     assert "PostgreSQL: 300 matches seeded" in out or "PostgreSQL: not installed" in out, out
-    for case in ("baseline (no match)", "list: free text", "funnel by workshop", "stalled"):
+    for case in ("baseline (no match)", "list: free text", "funnel by workshop", "stalled 30 days"):
         assert re.search(rf"^{re.escape(case)} +\d+\.\d+ +\d+\.\d+ +\d+\.\d+", out, re.M), out
     assert re.search(
         r"^targets \(p99: list ≤ 20 ms, funnel ≤ 200 ms\): sqlite (met|missed)", out, re.M
