@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api.middleware import BodyLimit, RequestLog
-from api.routes import bulk, case_studies, eois, health, imports, matches, steering
+from api.routes import bulk, case_studies, eois, health, imports, matches, reports, steering
 from api.schemas import ErrorResponse
 from api.throttle import FailureLimiter
 from infra.settings import Settings
@@ -99,7 +99,7 @@ EVERY_ROUTE: dict[int | str, dict[str, Any]] = {
 
 
 # every module of api/routes/, each with its ``router``
-ROUTERS = (health, eois, imports, matches, steering, bulk, case_studies)
+ROUTERS = (health, eois, imports, matches, steering, bulk, case_studies, reports)
 
 
 def create_app(settings: Settings, *, backend: Backend) -> FastAPI:

@@ -8,7 +8,9 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -106,6 +108,12 @@ class EoiRow(Base):
 
 class MatchRow(Base):
     __tablename__ = "matches"
+    # the monitor's commonest pages: one workshop's, one stage and status's, newest first
+    # (counted from the index alone, the page read in its order: bench/monitor.py)
+    __table_args__ = (
+        Index("ix_matches_workshop_id_created_at", "workshop_id", "created_at"),
+        Index("ix_matches_stage_status_created_at", "stage", "status", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     eoi_id: Mapped[str] = mapped_column(ForeignKey("eois.id"), unique=True)
@@ -131,7 +139,26 @@ class MatchRow(Base):
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     next_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, onupdate=utcnow, index=True
+    )
+    # Milestones, kept by the history writer from the entries it appends (domain/reports.py
+    # ``advance``) in the same unit of work: what the funnel and the stalled list count.
+    follow_up_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    field_visit_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    adaptation_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    outcome_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    visited_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_moved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
+    days_follow_up: Mapped[float | None] = mapped_column(Float, nullable=True)
+    days_field_visit: Mapped[float | None] = mapped_column(Float, nullable=True)
+    days_adaptation: Mapped[float | None] = mapped_column(Float, nullable=True)
+    days_outcome: Mapped[float | None] = mapped_column(Float, nullable=True)
+    people_reached: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    time_saved_days: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cost_saved_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    visits_saved: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class MatchHistoryRow(Base):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.model import Contact, ExpressionOfInterest, Institution
 from infra.keys import mint_key
+from store.milestones import advance_milestones
 from store.tables import (
     ApiKeyRow,
     Base,
@@ -200,11 +201,13 @@ async def append_history_entries(
     """Append history entries in one statement; entries already there (same match and seq)
     are skipped. Return how many were appended."""
     recorded_at = utcnow()
-    return await _insert_ignore(
+    appended = await _insert_ignore(
         session,
         MatchHistoryRow,
         [{**entry, "match_id": match_id, "recorded_at": recorded_at} for entry in entries],
     )
+    await advance_milestones(session, match_id=match_id, entries=entries)
+    return appended
 
 
 # The life of an outbox row: ``sending`` while an attempt talks to the mail server, then

@@ -35,3 +35,31 @@ def test_the_lifecycle_benchmark_runs_both_sides_with_real_work():
     # (the no-op run sends none), so the baseline does the match's real work.
     assert f"emails received by the SMTP catcher: {8 * (1 + 1 + 2 + 4)}" in out, out
     assert re.search(r"ratio matchmaker / bare = \d+\.\d+", out), out
+
+
+def test_the_monitor_benchmark_runs_with_tiny_sizes_on_both_databases():
+    run = subprocess.run(
+        [
+            sys.executable,
+            "bench/monitor.py",
+            "--matches",
+            "300",
+            "--workshops",
+            "6",
+            "--repeat",
+            "3",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = run.stdout
+    assert "SQLite: 300 matches seeded" in out, out
+    assert "PostgreSQL: 300 matches seeded" in out or "PostgreSQL: not installed" in out, out
+    for case in ("baseline (no match)", "list: free text", "funnel by workshop", "stalled 30 days"):
+        assert re.search(rf"^{re.escape(case)} +\d+\.\d+ +\d+\.\d+ +\d+\.\d+", out, re.M), out
+    assert re.search(
+        r"^targets \(p99: list ≤ 20 ms, funnel ≤ 200 ms\): sqlite (met|missed)", out, re.M
+    )

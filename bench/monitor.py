@@ -1,0 +1,413 @@
+"""The monitor at scale: the match list with typical filters and the funnel report over N matches.
+
+Seeds N matches (100,000 by default) straight into the store (bulk inserts of the tables the
+workflows write: workshops, institutions, contacts, solutions, EOIs, matches with their
+milestones), on SQLite and on PostgreSQL (a throwaway cluster, as the tests start one), then
+times requests through the real ASGI app in process (httpx ASGITransport, a viewer's API key):
+each case ``--repeat`` times after a warm-up, min / p50 / p99 in ms, and the ratio of its p50
+to the baseline's (the same stack answering a list filtered to nothing through an index).
+
+    uv run python bench/monitor.py                       # 100,000 matches, both databases
+    uv run python bench/monitor.py --matches 2000 --repeat 5 --backends sqlite
+"""
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx  # noqa: E402
+from sqlalchemy import insert, text, update  # noqa: E402
+
+from api.app import create_app  # noqa: E402
+from domain.access import Role  # noqa: E402
+from domain.enums import CloseReason, FocusArea  # noqa: E402
+from domain.reports import Milestones, advance  # noqa: E402
+from infra.log import configure_logging  # noqa: E402
+from infra.settings import Settings  # noqa: E402
+from services import access  # noqa: E402
+from services.backend import Backend  # noqa: E402
+from store.engine import make_engine, make_sessionmaker, upgrade_database  # noqa: E402
+from store.tables import (  # noqa: E402
+    ContactRow,
+    EoiRow,
+    InstitutionRow,
+    MatchRow,
+    SolutionRow,
+    WorkshopRow,
+)
+from workers.ports import free_port  # noqa: E402
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+COUNTRIES = [
+    "BD",
+    "RW",
+    "KE",
+    "BR",
+    "IN",
+    "ID",
+    "MX",
+    "ZA",
+    "GH",
+    "PH",
+    "VN",
+    "CO",
+    "EG",
+    "MA",
+    "SN",
+    "PE",
+    "CL",
+    "NG",
+    "ET",
+    "UG",
+    "TZ",
+    "NP",
+    "LK",
+    "PK",
+    "TH",
+]
+WORDS = [
+    "digital",
+    "centres",
+    "irembo",
+    "land",
+    "registry",
+    "health",
+    "payments",
+    "tax",
+    "school",
+    "water",
+    "permits",
+    "identity",
+    "pension",
+    "census",
+    "courts",
+    "grievance",
+]
+# where a match stands: the stage it reached, and how it ended if it did
+PATHS = [
+    ("follow_up", None, 30),
+    ("follow_up", "declined", 12),
+    ("follow_up", "lapsed", 14),
+    ("field_visit", None, 10),
+    ("field_visit", "not_pursued", 6),
+    ("adaptation", None, 9),
+    ("adaptation", "abandoned", 4),
+    ("outcome", None, 4),
+    ("outcome", "completed", 11),
+]
+CHUNK = 2000
+
+
+@dataclass
+class Case:
+    name: str
+    path: str
+    params: dict[str, str]
+    target_ms: float | None
+    after_change: bool = False  # a match changes before each request (no funnel kept applies)
+
+
+def cases(workshops: int) -> list[Case]:
+    ws = f"ws-{workshops // 2:04d}"
+    lists = [
+        ("workshop", {"workshop_id": ws}),
+        ("stage + status", {"stage": "adaptation", "status": "active"}),
+        ("overdue", {"overdue": "true"}),
+        ("waiting on provider", {"waiting_on": "provider"}),
+        ("needs attention", {"needs_attention": "true"}),
+        ("free text", {"text": "irembo"}),
+        ("country + focus area", {"adopter_country": "RW", "focus_area": "future_of_work"}),
+        ("sort deadline, deep page", {"sort": "next_deadline", "offset": "5000"}),
+    ]
+    funnels = [
+        ("funnel by workshop", {"by": "workshop"}),
+        ("funnel of a workshop by focus", {"by": "focus_area", "workshop_id": ws}),
+        ("funnel by year", {"by": "year"}),
+        ("funnel by adopter country", {"by": "adopter_country"}),
+    ]
+    return [
+        Case("baseline (no match)", "/api/matches", {"workshop_id": "ws-none"}, None),
+        *(Case(f"list: {n}", "/api/matches", p, 20.0) for n, p in lists),
+        *(Case(n, "/api/reports/funnel", p, 200.0) for n, p in funnels),
+        *(Case(f"{n}, after a change", "/api/reports/funnel", p, 200.0, True) for n, p in funnels),
+        Case("stalled 30 days", "/api/reports/stalled", {"days": "30"}, None),
+        Case("network summary", "/api/reports/network", {}, None),
+    ]
+
+
+def _history(rng: random.Random, stage: str, reason: str | None) -> tuple[list[dict], datetime]:
+    """The history kinds a match on this path records, at plausible dates."""
+    start = NOW - timedelta(days=rng.uniform(1, 3 * 365))
+    at, entries = start, [{"kind": "match_recorded", "stage": "follow_up", "occurred_at": start}]
+    for step in ("field_visit", "adaptation", "outcome"):
+        if ["follow_up", "field_visit", "adaptation", "outcome"].index(stage) < [
+            "follow_up",
+            "field_visit",
+            "adaptation",
+            "outcome",
+        ].index(step):
+            break
+        at = min(at + timedelta(days=rng.uniform(3, 60)), NOW)
+        entries.append({"kind": "stage_entered", "stage": step, "occurred_at": at})
+        if step == "field_visit" and stage != "field_visit":
+            entries.append(
+                {"kind": "visit_recorded", "stage": step, "occurred_at": at, "data": {"held": True}}
+            )
+    if reason is not None:
+        at = min(at + timedelta(days=rng.uniform(1, 40)), NOW)
+        if reason == "completed":
+            outcome = {
+                "people_reached": rng.randint(100, 50000),
+                "time_saved_days": 1.5,
+                "cost_saved_usd": rng.choice([2.0, 3.5, 8.0]),
+                "visits_saved": 1.0,
+            }
+            entries.append(
+                {
+                    "kind": "outcome_recorded",
+                    "stage": stage,
+                    "occurred_at": at,
+                    "data": {"outcome": outcome},
+                }
+            )
+        entries.append({"kind": "closed", "stage": stage, "occurred_at": at})
+    return entries, start
+
+
+def _matches(begin: int, n: int, workshops: int, solutions: int, rng: random.Random) -> list[dict]:
+    weights = [w for *_, w in PATHS]
+    rows = []
+    for i in range(begin, begin + n):
+        stage, reason, _ = rng.choices(PATHS, weights)[0]
+        entries, start = _history(rng, stage, reason)
+        milestones = advance(Milestones(), entries)
+        closed = reason is not None
+        waiting = rng.choice(["adopter", "provider", "adopter,provider", "secretariat"])
+        attention = not closed and rng.random() < 0.05
+        words = " ".join(rng.sample(WORDS, 3))
+        rows.append(
+            {
+                "id": f"match-B{i:07d}",
+                "eoi_id": f"B{i:07d}",
+                "workflow_id": f"match-B{i:07d}",
+                "workshop_id": f"ws-{i % workshops:04d}",
+                "solution_id": f"sol-{i % solutions:03d}",
+                "focus_area": list(FocusArea)[i % len(FocusArea)].value,
+                "provider_country": COUNTRIES[i % 7],
+                "adopter_country": rng.choice(COUNTRIES),
+                "summary": f"Adopter {i} adapts {words}",
+                "search_text": f"adopter {i} adapts {words}",
+                "stage": "closed" if closed else stage,
+                "status": ("completed" if reason == "completed" else "closed")
+                if closed
+                else ("needs_attention" if attention else "active"),
+                "close_reason": CloseReason(reason).value if closed else None,
+                "waiting_on": None if closed else waiting,
+                "needs_attention": attention,
+                "next_deadline": None if closed else NOW + timedelta(days=rng.uniform(-20, 40)),
+                "created_at": start,
+                "updated_at": start,
+                **milestones.model_dump(),
+            }
+        )
+    return rows
+
+
+async def seed(sessions, *, matches: int, workshops: int) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(42)
+    solutions = 60
+    async with sessions() as session:
+        await session.execute(
+            insert(WorkshopRow),
+            [
+                {"id": f"ws-{w:04d}", "title": f"Workshop {w}", "held_on": date(2024, 1, 1)}
+                for w in range(workshops)
+            ],
+        )
+        await session.execute(
+            insert(InstitutionRow),
+            [
+                {
+                    "id": k + 1,
+                    "name": f"Institution {k}",
+                    "name_key": f"institution {k}",
+                    "country": COUNTRIES[k % len(COUNTRIES)],
+                }
+                for k in range(400)
+            ],
+        )
+        await session.execute(
+            insert(ContactRow),
+            [
+                {
+                    "id": k + 1,
+                    "email": f"c{k}@example.org",
+                    "name": f"Contact {k}",
+                    "language": "en",
+                }
+                for k in range(400)
+            ],
+        )
+        await session.execute(
+            insert(SolutionRow),
+            [
+                {
+                    "id": f"sol-{s:03d}",
+                    "title": f"Solution {s}",
+                    "focus_area": list(FocusArea)[s % 6].value,
+                    "provider_institution_id": s + 1,
+                    "provider_contact_id": s + 1,
+                }
+                for s in range(solutions)
+            ],
+        )
+        for begin in range(0, matches, CHUNK):
+            rows = _matches(begin, min(CHUNK, matches - begin), workshops, solutions, rng)
+            await session.execute(
+                insert(EoiRow.__table__),
+                [
+                    {
+                        "id": r["eoi_id"],
+                        "workshop_id": r["workshop_id"],
+                        "solution_id": r["solution_id"],
+                        "adopter_institution_id": 61 + int(r["eoi_id"][1:]) % 300,
+                        "adopter_contact_id": 61 + int(r["eoi_id"][1:]) % 300,
+                        "interest_statement": "",
+                        "submitted_at": r["created_at"],
+                        "payload": {},
+                    }
+                    for r in rows
+                ],
+            )
+            await session.execute(insert(MatchRow.__table__), rows)
+        await session.commit()
+    async with sessions() as session:
+        await session.execute(text("ANALYZE"))
+        await session.commit()
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+async def touch(sessions) -> None:  # type: ignore[no-untyped-def]
+    """Change one match as a worker's record does (untimed)."""
+    async with sessions() as session:
+        await session.execute(
+            update(MatchRow.__table__)
+            .where(MatchRow.__table__.c.id == "match-B0000000")
+            .values(updated_at=datetime.now(UTC))
+        )
+        await session.commit()
+
+
+async def measure(client: httpx.AsyncClient, case: Case, repeat: int, sessions) -> list[float]:  # type: ignore[no-untyped-def]
+    for _ in range(2):  # warm-up: the first request of a kind pays for imports and plans
+        response = await client.get(case.path, params=case.params)
+        if response.status_code != 200:
+            raise SystemExit(f"{case.name}: {response.status_code} {response.text[:300]}")
+    times = []
+    for _ in range(repeat):
+        if case.after_change:
+            await touch(sessions)
+        began = time.perf_counter()
+        response = await client.get(case.path, params=case.params)
+        times.append((time.perf_counter() - began) * 1000)
+        assert response.status_code == 200
+    return times
+
+
+async def run_backend(name: str, url: str, args: argparse.Namespace) -> bool:
+    """Seed, measure, print one table; tell whether every target was met."""
+    await asyncio.to_thread(upgrade_database, url)
+    engine = make_engine(url)
+    try:
+        sessions = make_sessionmaker(engine)
+        began = time.perf_counter()
+        await seed(sessions, matches=args.matches, workshops=args.workshops)
+        print(
+            f"\n{name}: {args.matches:,} matches seeded in {time.perf_counter() - began:.1f} s",
+            flush=True,
+        )
+        email = "bench-viewer@ssn4psi.org"
+        await access.add_user(sessions, email=email, name="Bench viewer", role=Role.VIEWER)
+        token = (await access.create_key(sessions, email=email)).token
+        settings = Settings(database_url=url, temporal_target=f"127.0.0.1:{free_port()}")
+        backend = Backend(client=None, sessions=sessions, task_queue="bench")  # type: ignore[arg-type]
+        app = create_app(settings, backend=backend)
+        transport = httpx.ASGITransport(app=app)
+        met = True
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://localhost",
+            headers={"Authorization": f"Bearer {token}"},
+        ) as client:
+            print(f"{'case':46} {'min':>8} {'p50':>8} {'p99':>8}  {'/base':>6}  target")
+            base = None
+            for case in cases(args.workshops):
+                times = await measure(client, case, args.repeat, sessions)
+                p50, p99 = statistics.median(times), _quantile(times, 0.99)
+                base = base or p50
+                verdict = ""
+                if case.target_ms is not None:
+                    ok = p99 <= case.target_ms
+                    met = met and ok
+                    verdict = f"p99 ≤ {case.target_ms:g} ms: {'met' if ok else 'MISSED'}"
+                print(
+                    f"{case.name:46} {min(times):8.2f} {p50:8.2f} {p99:8.2f}  "
+                    f"{p50 / base:6.2f}  {verdict}",
+                    flush=True,
+                )
+        return met
+    finally:
+        await engine.dispose()
+
+
+async def main(args: argparse.Namespace) -> None:
+    configure_logging(level="WARNING", json=False)
+    print(
+        f"{args.matches:,} matches in {args.workshops} workshops; {args.repeat} timed requests "
+        "per case after 2 warm-up requests; times in ms through the ASGI app in process"
+    )
+    results = {}
+    if "sqlite" in args.backends:
+        with tempfile.TemporaryDirectory() as directory:
+            url = f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
+            results["sqlite"] = await run_backend("SQLite", url, args)
+    if "postgresql" in args.backends:
+        from tests.support import create_database, start_postgres
+
+        server = start_postgres()
+        if server is None:
+            print("\nPostgreSQL: not installed (apt-get install postgresql); skipped")
+        else:
+            try:
+                url = await create_database(server)
+                results["postgresql"] = await run_backend("PostgreSQL", url, args)
+            finally:
+                server.stop()
+    print(
+        "\ntargets (p99: list ≤ 20 ms, funnel ≤ 200 ms): "
+        + ", ".join(f"{k} {'met' if v else 'missed'}" for k, v in results.items())
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--matches", type=int, default=100_000)
+    parser.add_argument("--workshops", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=100, help="timed requests per case")
+    parser.add_argument(
+        "--backends", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql"
+    )
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,34 @@
+"""The milestones of a match (when it entered each stage, its last movement, its outcome's
+figures), kept on its row from the history entries the writers append."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.reports import Milestones, advance
+from store.tables import MatchRow
+
+MILESTONE_COLUMNS = tuple(Milestones.model_fields)
+
+
+async def advance_milestones(
+    session: AsyncSession, *, match_id: str, entries: Sequence[dict[str, Any]]
+) -> None:
+    """Keep the match's milestones (the funnel's facts) true to the entries just recorded, in
+    the same unit of work; entries recorded twice change nothing (``advance`` is idempotent)."""
+    table = MatchRow.__table__
+    row = (
+        await session.execute(
+            select(*(table.c[c] for c in MILESTONE_COLUMNS)).where(table.c.id == match_id)
+        )
+    ).one_or_none()
+    if row is None or not entries:
+        return
+    before = Milestones(**row._mapping)
+    after = advance(before, entries)
+    if after != before:
+        await session.execute(
+            update(table).where(table.c.id == match_id).values(**after.model_dump())
+        )
