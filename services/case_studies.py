@@ -42,6 +42,8 @@ Markdown = Annotated[
     AfterValidator(printable),
 ]
 
+REVISION_MAX = 2**31 - 1  # what an INTEGER column holds on both backends
+
 
 class CaseStudyFilter(BaseModel):
     """Which case studies to list: every criterion given must hold; one page of them."""
@@ -64,7 +66,9 @@ class CaseStudyEdit(BaseModel):
         description="the whole case study; `## Context`, `## The solution`, "
         "`## The adaptation`, `## Results`, `## Lessons`, `## Contacts`"
     )
-    revision: int = Field(ge=1, description="the revision the edit was made from (409 if stale)")
+    revision: int = Field(
+        ge=1, le=REVISION_MAX, description="the revision the edit was made from (409 if stale)"
+    )
 
 
 class CaseStudySummary(BaseModel):

@@ -223,6 +223,7 @@ def test_every_template_renders_text_and_html(template):
         "support_needed": "docs",
         "note": "",
         "about": "adopter",
+        "message": "who pays the visit?",
         "result": "scaled",
         "reason": "lapsed",
         "summary": "closed",
