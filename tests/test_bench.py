@@ -35,3 +35,25 @@ def test_the_lifecycle_benchmark_runs_both_sides_with_real_work():
     # (the no-op run sends none), so the baseline does the match's real work.
     assert f"emails received by the SMTP catcher: {8 * (1 + 1 + 2 + 4)}" in out, out
     assert re.search(r"ratio matchmaker / bare = \d+\.\d+", out), out
+
+
+def test_the_answer_benchmark_posts_each_answer_at_its_link_and_measures_both_sides():
+    run = subprocess.run(
+        [sys.executable, "bench/answer.py", "--answers", "3", "--rounds", "1", "--warm-up", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = run.stdout
+    for name in ("bare q\\+u", "bare", "matchmaker"):
+        assert re.search(rf"^{name} +3 answers in .* p50 +\d+\.\d ms +p99", out, re.MULTILINE), out
+    assert len(re.findall(r"^bare +3 answers", out, re.MULTILINE)) == 2, out
+    assert re.search(r"^p99: matchmaker / bare = \d+\.\d\d", out, re.MULTILINE), out
+    # every answer was taken from the link in an email (1 warm-up and 3 measured matches);
+    # the benchmark stops on any answer the page did not record
+    emails = re.search(
+        r"^transport: http; settle: no; emails received by the SMTP catcher: (\d+)", out, re.M
+    )
+    assert emails and int(emails.group(1)) >= 1 + 3, out
