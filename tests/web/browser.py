@@ -75,15 +75,21 @@ def artifacts_dir(tmp_path: Path, name: str) -> Path:
     return folder
 
 
+async def violations(page: Page) -> tuple[list[str], list[str]]:
+    """axe-core's violations on the page, one line each: the serious and critical ones, and
+    the others (moderate, minor: reported, not refused)."""
+    results = await Axe().run(page)
+    blocking, others = [], []
+    for violation in results.response["violations"]:
+        targets = [", ".join(node["target"]) for node in violation["nodes"]]
+        line = f"{violation['impact']} {violation['id']}: {violation['help']} {targets}"
+        (blocking if violation["impact"] in BLOCKING else others).append(line)
+    return blocking, others
+
+
 async def blocking_violations(page: Page) -> list[str]:
     """axe-core's serious and critical violations on the page, one line each."""
-    results = await Axe().run(page)
-    found = []
-    for violation in results.response["violations"]:
-        if violation["impact"] in BLOCKING:
-            targets = [", ".join(node["target"]) for node in violation["nodes"]]
-            found.append(f"{violation['impact']} {violation['id']}: {violation['help']} {targets}")
-    return found
+    return (await violations(page))[0]
 
 
 async def overflowing(page: Page) -> list[str]:
