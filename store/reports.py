@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Integer, String, and_, cast, func, literal_column, select, union_all
+from sqlalchemy import Integer, String, and_, cast, func, literal_column, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import CloseReason, FocusArea, Stage
@@ -114,6 +114,11 @@ async def funnel_counts(
         return func.count(func.coalesce(*columns) if len(columns) > 1 else columns[0])
 
     reasons = [r.value for r in CloseReason]
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # PostgreSQL prices a full index-only scan of the covering index above a scan of the
+        # table, yet reads it 3–4 times faster (measured at 100,000: 21–30 against 85–110 ms,
+        # after autovacuum has set the visibility map); for this statement's transaction only
+        await session.execute(text("SET LOCAL enable_seqscan = off"))
     rows = (
         await session.execute(
             select(
