@@ -10,6 +10,7 @@ from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 
+from babel import Locale
 from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -82,6 +83,11 @@ def usd(value: float | int, language: str) -> str:
     return format_currency(value, "USD", locale=format_locale(language))
 
 
+def country(code: str, language: str) -> str:
+    """The name of a country (ISO 3166 alpha-2) in the language: Kazakhstan, Казахстан."""
+    return Locale.parse(format_locale(language)).territories.get(code.upper(), code)
+
+
 def days_until(deadline: date | datetime | str, today: date) -> int:
     """Whole days from today to the deadline (negative once it has passed)."""
     return (as_date(deadline) - today).days
@@ -94,4 +100,5 @@ def jinja_filters(language: str) -> dict[str, object]:
         "full_date": lambda v: full_date(v, language),
         "number": lambda v: number(v, language),
         "usd": lambda v: usd(v, language),
+        "country": lambda v: country(str(v), language),
     }

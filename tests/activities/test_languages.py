@@ -216,3 +216,14 @@ def test_catalogs_are_compiled_from_their_po_when_loaded(tmp_path: Path):
         "check_in", sample_context("check_in", language="fr"), today=TODAY
     )
     assert "Répondre tout de suite" in rendered.html
+
+
+@pytest.mark.parametrize(
+    ("language", "name"),
+    [("en", "Kazakhstan"), ("fr", "Kazakhstan"), ("es", "Kazajistán"), ("ru", "Казахстан")],
+)
+def test_countries_are_named_in_the_language(language, name):
+    assert (
+        f"Agency for Civil Service Affairs ({name})"
+        in _render("introduction_provider", language).html
+    )
