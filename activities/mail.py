@@ -2,7 +2,6 @@
 
 import hashlib
 import re
-import textwrap
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.charset import QP, Charset
@@ -119,23 +118,26 @@ _ITEM = re.compile(r"^(\s*(?:[-*]|\d+\.)\s+|\s+)")
 
 def wrap_text(text: str, width: int = 76) -> str:
     """Fold the long lines of a plain-text email at spaces (a translated paragraph is one
-    line in its catalog), list items under their text; words and links are never cut."""
-    lines = []
+    line in its catalog), list items under their text; words and links are never cut, and a
+    no-break space (French ":" and quotes) never folds."""
+    lines: list[str] = []
     for line in text.split("\n"):
         if len(line) <= width:
             lines.append(line)
             continue
         lead = _ITEM.match(line)
         indent = " " * len(lead.group(1)) if lead else ""
-        lines.extend(
-            textwrap.wrap(
-                line,
-                width,
-                subsequent_indent=indent,
-                break_long_words=False,
-                break_on_hyphens=False,
-            )
-        )
+        prefix = lead.group(1) if lead else ""
+        current = prefix.rstrip() if prefix.strip() else prefix
+        for word in line[len(prefix) :].split(" "):
+            if not word:
+                continue
+            if len(current) + 1 + len(word) > width and current.strip():
+                lines.append(current)
+                current = indent + word
+            else:
+                current = f"{current} {word}" if current.strip() else current + word
+        lines.append(current)
     return "\n".join(lines)
 
 
