@@ -14,15 +14,6 @@ from tests.support import unique_eoi, wait_for
 from workflows.match_lifecycle import MatchLifecycle
 
 
-def _speaking_english(eoi):
-    """The lifecycle tests read English subjects, so both contacts speak English here; the
-    languages are tested in tests/activities/test_languages.py, and a contact changed to a
-    Russian speaker in test_follow_up gets Russian from the running workflow."""
-    data = eoi.model_dump(mode="json")
-    data["adopter"]["contact"]["language"] = data["solution"]["contact"]["language"] = "en"
-    return type(eoi).model_validate(data)
-
-
 def _subject(message) -> str:
     return str(make_header(decode_header(message["Subject"])))
 
@@ -33,7 +24,7 @@ class Match:
 
     @classmethod
     async def begin(cls, stack, env, policy: TimingPolicy | None = None, **kwargs) -> "Match":
-        eoi = _speaking_english(unique_eoi())
+        eoi = unique_eoi()
         if kwargs:
             from workflows.contracts import MatchLifecycleInput
 
