@@ -165,6 +165,10 @@ def test_the_deadline_tomorrow_and_past_are_said_too():
     late = RENDERER.render("check_in", sample_context("check_in"), today=date(2026, 3, 9))
     assert "3 March 2026, that is tomorrow." in " ".join(tomorrow.text.split())
     assert "Please answer by Tuesday, 3 March 2026. You" in " ".join(late.text.split())
+    late_ru = RENDERER.render(
+        "check_in", sample_context("check_in", language="ru"), today=date(2026, 3, 9)
+    )
+    assert "Срок ответа: вторник, 3 марта 2026 г. Вы также" in " ".join(late_ru.text.split())
 
 
 @pytest.mark.parametrize(
