@@ -98,3 +98,26 @@ class BareLifecycle:
         before = self._plan.updates_before_timer
         if before is not None and index >= before and not self._timer_done:
             raise ValueError("not yet")
+
+
+@workflow.defn
+class BareAnswer:
+    """The baseline of bench/answer.py: a workflow that takes one answer by Update and keeps
+    it, with no rules, no state beyond it and no effects: Temporal's Update round trip alone."""
+
+    def __init__(self) -> None:
+        self._answer: str | None = None
+
+    @workflow.run
+    async def run(self) -> str:
+        await workflow.wait_condition(lambda: self._answer is not None)
+        return self._answer or ""
+
+    @workflow.update
+    async def answer(self, answer: str) -> int:
+        self._answer = answer
+        return len(answer)
+
+    @workflow.query
+    def state(self) -> str | None:
+        return self._answer

@@ -168,10 +168,10 @@ async def select(
                 limit=MAX_LIMIT,
                 offset=offset,
             )
-            rows, total = await queries.list_matches(session, filters=page, now=now)
+            rows, total, capped = await queries.list_matches(session, filters=page, now=now)
             if total > MAX_MATCHES:
                 raise TooMany(
-                    f"{total} matches pass this filter; one bulk action reaches at most "
+                    f"{total}{'+' if capped else ''} matches pass this filter; one bulk action reaches at most "
                     f"{MAX_MATCHES}: narrow the filter (by workshop, stage, status, country, …) "
                     "or name the matches with match_ids"
                 )

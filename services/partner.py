@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.enums import Party, Stage
+from domain.enums import Party, PromptKind, Stage
 from domain.lifecycle import events as ev
 from domain.lifecycle.answers import Answer, CheckInAnswer
 from domain.lifecycle.state import HistoryEntry, MatchState, Prompt
@@ -108,18 +108,29 @@ def _key(token: str, *parts: str) -> str:
     return hashlib.sha256("\0".join((token, *parts)).encode()).hexdigest()
 
 
-async def answer(backend: Backend, page: PromptPage, token: str, answer: Answer) -> UpdateResult:
-    """Give the partner's answer to the prompt of their link; PromptNotOpen when it no longer
-    takes one (MoveRefused when the rules refuse it for another reason)."""
-    if not page.prompt.is_open:
-        raise PromptNotOpen(page)
-    event = ev.Answered(prompt_id=page.prompt.id, party=page.party, answer=answer)
+def kind_of(claims: LinkClaims) -> PromptKind:
+    """The kind of question a link is for, from its prompt id ("check_in-3"); ValueError for
+    a link to no question."""
+    if claims.prompt_id is None:
+        raise ValueError("this link is for the page of the match, not for one question")
+    return PromptKind(claims.prompt_id.rsplit("-", 1)[0])
+
+
+async def answer_at(
+    backend: Backend, claims: LinkClaims, token: str, answer: Answer
+) -> UpdateResult:
+    """Give the answer of a link's party to its question straight to the workflow (the rules
+    check that it is open, theirs and of its kind: MoveRefused, MatchNotFound otherwise)."""
+    if claims.prompt_id is None:
+        raise MatchNotFound("this link is for the page of the match, not for one question")
+    event = ev.Answered(prompt_id=claims.prompt_id, party=Party(claims.party), answer=answer)
     return await steering.answer(
         backend,
-        match_id=page.match_id,
+        match_id=claims.match_id,
         event=event,
         entered_by=None,
-        idempotency_key=_key(token),
+        # the same answer sent twice is applied once; another answer meets the rules' refusal
+        idempotency_key=_key(token, answer.model_dump_json()),
     )
 
 

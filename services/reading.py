@@ -30,14 +30,21 @@ LIVE_STATE_TIMEOUT = timedelta(seconds=5)
 async def list_matches(
     backend: Backend, *, filters: MatchFilter | None = None, now: datetime | None = None
 ) -> MatchList:
-    """One page of the matches that pass the filters, with how many pass them in all."""
+    """One page of the matches that pass the filters, with how many pass them (counted up to
+    ``COUNT_CAP`` past the page: beyond, a lower bound)."""
     filters = filters or MatchFilter()
     async with backend.sessions() as session:
-        rows, total = await queries.list_matches(
+        rows, total, capped = await queries.list_matches(
             session, filters=filters, now=now or datetime.now(UTC)
         )
         items = [MatchRead.model_validate(r) for r in rows]
-    return MatchList(items=items, total=total, limit=filters.limit, offset=filters.offset)
+    return MatchList(
+        items=items,
+        total=total,
+        total_is_lower_bound=capped,
+        limit=filters.limit,
+        offset=filters.offset,
+    )
 
 
 @outages_refused()

@@ -20,8 +20,9 @@ from store.reports import ReportFilter
 
 __all__ = ["FunnelBy", "ReportFilter"]
 
-# A funnel reads every match it counts (some 200 ms at 100,000 on SQLite: docs/benchmarks.md),
-# while matches change a few times a day each: the last funnels computed are kept per
+# A funnel reads every match it counts (from the narrow covering index ix_matches_funnel; still
+# 50-150 ms at 100,000: docs/benchmarks.md), while matches change a few times a day each: the
+# last funnels computed are kept per
 # database and answered again until the data version (how many matches, their latest change)
 # moves.
 FUNNELS_KEPT = 32

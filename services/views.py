@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from domain.enums import Party
 from domain.lifecycle.state import MatchState
 from domain.policy import TimingPolicy
-from store.queries import MAX_LIMIT, MAX_OFFSET, MatchFilter, MatchSort
+from store.queries import COUNT_CAP, MAX_LIMIT, MAX_OFFSET, MatchFilter, MatchSort
 from store.writes import OutboxStatus
 from workflows.contracts import PromptView, UpdateResult
 
@@ -150,6 +150,14 @@ class MatchDetail(MatchRead):
 
 class MatchList(BaseModel):
     items: list[MatchRead]
-    total: int
+    total: int = Field(
+        description=f"how many matches pass the filters; counted up to {COUNT_CAP:,} past the "
+        "end of this page, so when total_is_lower_bound is true at least this many pass "
+        "(show it as e.g. '1,050+')"
+    )
+    total_is_lower_bound: bool = Field(
+        default=False,
+        description="true: counting stopped at the cap, more matches may pass than total",
+    )
     limit: int
     offset: int

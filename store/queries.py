@@ -3,10 +3,10 @@
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import case, func, or_, select, text
+from sqlalchemy import case, func, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import CloseReason, FocusArea, MatchStatus, Party, Stage
@@ -18,6 +18,14 @@ from store.tables import ApiKeyRow, CaseStudyRow, MatchHistoryRow, MatchRow, Out
 # database to choke on.
 MAX_LIMIT = 500
 MAX_OFFSET = 1_000_000
+# The list counts the matches that pass its filters only this far past the page: a Secretariat
+# reads "1,000+ matches" the same as "41,237", and counting every passing match of 100,000
+# costs more than the page itself (docs/benchmarks.md). Past the cap the total is a lower bound.
+COUNT_CAP = 1000
+# SQLite: a free-text needle found in at most this many matches is looked up in the trigram
+# table first (each id it yields costs about a microsecond); a commoner one is found by reading
+# the page in order (store/queries.py text_search).
+FTS_AT_MOST = 5000
 
 MatchSort = Literal[
     "next_deadline",
@@ -89,41 +97,94 @@ async def get_match(session: AsyncSession, *, match_id: str) -> MatchRow | None:
 
 async def list_matches(
     session: AsyncSession, *, filters: MatchFilter, now: datetime
-) -> tuple[Sequence[MatchRow], int]:
-    """Return one page of the matches that pass the filters, in the filters' order, and how
-    many pass them in all (``now`` tells what is overdue)."""
-    query = select(MatchRow)
-    for column, value in (
-        (MatchRow.stage, filters.stage),
-        (MatchRow.status, filters.status),
-        (MatchRow.close_reason, filters.close_reason),
-        (MatchRow.focus_area, filters.focus_area),
-        (MatchRow.adopter_country, filters.adopter_country),
-        (MatchRow.provider_country, filters.provider_country),
-        (MatchRow.solution_id, filters.solution_id),
-        (MatchRow.workshop_id, filters.workshop_id),
-        (MatchRow.needs_attention, filters.needs_attention),
+) -> tuple[Sequence[MatchRow], int, bool]:
+    """Return one page of the matches that pass the filters, in the filters' order, how many
+    pass them, and whether that count stopped at the cap (then at least that many pass): the
+    count goes ``COUNT_CAP`` matches past the page's end at most (``now`` tells what is
+    overdue)."""
+    found = await text_search(session, filters.text.casefold()) if filters.text else []
+    where = _conditions(filters, now, MatchRow.next_deadline) + found
+    cap = COUNT_CAP + filters.offset + filters.limit
+    counted = select(MatchRow.id).where(*where).limit(cap + 1).subquery()
+    total = (await session.execute(select(func.count()).select_from(counted))).scalar_one()
+    page = where
+    if (
+        filters.overdue is not None
+        and not filters.sort.endswith("next_deadline")
+        and _sqlite(session)
     ):
-        if value is not None:
-            query = query.where(column == value)
-    if filters.overdue is True:
-        query = query.where(MatchRow.next_deadline < now)
-    elif filters.overdue is False:
-        query = query.where(or_(MatchRow.next_deadline.is_(None), MatchRow.next_deadline >= now))
-    if filters.waiting_on is not None:  # no party's name is part of another's
-        query = query.where(MatchRow.waiting_on.like(f"%{filters.waiting_on.value}%"))
-    if filters.text:
-        pattern = "%" + _LIKE_SPECIAL.sub(r"\\\g<0>", filters.text.casefold()) + "%"
-        query = query.where(MatchRow.search_text.like(pattern, escape="\\"))
-    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+        # SQLite would read the (many) overdue matches through the deadline's index and sort
+        # them all; read in the page's order instead and stop at the page's end (a unary plus
+        # hides the deadline's index). The count above still reads that index, up to its cap.
+        hidden = literal_column("+matches.next_deadline", MatchRow.next_deadline.type)
+        page = _conditions(filters, now, hidden) + found
     rows = (
         await session.execute(
-            query.order_by(*_ORDER[filters.sort], MatchRow.created_at.desc(), MatchRow.id)
+            select(MatchRow)
+            .where(*page)
+            .order_by(*_ORDER[filters.sort], MatchRow.created_at.desc(), MatchRow.id)
             .limit(filters.limit)
             .offset(filters.offset)
         )
     ).scalars()
-    return rows.all(), total
+    return rows.all(), min(total, cap), total > cap
+
+
+def _sqlite(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "sqlite"
+
+
+def _conditions(filters: MatchFilter, now: datetime, deadline: Any) -> list[Any]:
+    """The conditions of every filter but free text (``deadline``: the column to compare)."""
+    where = [
+        column == value
+        for column, value in (
+            (MatchRow.stage, filters.stage),
+            (MatchRow.status, filters.status),
+            (MatchRow.close_reason, filters.close_reason),
+            (MatchRow.focus_area, filters.focus_area),
+            (MatchRow.adopter_country, filters.adopter_country),
+            (MatchRow.provider_country, filters.provider_country),
+            (MatchRow.solution_id, filters.solution_id),
+            (MatchRow.workshop_id, filters.workshop_id),
+            (MatchRow.needs_attention, filters.needs_attention),
+        )
+        if value is not None
+    ]
+    if filters.overdue is True:
+        where.append(deadline < now)
+    elif filters.overdue is False:
+        where.append(or_(deadline.is_(None), deadline >= now))
+    if filters.waiting_on is not None:  # no party's name is part of another's
+        where.append(MatchRow.waiting_on.like(f"%{filters.waiting_on.value}%"))
+    return where
+
+
+async def text_search(session: AsyncSession, needle: str) -> list[Any]:
+    """The conditions that find ``needle`` (casefolded) within ``search_text``: a substring
+    ``LIKE``, which decides. On PostgreSQL the trigram index (pg_trgm, when the migration could
+    create it) serves it. On SQLite a needle found in few matches (at most ``FTS_AT_MOST``) is
+    first looked up in the trigram table ``matches_text``; a commoner one is found soonest by
+    reading the matches in the page's order (and the count stops at its cap). Telling which
+    costs one look-up in the trigram table, stopped past ``FTS_AT_MOST``."""
+    pattern = "%" + _LIKE_SPECIAL.sub(r"\\\g<0>", needle) + "%"
+    like = MatchRow.search_text.like(pattern, escape="\\")
+    if not _sqlite(session) or len(needle) < 3:
+        return [like]
+    phrase = '"' + needle.replace('"', '""') + '"'
+    hits = await session.execute(
+        text(
+            "SELECT count(*) FROM (SELECT rowid FROM matches_text WHERE matches_text MATCH "
+            ":phrase LIMIT :most)"
+        ),
+        {"phrase": phrase, "most": FTS_AT_MOST + 1},
+    )
+    if hits.scalar_one() > FTS_AT_MOST:
+        return [like]
+    found = text("SELECT id FROM matches_text WHERE matches_text MATCH :phrase").bindparams(
+        phrase=phrase
+    )
+    return [MatchRow.id.in_(found.columns(literal_column("id"))), like]
 
 
 async def list_history(session: AsyncSession, *, match_id: str) -> Sequence[MatchHistoryRow]:

@@ -63,3 +63,25 @@ def test_the_monitor_benchmark_runs_with_tiny_sizes_on_both_databases():
     assert re.search(
         r"^targets \(p99: list ≤ 20 ms, funnel ≤ 200 ms\): sqlite (met|missed)", out, re.M
     )
+
+
+def test_the_answer_benchmark_posts_each_answer_at_its_link_and_measures_both_sides():
+    run = subprocess.run(
+        [sys.executable, "bench/answer.py", "--answers", "3", "--rounds", "1", "--warm-up", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = run.stdout
+    for name in ("bare q\\+u", "bare", "matchmaker"):
+        assert re.search(rf"^{name} +3 answers in .* p50 +\d+\.\d ms +p99", out, re.MULTILINE), out
+    assert len(re.findall(r"^bare +3 answers", out, re.MULTILINE)) == 2, out
+    assert re.search(r"^p99: matchmaker / bare = \d+\.\d\d", out, re.MULTILINE), out
+    # every answer was taken from the link in an email (1 warm-up and 3 measured matches);
+    # the benchmark stops on any answer the page did not record
+    emails = re.search(
+        r"^transport: http; settle: no; emails received by the SMTP catcher: (\d+)", out, re.M
+    )
+    assert emails and int(emails.group(1)) >= 1 + 3, out

@@ -18,6 +18,18 @@ FORM_ERROR = "__form__"  # an error about the answer as a whole, shown above the
 # Optional fields whose empty value means "not given" (the model's default applies).
 _OPTIONAL_WHEN_EMPTY = {"counter.start", "counter.end", "counter.format", "counter.delegation_size"}
 
+# The rules about several fields at once (the answers' model validators) name no field: the
+# page shows each beside the field a partner has to change, found by how its message begins.
+_RULE_FIELDS = {
+    "describe your needs": "needs",
+    "the visit must end": "end",
+    "a field visit lasts at most": "end",
+    "a counter-proposal": "decision",
+    "a visit that did not take place": "proceed",
+    "say what the delegation learned": "learned",
+    "say what support is needed": "support_needed",
+}
+
 
 def _nested(fields: Mapping[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {}
@@ -47,7 +59,10 @@ def field_errors(error: ValidationError) -> dict[str, str]:
         location = [str(part) for part in item["loc"]]
         if location and location[0] in {kind.value for kind in PromptKind}:
             location = location[1:]  # the discriminated union's tag
-        name = ".".join(location) or FORM_ERROR
         message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "value_error":
+            rule = next((f for start, f in _RULE_FIELDS.items() if message.startswith(start)), None)
+            location += [rule] if rule else []
+        name = ".".join(location) or FORM_ERROR
         errors.setdefault(name, message[0].upper() + message[1:])
     return errors

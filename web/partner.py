@@ -12,9 +12,9 @@ from pydantic import ValidationError
 
 from api.deps import BackendDep
 from domain.enums import PromptStatus
-from infra.signing import LinkExpired, PartnerLinks
+from infra.signing import LinkExpired, LinkTampered, PartnerLinks
 from services import partner
-from services.errors import MoveRefused
+from services.errors import MatchNotFound, MoveRefused
 from web import pages
 from web.forms import FORM_ERROR, answer_from_form, field_errors
 from web.pages import LimiterDep, LinksDep
@@ -100,40 +100,54 @@ async def show(request: Request, token: str, backend: BackendDep, links: LinksDe
 async def submit(
     request: Request, token: str, backend: BackendDep, links: LinksDep, limiter: LimiterDep
 ) -> HTMLResponse:
-    """Answer the question of a link; the answer is recorded once however often it is sent."""
+    """Answer the question of a link; the answer is recorded once however often it is sent.
+
+    The answer goes to the workflow first, in one round trip: the token names the question
+    and its kind, and the rules check the rest. The match is read only to show why an answer
+    was not taken (a wrong form, a question answered or closed, a refusal)."""
     form = await pages.checked_form(request, token, links, limiter)
     if isinstance(form, HTMLResponse):
         return form
-    page = await _open(request, backend, links, token)
-    if isinstance(page, HTMLResponse):
-        return page
-    if not page.prompt.is_open:
-        return _closed(request, page, links)
     try:
-        answer = answer_from_form(page.prompt.kind, form)
-    except ValidationError as exc:
-        return _form(request, page, token, links, values=form, errors=field_errors(exc), status=422)
-    try:
-        result = await partner.answer(backend, page, token, answer)
-    except partner.PromptNotOpen as exc:
-        return _closed(request, exc.page, links)
-    except MoveRefused as exc:
-        errors = {FORM_ERROR: str(exc)}
-        return _form(request, page, token, links, values=form, errors=errors, status=409)
+        claims = links.read(token, now=pages.now())
+        answer = answer_from_form(partner.kind_of(claims), form)
+        result = await partner.answer_at(backend, claims, token, answer)
+    except (LinkTampered, LinkExpired, ValueError, MoveRefused, MatchNotFound) as exc:
+        return await _not_taken(request, token, backend, links, form, exc)
     except Exception as exc:
         refusal = pages.refused_for(request, exc, sent=True)
         if refusal is None:
             raise
         return refusal
-    logger.info("partner answered", match_id=page.match_id, prompt_id=page.prompt.id)
+    logger.info("partner answered", match_id=claims.match_id, prompt_id=claims.prompt_id)
     return pages.page(
         request,
         "recorded.html",
-        page=page,
         answer=answer.model_dump(mode="json"),
         stage=result.stage,
-        match_url=pages.match_link(request, links, match_id=page.match_id, party=page.party),
+        match_url=pages.match_link(request, links, match_id=claims.match_id, party=claims.party),
     )
+
+
+async def _not_taken(
+    request: Request,
+    token: str,
+    backend,  # type: ignore[no-untyped-def]
+    links: PartnerLinks,
+    form: dict[str, str],
+    exc: Exception,
+) -> HTMLResponse:
+    """The page that says why an answer was not taken, from the match as it stands."""
+    page = await _open(request, backend, links, token)
+    if isinstance(page, HTMLResponse):
+        return page
+    if not page.prompt.is_open:
+        return _closed(request, page, links)
+    if isinstance(exc, ValidationError):
+        errors = field_errors(exc)
+        return _form(request, page, token, links, values=form, errors=errors, status=422)
+    errors = {FORM_ERROR: str(exc)}
+    return _form(request, page, token, links, values=form, errors=errors, status=409)
 
 
 @router.post("/respond/{token}/fresh-link", response_class=HTMLResponse)

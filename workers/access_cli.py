@@ -22,8 +22,13 @@ keys_app = typer.Typer(help="API keys (stored hashed; shown once).", no_args_is_
 T = TypeVar("T")
 
 
-def _run(use: Callable[[async_sessionmaker], Awaitable[T]]) -> T:
-    """Run a use case on the configured database and turn its refusals into one-line errors."""
+def run_on_database(
+    use: Callable[[async_sessionmaker], Awaitable[T]],
+    *,
+    refusals: tuple[type[Exception], ...] = (),
+) -> T:
+    """Run a use case on the configured database and turn its refusals (an AccessError, and
+    ``refusals``) into one-line errors."""
     from workers.cli import _fail, _settings
 
     settings = _settings()
@@ -37,7 +42,7 @@ def _run(use: Callable[[async_sessionmaker], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(run())
-    except access.AccessError as exc:
+    except (access.AccessError, *refusals) as exc:
         raise _fail(str(exc), 1) from None
     except Unavailable as exc:
         raise _fail(
@@ -62,14 +67,14 @@ def users_add(
     ] = Role.STAFF,
 ) -> None:
     """Add a user with a role."""
-    user = _run(lambda s: access.add_user(s, email=email, name=name, role=role))
+    user = run_on_database(lambda s: access.add_user(s, email=email, name=name, role=role))
     typer.echo(f"added {user.email} ({user.name}) as {user.role.value}")
 
 
 @users_app.command("list")
 def users_list() -> None:
     """List the users and their roles."""
-    users = _run(access.list_users)
+    users = run_on_database(access.list_users)
     table = Table("email", "name", "role", "created")
     for user in users:
         table.add_row(user.email, user.name, user.role.value, _when(user.created_at))
@@ -88,7 +93,7 @@ def keys_create(
     name: Annotated[str, typer.Option(help="what the key is for")] = "",
 ) -> None:
     """Create an API key and print it, this once: only a hash of it is kept."""
-    new = _run(
+    new = run_on_database(
         lambda s: access.create_key(
             s, email=user, name=name, role=role, expires_in_days=expires_in_days
         )
@@ -107,7 +112,7 @@ def keys_list(
     user: Annotated[str | None, typer.Option(help="only this user's keys")] = None,
 ) -> None:
     """List API keys (never their secrets)."""
-    keys = _run(lambda s: access.list_keys(s, email=user))
+    keys = run_on_database(lambda s: access.list_keys(s, email=user))
     now = datetime.now(UTC)
     table = Table("key id", "name", "user", "role", "status", "created", "expires", "last used")
     for key in keys:
@@ -127,5 +132,5 @@ def keys_list(
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key's id (`keys list`)")]) -> None:
     """Revoke an API key: its next use is refused."""
-    _run(lambda s: access.revoke_key(s, key_id=key_id))
+    run_on_database(lambda s: access.revoke_key(s, key_id=key_id))
     typer.echo(f"revoked key {key_id}")

@@ -3,7 +3,6 @@
 These talk to the database only (no Temporal), through services/case_studies.py. A change
 names who makes it with ``--as EMAIL``, a user of the API with the staff or admin role."""
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,9 +17,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from domain.enums import FocusArea
 from services import access, case_studies
 from services.case_studies import CaseStudyEdit, CaseStudyFilter, CaseStudyRead
-from services.errors import CaseStudyConflict, CaseStudyNotFound, Unavailable
+from services.errors import CaseStudyConflict, CaseStudyNotFound
 from services.volume_html import render_html
-from store.engine import make_engine, make_sessionmaker
+from workers.access_cli import run_on_database
 
 case_study_app = typer.Typer(
     help="Case studies for The South-South Matchmaker: review, publish, compile the volume.",
@@ -34,25 +33,7 @@ ActingUser = Annotated[
 
 def _run(use: Callable[[async_sessionmaker], Awaitable[T]]) -> T:
     """Run a use case on the configured database; its refusals become one-line errors."""
-    from workers.cli import _fail, _settings
-
-    settings = _settings()
-
-    async def run() -> T:
-        engine = make_engine(settings.resolved_database_url)
-        try:
-            return await use(make_sessionmaker(engine))
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(run())
-    except (access.AccessError, CaseStudyNotFound, CaseStudyConflict) as exc:
-        raise _fail(str(exc), 1) from None
-    except Unavailable as exc:
-        raise _fail(
-            f"{exc} ({settings.resolved_database_url}; `matchmaker db upgrade`?)", 1
-        ) from None
+    return run_on_database(use, refusals=(CaseStudyNotFound, CaseStudyConflict))
 
 
 def _when(moment: datetime | None) -> str:

@@ -71,9 +71,14 @@ def dev(
     from workers.dev import DevStackError, run_dev
 
     base = Settings() if temporal_port is not None else None
+    # links in emails must reach this API: follow --api-port unless the URL was configured
+    public = None
+    if api_port is not None and "public_base_url" not in Settings().model_fields_set:
+        public = f"http://{Settings().api_host}:{api_port}"
     settings = _settings(
         data_dir=data_dir,
         api_port=api_port,
+        public_base_url=public,
         temporal_ui_port=ui_port,
         smtp_port=smtp_port,
         temporal_target=f"{base.temporal_target.rsplit(':', 1)[0]}:{temporal_port}"

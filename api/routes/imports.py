@@ -24,6 +24,35 @@ router = APIRouter(
 )
 
 FORMATS = {"text/csv": "csv", "application/json": "json"}
+UPLOAD = "multipart/form-data"  # a browser's file upload
+EXTENSIONS = {".csv": "text/csv", ".json": "application/json"}
+
+
+def _refused(code: int, detail: str) -> JSONResponse:
+    return JSONResponse(status_code=code, content=ErrorResponse(detail=detail).model_dump())
+
+
+async def _uploaded(request: Request) -> tuple[str, bytes] | JSONResponse:
+    """The media type and bytes of an uploaded file (its part's type, else its name's
+    extension), or the answer that says what is wrong with the upload."""
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except Exception as exc:  # the multipart parser's errors have no common type
+        return _refused(422, f"the upload could not be read: {exc}")
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        return _refused(422, "send the workshop file in a form part named file")
+    media = (upload.content_type or "").split(";", 1)[0].strip().lower()
+    if media not in FORMATS:
+        suffix = "." + (upload.filename or "").rsplit(".", 1)[-1].lower()
+        media = EXTENSIONS.get(suffix, "")
+    if not media:
+        return _refused(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"the uploaded file {upload.filename or '(unnamed)'} is neither CSV nor JSON; "
+            "accepted: a file named *.csv or *.json, or typed text/csv or application/json",
+        )
+    return media, await upload.read()
 
 
 class ImportOptions(BaseModel):
@@ -48,6 +77,19 @@ _BODY: dict[str, Any] = {
         "description": "A workshop file: the CSV format or JSON (docs/import.md)",
         "content": {
             "text/csv": {"schema": {"type": "string"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the file, named *.csv or *.json (or typed so)",
+                        }
+                    },
+                    "required": ["file"],
+                }
+            },
             "application/json": {
                 "schema": {
                     "oneOf": [
@@ -79,7 +121,10 @@ _BODY: dict[str, Any] = {
             "description": "a dry run, or an import that started no new match",
         },
         201: {"model": ImportSummary, "description": "at least one match was started"},
-        415: {"model": ErrorResponse, "description": "the body is neither text/csv nor JSON"},
+        415: {
+            "model": ErrorResponse,
+            "description": "the body (or the uploaded file) is neither CSV nor JSON",
+        },
         422: {
             "model": ImportRejected,
             "description": "invalid rows (each with its line or item, field and what would be "
@@ -95,15 +140,19 @@ async def import_file(
 ) -> ImportSummary | JSONResponse:
     """Import a workshop: validate every row, then start one match per EOI (once ever)."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media not in FORMATS:
-        return JSONResponse(
-            status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            content=ErrorResponse(
-                detail=f"content type {media or '(none)'} is not accepted; accepted: "
-                "text/csv or application/json"
-            ).model_dump(),
+    if media == UPLOAD:
+        uploaded = await _uploaded(request)
+        if isinstance(uploaded, JSONResponse):
+            return uploaded
+        media, body = uploaded
+    elif media in FORMATS:
+        body = await request.body()
+    else:
+        return _refused(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"content type {media or '(none)'} is not accepted; accepted: text/csv, "
+            "application/json, or multipart/form-data with the file in a part named file",
         )
-    body = await request.body()
     # ~1 ms a row: a file near the body limit would hold every other request up for seconds
     parsed = await asyncio.to_thread(imports.validate, body, fmt=FORMATS[media])  # type: ignore[arg-type]
     try:

@@ -25,7 +25,9 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse}}
 @router.get("", response_model=MatchList)
 async def list_matches(backend: BackendDep, filters: Annotated[MatchFilter, Query()]) -> MatchList:
     """List matches: every filter given must hold; an unknown parameter is 422, naming it.
-    Sorted by ``sort`` (newest first by default), one page of ``limit`` from ``offset``."""
+    Sorted by ``sort`` (newest first by default), one page of ``limit`` from ``offset``.
+    ``total`` counts the matches that pass up to 1,000 past the page's end; beyond that
+    ``total_is_lower_bound`` is true and at least ``total`` pass."""
     return await reading.list_matches(backend, filters=filters)
 
 

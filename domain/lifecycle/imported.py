@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.enums import Party, Stage
+from domain.enums import Stage
 from domain.lifecycle.effects import Decision
 from domain.lifecycle.run import ENTRY_PROMPT, STAGE_ORDER, Run, day_start
 from domain.lifecycle.state import RULES_VERSION, MatchState
@@ -90,14 +90,7 @@ def start_imported(
     rules_version: int = RULES_VERSION,
 ) -> Decision:
     """Open a match at its current stage with its past milestones as imported history."""
-    state = MatchState(
-        match_id=eoi.match_id,
-        rules_version=rules_version,
-        eoi=eoi,
-        policy=policy,
-        contacts={Party.ADOPTER: eoi.adopter.contact, Party.PROVIDER: eoi.solution.contact},
-        started_at=at,
-    )
+    state = MatchState.opened(eoi, policy, at, rules_version=rules_version)
     run = Run(state, min(eoi.submitted_at, at))
     run.record(
         "match_recorded",

@@ -26,14 +26,7 @@ def start(
     rules_version: int = RULES_VERSION,
 ) -> Decision:
     """Open a match under a rules version: record it and ask both partners."""
-    state = MatchState(
-        match_id=eoi.match_id,
-        rules_version=rules_version,
-        eoi=eoi,
-        policy=policy,
-        contacts={Party.ADOPTER: eoi.adopter.contact, Party.PROVIDER: eoi.solution.contact},
-        started_at=at,
-    )
+    state = MatchState.opened(eoi, policy, at, rules_version=rules_version)
     run = Run(state, at)
     run.record(
         "match_recorded",

@@ -119,6 +119,20 @@ class MatchState(BaseModel):
     provider_notes: str = Field(default="", description="the provider's, on the outcome (v2)")
     notes: list[str] = Field(default_factory=list)
 
+    @classmethod
+    def opened(
+        cls, eoi: ExpressionOfInterest, policy: TimingPolicy, at: datetime, *, rules_version: int
+    ) -> "MatchState":
+        """The state of a match that opens now: its EOI's contacts, nothing asked yet."""
+        return cls(
+            match_id=eoi.match_id,
+            rules_version=rules_version,
+            eoi=eoi,
+            policy=policy,
+            contacts={Party.ADOPTER: eoi.adopter.contact, Party.PROVIDER: eoi.solution.contact},
+            started_at=at,
+        )
+
     @property
     def closed(self) -> bool:
         return self.stage == Stage.CLOSED

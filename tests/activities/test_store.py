@@ -228,7 +228,10 @@ async def test_list_matches_filters_and_pages(sessions):
 
 
 async def _list(session, **criteria):
-    return await queries.list_matches(session, filters=queries.MatchFilter(**criteria), now=NOW)
+    rows, total, _ = await queries.list_matches(
+        session, filters=queries.MatchFilter(**criteria), now=NOW
+    )
+    return rows, total
 
 
 async def test_a_claim_turns_the_row_sending_and_tells_the_status_before(sessions):

@@ -143,4 +143,25 @@ async def test_an_unknown_content_type_is_415(offline_api):
         "/api/imports", content=b"eoi_id\n", headers={"Content-Type": "text/plain"}
     )
     assert response.status_code == 415
-    assert "text/csv or application/json" in response.json()["detail"]
+    assert "text/csv, application/json" in response.json()["detail"]
+
+
+async def test_an_uploaded_file_is_read_by_its_name_or_type(offline_api):
+    csv = _workshop(_prefix()).encode()
+    by_name = await offline_api.post(
+        "/api/imports",
+        files={"file": ("bangkok.csv", csv, "application/octet-stream")},
+        params={"dry_run": "true"},
+    )
+    assert by_name.status_code == 200, by_name.text
+    assert [r["outcome"] for r in by_name.json()["results"]] == ["valid"] * 4
+    by_type = await offline_api.post(
+        "/api/imports", files={"file": ("upload", csv, "text/csv")}, params={"dry_run": "true"}
+    )
+    assert by_type.status_code == 200, by_type.text
+    unknown = await offline_api.post(
+        "/api/imports", files={"file": ("notes.txt", b"hello", "text/plain")}
+    )
+    assert unknown.status_code == 415 and "notes.txt" in unknown.json()["detail"]
+    missing = await offline_api.post("/api/imports", files={"other": ("a.csv", csv, "text/csv")})
+    assert missing.status_code == 422 and "part named file" in missing.json()["detail"]

@@ -111,6 +111,15 @@ async def test_every_filter_is_documented(offline_api):
     }
 
 
+async def test_the_total_says_when_it_is_a_lower_bound(offline_api):
+    spec = (await offline_api.get("/openapi.json")).json()
+    fields = spec["components"]["schemas"]["MatchList"]["properties"]
+    assert "total_is_lower_bound" in fields and "1,000" in fields["total"]["description"]
+    listed = await offline_api.get("/api/matches", params={"stage": "closed"})
+    assert listed.status_code == 200
+    assert (listed.json()["total"], listed.json()["total_is_lower_bound"]) == (0, False)
+
+
 async def test_without_temporal_a_match_is_its_read_model_with_a_note(
     offline_api, offline_settings
 ):

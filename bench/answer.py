@@ -1,0 +1,369 @@
+"""Benchmark: partners' answers through `POST /respond/<token>` against a bare Update.
+
+Each answer is a real partner's: a match is started through intake, its introduction email
+reaches a loopback SMTP catcher, and the adopter's answer is POSTed to the link in that email,
+over HTTP to the app served by uvicorn (``--transport asgi``: in process, no socket). The
+baseline, in the same run and on the same Temporal dev server, is a bare workflow that takes
+one answer by Update (bench/bare.py ``BareAnswer``). Answers are sent one after the other;
+prints p50/p99 of both and the ratios (docs/benchmarks.md).
+
+    uv run python bench/answer.py --answers 1000 --rounds 3
+"""
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from email import message_from_bytes
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx  # noqa: E402
+import uvicorn  # noqa: E402
+from aiosmtpd.controller import Controller  # noqa: E402
+from temporalio.testing import WorkflowEnvironment  # noqa: E402
+from temporalio.worker import Worker  # noqa: E402
+
+from activities.notifications import MailIdentity  # noqa: E402
+from activities.smtp import SmtpMailer  # noqa: E402
+from api.app import create_app  # noqa: E402
+from bench.bare import BareAnswer  # noqa: E402
+from domain.model import ExpressionOfInterest  # noqa: E402
+from infra.log import configure_logging  # noqa: E402
+from infra.settings import Settings  # noqa: E402
+from infra.temporal import binary_path, data_converter  # noqa: E402
+from services.backend import Backend  # noqa: E402
+from services.intake import submit_eoi  # noqa: E402
+from store.engine import make_engine, make_sessionmaker, upgrade_database  # noqa: E402
+from workers.cli import exit_without_teardown  # noqa: E402
+from workers.ports import free_port  # noqa: E402
+from workers.worker import Resources, build_worker, partner_links  # noqa: E402
+from workflows.search_attributes import ALL_KEYS  # noqa: E402
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "eoi.json"
+ANSWER = {"decision": "confirm", "needs": "Rural clinics without a pharmacy", "exchange": "remote"}
+REFERENCE = re.compile(r"Match reference: (match-[A-Za-z0-9._-]+)")
+LINK = re.compile(r"https?://[^/\s]+(/respond/[A-Za-z0-9_.\-]+)")
+
+
+class Inbox:
+    """The adopter's link of each match, read from the emails the SMTP catcher receives."""
+
+    def __init__(self, adopter: str) -> None:
+        self.adopter = adopter.lower()
+        self.links: dict[str, str] = {}
+        self.total = 0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.total += 1
+        if self.adopter in (r.lower() for r in envelope.rcpt_tos):
+            message = message_from_bytes(envelope.content)
+            text = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+            body = text.get_payload(decode=True).decode()
+            reference, link = REFERENCE.search(body), LINK.search(body)
+            if reference and link and reference.group(1) not in self.links:
+                self.links[reference.group(1)] = link.group(1)
+        return "250 OK"
+
+    async def link(self, match_id: str) -> str:
+        """The path of the match's first link to the adopter, once its email has come."""
+        while match_id not in self.links:  # noqa: ASYNC110 - filled by the SMTP thread
+            await asyncio.sleep(0.02)
+        return self.links[match_id]
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn as a task of this process, leaving signals alone."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def served(app, port: int) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
+    )
+    server = _QuietServer(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:  # noqa: ASYNC110 - uvicorn sets a flag, no event
+            await asyncio.sleep(0.01)
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+@dataclass
+class Run:
+    name: str
+    latencies: list[float]
+    seconds: float
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[max(0, int(len(ordered) * q + 0.5) - 1)] * 1000
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<10} {len(self.latencies):>5} answers in {self.seconds:7.2f} s  "
+            f"p50 {self.percentile(0.5):6.1f} ms  p99 {self.percentile(0.99):6.1f} ms  "
+            f"max {max(self.latencies) * 1000:6.1f} ms"
+        )
+
+
+async def _gathered(items: list, do: Callable[[object], Awaitable[object]], width: int) -> list:  # type: ignore[type-arg]
+    gate = asyncio.Semaphore(width)
+
+    async def one(item: object) -> object:
+        async with gate:
+            return await do(item)
+
+    return list(await asyncio.gather(*(one(item) for item in items)))
+
+
+async def _timed(
+    name: str,
+    calls: list[Callable[[], Awaitable[None]]],
+    after: Callable[[int], Awaitable[None]] | None = None,
+) -> Run:
+    """Make the calls one after the other, each timed on its own (``after(i)``, untimed,
+    once call ``i`` returned: with ``--settle``, until what the answer set off is done)."""
+    gc.collect()  # the set-up's garbage is collected here, not on the run's clock
+    latencies = []
+    started = time.perf_counter()
+    for index, call in enumerate(calls):
+        before = time.perf_counter()
+        await call()
+        latencies.append(time.perf_counter() - before)
+        if after is not None:
+            await after(index)
+    return Run(name, latencies, time.perf_counter() - started)
+
+
+async def settled(client, ids: list[str], width: int) -> None:  # type: ignore[no-untyped-def]
+    """Return once none of the workflows has a workflow task or an activity pending: the
+    set-up's work is done before the clock starts."""
+
+    async def idle(workflow_id: object) -> None:
+        handle = client.get_workflow_handle(str(workflow_id))
+        while True:
+            raw = (await handle.describe()).raw_description
+            if not raw.HasField("pending_workflow_task") and not raw.pending_activities:
+                return
+            await asyncio.sleep(0.05)
+
+    await _gathered(list(ids), idle, width)
+
+
+async def bare_run(client, n: int, width: int, *, query: bool = False, settle: bool = False) -> Run:  # type: ignore[no-untyped-def]
+    """N bare workflows started (not timed), then one Update each (timed); with ``query``,
+    a query of the workflow's state before each Update, as the answer page makes."""
+
+    async def start(_: object):  # type: ignore[no-untyped-def]
+        return await client.start_workflow(
+            BareAnswer.run, id=f"bare-{uuid.uuid4().hex[:12]}", task_queue="bench-bare"
+        )
+
+    handles = await _gathered(list(range(n)), start, width)
+    await settled(client, [h.id for h in handles], width)
+
+    def update(handle):  # type: ignore[no-untyped-def]
+        async def call() -> None:
+            if query:
+                await handle.query(BareAnswer.state)
+            await handle.execute_update(BareAnswer.answer, str(ANSWER))
+
+        return call
+
+    async def after(index: int) -> None:
+        await settled(client, [handles[index].id], 1)
+
+    name = "bare q+u" if query else "bare"
+    run = await _timed(name, [update(h) for h in handles], after if settle else None)
+    await asyncio.gather(*(h.result() for h in handles))
+    return run
+
+
+async def matchmaker_run(
+    backend: Backend,
+    http: httpx.AsyncClient,
+    inbox: Inbox,
+    links,
+    n: int,
+    width: int,
+    *,
+    settle: bool = False,
+) -> Run:  # type: ignore[no-untyped-def]
+    """N matches started through intake and their emails received (not timed), then the
+    adopter's answer at each link (timed): one POST with the form a browser sends."""
+    template = ExpressionOfInterest.model_validate_json(EXAMPLE.read_text())
+
+    async def start(_: object) -> str:
+        eoi = template.model_copy(update={"id": f"A-{uuid.uuid4().hex[:12]}"})
+        await submit_eoi(backend, eoi=eoi)
+        return eoi.match_id
+
+    ids = await _gathered(list(range(n)), start, width)
+    paths = [await inbox.link(match_id) for match_id in ids]
+    await settled(backend.client, ids, width)
+
+    def post(path: str):  # type: ignore[no-untyped-def]
+        form = {"csrf": links.form_key(path.removeprefix("/respond/")), **ANSWER}
+
+        async def call() -> None:
+            response = await http.post(path, data=form)
+            if response.status_code != 200 or "your answer is recorded" not in response.text:
+                raise RuntimeError(f"answer refused: {response.status_code} {response.text[:500]}")
+
+        return call
+
+    async def after(index: int) -> None:
+        await settled(backend.client, [ids[index]], 1)
+
+    return await _timed("matchmaker", [post(p) for p in paths], after if settle else None)
+
+
+@contextlib.asynccontextmanager
+async def app_client(app, transport: str) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    if transport == "asgi":
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
+        ) as http:
+            yield http
+        return
+    port = free_port()
+    async with (
+        served(app, port),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http,
+    ):
+        yield http
+
+
+async def main(args: argparse.Namespace) -> None:
+    configure_logging(level="WARNING", json=False)
+    workdir = Path(tempfile.mkdtemp(prefix="matchmaker-bench-"))
+    db_url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+    await asyncio.to_thread(upgrade_database, db_url)
+    template = ExpressionOfInterest.model_validate_json(EXAMPLE.read_text())
+    inbox = Inbox(template.adopter.contact.email)
+    smtp_port = free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    extra = ["--db-filename", str(workdir / "temporal.db")] if args.db_file else []
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(binary_path("temporal")),
+        data_converter=data_converter(),
+        search_attributes=ALL_KEYS,
+        ui=False,
+        dev_server_log_level="error",
+        dev_server_extra_args=extra,
+    )
+    engine = make_engine(db_url)
+    # the links lead to 127.0.0.1; one address sends every answer, so the per-address limit
+    # of the partner pages is lifted (a real deployment sees many addresses)
+    settings = Settings(
+        database_url=db_url,
+        task_queue="bench-matchmaker",
+        public_base_url="http://127.0.0.1",
+        allowed_hosts=["127.0.0.1"],
+        partner_answers_per_minute=10**9,
+    )
+    links = partner_links(settings)
+    resources = Resources(
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        mailer=SmtpMailer(host="127.0.0.1", port=smtp_port),
+        identity=MailIdentity(
+            sender="matchmaker@ssn4psi.org",
+            sender_name="Matchmaker",
+            secretariat_email="secretariat@ssn4psi.org",
+            public_base_url=settings.public_base_url,
+        ),
+        links=links,
+    )
+    try:
+        client = env.client
+        backend = Backend(client=client, sessions=resources.sessions, task_queue="bench-matchmaker")
+        app = create_app(settings, backend=backend)
+        mm_worker = build_worker(client, task_queue="bench-matchmaker", resources=resources)
+        bare_worker = Worker(client, task_queue="bench-bare", workflows=[BareAnswer])
+        async with mm_worker, bare_worker, app_client(app, args.transport) as http:
+            await bare_run(client, args.warm_up, args.width)  # warm-up, not reported
+            await matchmaker_run(backend, http, inbox, links, args.warm_up, args.width)
+            # for reference: the two round trips the answer page makes (a query of the
+            # state, then the Update) on the bare workflow
+            reference = await bare_run(
+                client, args.answers, args.width, query=True, settle=args.settle
+            )
+            print(reference.line(), flush=True)
+            # every matchmaker run between two bare runs: bare, matchmaker, bare, …, bare
+            runs = []
+            for name in ["bare", *["matchmaker", "bare"] * args.rounds]:
+                if name == "bare":
+                    run = await bare_run(client, args.answers, args.width, settle=args.settle)
+                else:
+                    run = await matchmaker_run(
+                        backend, http, inbox, links, args.answers, args.width, settle=args.settle
+                    )
+                print(run.line(), flush=True)
+                runs.append(run)
+        bares = runs[0::2]
+        mms = runs[1::2]
+        for q, label in ((0.5, "p50"), (0.99, "p99")):
+            ratios = [
+                m.percentile(q) / statistics.mean((b.percentile(q), a.percentile(q)))
+                for m, b, a in zip(mms, bares, bares[1:], strict=False)
+            ]
+            print(
+                f"{label}: matchmaker / bare = {statistics.median(ratios):.2f} "
+                f"(median of {len(ratios)}, min {min(ratios):.2f}, max {max(ratios):.2f})"
+                + ("  target <= 1.5: " + ("met" if statistics.median(ratios) <= 1.5 else "NOT met"))
+                * (label == "p99")
+            )
+        print(
+            f"transport: {args.transport}; settle: {'yes' if args.settle else 'no'}; "
+            f"emails received by the SMTP catcher: {inbox.total}"
+        )
+    finally:
+        await env.shutdown()
+        await engine.dispose()
+        smtp.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--answers", type=int, default=1000, help="answers per measured run")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="matchmaker runs, each between two bare runs"
+    )
+    parser.add_argument("--warm-up", type=int, default=20, help="answers of each side first")
+    parser.add_argument(
+        "--width", type=int, default=10, help="workflows started at once while setting up a run"
+    )
+    parser.add_argument(
+        "--transport",
+        choices=["http", "asgi"],
+        default="http",
+        help="http: uvicorn on loopback, as a browser reaches it; asgi: in process",
+    )
+    parser.add_argument(
+        "--settle",
+        action="store_true",
+        help="after each answer, wait (untimed) until what it set off is done: no answer "
+        "competes with the previous one's emails and records",
+    )
+    parser.add_argument("--db-file", action="store_true", help="persist the dev server in SQLite")
+    asyncio.run(main(parser.parse_args()))
+    exit_without_teardown(0)
