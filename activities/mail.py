@@ -1,7 +1,9 @@
 """SMTP delivery and email rendering."""
 
 import hashlib
+import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from email.charset import QP, Charset
 from email.errors import MessageError
 from email.header import Header
@@ -15,10 +17,13 @@ from typing import Any
 import structlog
 from email_validator import EmailNotValidError, validate_email
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from markupsafe import Markup
 
 from activities.failures import cut
+from infra.i18n import days_until, jinja_filters, language_of, translations
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+LOCALE_DIR = Path(__file__).parent / "locale"
 
 logger = structlog.get_logger()
 
@@ -44,26 +49,60 @@ class RenderedEmail:
 
 
 class TemplateRenderer:
-    """Renders one text + HTML template pair per email kind; the text template sets ``subject``."""
+    """Renders one text + HTML template pair per email kind, in the recipient's language
+    (English when Matchmaker does not speak it); the text template sets ``subject``."""
 
-    def __init__(self, directory: Path = TEMPLATES_DIR) -> None:
-        self._env = Environment(
-            loader=FileSystemLoader(directory),
-            autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+    def __init__(
+        self, directory: Path = TEMPLATES_DIR, locale_dir: Path = LOCALE_DIR, *, width: int = 76
+    ) -> None:
+        self._directory = directory
+        self._width = width
+        self._locale_dir = locale_dir
+        self._environments: dict[str, Environment] = {}
 
-    def render(self, kind: str, context: dict[str, Any]) -> RenderedEmail:
+    def _environment(self, language: str) -> Environment:
+        """One environment per language: its catalog and its date and number formats."""
+        env = self._environments.get(language)
+        if env is None:
+            env = Environment(
+                loader=FileSystemLoader(self._directory),
+                autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+                undefined=StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                extensions=["jinja2.ext.i18n"],
+            )
+            env.install_gettext_translations(  # type: ignore[attr-defined]
+                translations(self._locale_dir, language), newstyle=True
+            )
+            env.filters.update(jinja_filters(language))
+            env.filters["strong"] = lambda v: Markup("<strong>%s</strong>") % v
+            env.filters["code"] = lambda v: Markup("<code>%s</code>") % v
+            self._environments[language] = env
+        return env
+
+    def render(
+        self, kind: str, context: dict[str, Any], *, today: date | None = None
+    ) -> RenderedEmail:
         """Render the templates of one kind with the given context, or raise EmailNotBuildable
-        (a missing template, a syntax error, an undefined variable, no subject)."""
+        (a missing template, a syntax error, an undefined variable, no subject).
+
+        ``today`` (the send date, UTC by default) says how many days are left to answer."""
+        language = language_of((context.get("recipient") or {}).get("language"))
+        answer_by = context.get("answer_by")
+        today = today or datetime.now(UTC).date()
+        context = {
+            **context,
+            "language": language,
+            "days_left": days_until(answer_by, today) if answer_by else None,
+        }
+        env = self._environment(language)
         try:
-            text_template = self._env.get_template(f"{kind}.txt.j2")
+            text_template = env.get_template(f"{kind}.txt.j2")
             module = text_template.make_module(context)
             subject = " ".join(str(getattr(module, "subject", "")).split())
-            html = self._env.get_template(f"{kind}.html.j2").render(context)
-        except TemplateError as exc:
+            html = env.get_template(f"{kind}.html.j2").render(context)
+        except (TemplateError, ValueError, TypeError) as exc:  # a bad date or number too
             raise EmailNotBuildable(
                 f"template {kind}: {type(exc).__name__}: {exc}", remedy=FIX_THE_TEMPLATE
             ) from exc
@@ -71,7 +110,35 @@ class TemplateRenderer:
             raise EmailNotBuildable(
                 f"template {kind}.txt.j2 sets no subject", remedy=FIX_THE_TEMPLATE
             )
-        return RenderedEmail(subject=subject, text=str(module), html=html)
+        return RenderedEmail(subject=subject, text=wrap_text(str(module), self._width), html=html)
+
+
+_ITEM = re.compile(r"^(\s*(?:[-*]|\d+\.)\s+|\s+)")
+
+
+def wrap_text(text: str, width: int = 76) -> str:
+    """Fold the long lines of a plain-text email at spaces (a translated paragraph is one
+    line in its catalog), list items under their text; words and links are never cut, and a
+    no-break space (French ":" and quotes) never folds."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            lines.append(line)
+            continue
+        lead = _ITEM.match(line)
+        indent = " " * len(lead.group(1)) if lead else ""
+        prefix = lead.group(1) if lead else ""
+        current = prefix.rstrip() if prefix.strip() else prefix
+        for word in line[len(prefix) :].split(" "):
+            if not word:
+                continue
+            if len(current) + 1 + len(word) > width and current.strip():
+                lines.append(current)
+                current = indent + word
+            else:
+                current = f"{current} {word}" if current.strip() else current + word
+        lines.append(current)
+    return "\n".join(lines)
 
 
 def message_id_for(business_key: str, *, domain: str) -> str:

@@ -47,8 +47,21 @@ def example_eoi(**changes: object) -> ExpressionOfInterest:
 
 
 def unique_eoi() -> ExpressionOfInterest:
-    """Return the example EOI under a fresh id."""
-    return example_eoi(id=f"T-{uuid.uuid4().hex[:12]}")
+    """Return the example EOI under a fresh id, its two contacts speaking English: tests read
+    English emails and pages (tests/activities/test_languages.py and
+    tests/web/test_partner_languages.py give contacts the other languages)."""
+    eoi = example_eoi(id=f"T-{uuid.uuid4().hex[:12]}")
+    english = {"language": "en"}
+    return eoi.model_copy(
+        update={
+            "adopter": eoi.adopter.model_copy(
+                update={"contact": eoi.adopter.contact.model_copy(update=english)}
+            ),
+            "solution": eoi.solution.model_copy(
+                update={"contact": eoi.solution.contact.model_copy(update=english)}
+            ),
+        }
+    )
 
 
 async def record_eoi(sessions, eoi: ExpressionOfInterest | None = None) -> ExpressionOfInterest:  # type: ignore[no-untyped-def]

@@ -34,7 +34,7 @@ _RULE_FIELDS = {
 def _nested(fields: Mapping[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name, value in fields.items():
-        if name in ("csrf", "kind"):
+        if name in ("csrf", "kind", "lang"):  # the form key and the page's language
             continue
         target = data
         *parents, leaf = name.split(".")

@@ -15,6 +15,7 @@ from services import partner
 from services.errors import MoveRefused
 from web import pages
 from web.forms import FORM_ERROR, field_errors
+from web.i18n import N_
 from web.pages import LimiterDep, LinksDep
 
 logger = structlog.get_logger()
@@ -130,8 +131,8 @@ async def ask_for_help(
     return pages.page(
         request,
         "sent.html",
-        title="Your message reached the Secretariat",
-        message="The Network Secretariat has your message and will get in touch with you.",
+        title=N_("Your message reached the Secretariat"),
+        message=N_("The Network Secretariat has your message and will get in touch with you."),
         back=f"/match/{token}",
     )
 

@@ -1,28 +1,25 @@
 """What every partner page shares: templates, error pages, the CSRF and rate checks."""
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from api.throttle import FailureLimiter
 from infra.signing import LinkExpired, LinkTampered, PartnerLinks
 from services.errors import Busy, MatchNotFound, Unavailable
-
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+from web.i18n import N_, page_language, templates_for
 
 TITLES = {
-    400: "This link does not work",
-    403: "This form cannot be sent from here",
-    404: "We cannot find this match",
-    409: "This question is closed",
-    410: "This link has expired",
-    429: "Too many attempts",
-    503: "Matchmaker is busy",
+    400: N_("This link does not work"),
+    403: N_("This form cannot be sent from here"),
+    404: N_("We cannot find this match"),
+    409: N_("This question is closed"),
+    410: N_("This link has expired"),
+    429: N_("Too many attempts"),
+    503: N_("Matchmaker is busy"),
 }
 
 
@@ -49,8 +46,15 @@ def page(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request, f"partner/{template}", context, status_code=status, headers=headers
+    """A partner page in the language of the contact whose link opened it (English when the
+    page is of no match); titles and messages marked ``N_`` are translated as it renders."""
+    language = page_language(context)
+    return templates_for(language).TemplateResponse(
+        request,
+        f"partner/{template}",
+        {**context, "language": language},
+        status_code=status,
+        headers=headers,
     )
 
 
@@ -68,7 +72,7 @@ def refused_for(request: Request, exc: Exception, *, sent: bool = False) -> HTML
     if isinstance(exc, LinkExpired):
         return None  # each page says what an expired link can still do
     if isinstance(exc, MatchNotFound):
-        return problem(request, 404, "The match this link is for does not exist any more.")
+        return problem(request, 404, N_("The match this link is for does not exist any more."))
     if isinstance(exc, Busy):
         return problem(request, 429, str(exc), headers={"Retry-After": "5"})
     if isinstance(exc, Unavailable):
@@ -110,11 +114,11 @@ async def checked_form(
         )
     limiter.failed(client)  # every form sent counts towards the rate
     if cross_site(request):
-        return problem(request, 403, "This form can only be sent from its own page.")
+        return problem(request, 403, N_("This form can only be sent from its own page."))
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     if not links.form_key_matches(token, form.get("csrf", "")):
         return problem(
-            request, 403, "This form can only be sent from its own page: open the link again."
+            request, 403, N_("This form can only be sent from its own page: open the link again.")
         )
     return form
 

@@ -17,6 +17,7 @@ from services import partner
 from services.errors import MatchNotFound, MoveRefused
 from web import pages
 from web.forms import FORM_ERROR, answer_from_form, field_errors
+from web.i18n import N_
 from web.pages import LimiterDep, LinksDep
 
 logger = structlog.get_logger()
@@ -27,11 +28,11 @@ def _closed(request: Request, page: partner.PromptPage, links: PartnerLinks) -> 
     """409: the question was answered (show the answer) or the match moved on (show where)."""
     prompt = page.prompt
     if prompt.status == PromptStatus.ANSWERED:
-        message = "This question has already been answered. This is what was recorded:"
+        message = N_("This question has already been answered. This is what was recorded:")
     elif page.state.closed:
-        message = "This match is closed, so the question no longer needs an answer."
+        message = N_("This match is closed, so the question no longer needs an answer.")
     else:
-        message = "The match has moved on, so this question no longer needs an answer."
+        message = N_("The match has moved on, so this question no longer needs an answer.")
     match_url = pages.match_link(request, links, match_id=page.match_id, party=page.party)
     return pages.problem(
         request, 409, message, page=page, answer=prompt.answer, match_url=match_url
@@ -125,6 +126,7 @@ async def submit(
         "recorded.html",
         answer=answer.model_dump(mode="json"),
         stage=result.stage,
+        language=form.get("lang"),  # the question's page said it: the match is not read
         match_url=pages.match_link(request, links, match_id=claims.match_id, party=claims.party),
     )
 

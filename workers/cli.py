@@ -16,6 +16,7 @@ from infra.settings import Settings
 from workers.access_cli import keys_app, users_app
 from workers.case_study_cli import case_study_app
 from workers.import_cli import eoi_import
+from workers.mail_cli import mail_app
 from workers.report_cli import report_app
 from workers.steering_cli import register as register_steering
 
@@ -32,6 +33,7 @@ register_steering(match_app)  # match act, match bulk
 app.add_typer(case_study_app, name="case-study")
 eoi_app.command("import")(eoi_import)
 app.add_typer(report_app, name="report")
+app.add_typer(mail_app, name="mail")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

@@ -1,5 +1,6 @@
 import asyncio
 import shutil
+from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
@@ -189,49 +190,38 @@ async def test_notices_to_the_secretariat_use_the_configured_inbox(sessions, smt
 
 @pytest.mark.parametrize("template", [*PromptKind, *NoticeKind])
 def test_every_template_renders_text_and_html(template):
-    from activities.mail import TemplateRenderer
-    from tests.support import example_eoi
+    from activities.samples import sample_context
 
-    eoi = example_eoi()
-    plan = {"start": "2026-03-01", "end": "2026-03-03", "format": "in_person", "delegation_size": 4}
-    outcome = {
-        "result": "scaled",
-        "people_reached": 1000,
-        "time_saved_days": 2,
-        "cost_saved_usd": 5,
-        "visits_saved": 1,
-    }
-    context = {
-        "match_id": eoi.match_id,
-        "recipient": {"name": "Ana", "language": "en"},
-        "workshop": eoi.workshop,
-        "solution": eoi.solution,
-        "adopter": eoi.adopter,
-        "interest_statement": "",
-        "focus_area_label": "x",
-        "provider_country_name": "Bangladesh",
-        "adopter_country_name": "Kazakhstan",
-        "secretariat_email": "s@ssn4psi.org",
-        "prompt_id": "p-1",
-        "answer_by": "2026-04-01",
-        "reminder": True,
-        "plan": plan,
-        "proposed_by": "adopter",
-        "number": 3,
-        "outcome": outcome,
-        "why": "late",
-        "support_needed": "docs",
-        "note": "",
-        "about": "adopter",
-        "message": "who pays the visit?",
-        "result": "scaled",
-        "reason": "lapsed",
-        "summary": "closed",
-        "round": 2,
-    }
+    context = sample_context(template.value, links=False)
     rendered = TemplateRenderer().render(template.value, context)
     assert rendered.subject and "\n" not in rendered.subject
-    assert eoi.match_id in rendered.text and "<html" in rendered.html
+    assert context["match_id"] in rendered.text and "<html" in rendered.html
+
+
+async def test_a_contact_who_speaks_french_receives_french(sessions, smtp):
+    handler, port = smtp
+    eoi = await _recorded_eoi(sessions)
+    prompt = _prompt(eoi)
+    prompt = prompt.model_copy(
+        update={"email": prompt.email.model_copy(update={"recipient_language": "fr"})}
+    )
+    await ActivityEnvironment().run(_notifications(sessions, port).send_email, prompt)
+    [message] = handler.to(eoi.adopter.contact.email)
+    subject = str(make_header(decode_header(message["Subject"])))
+    assert subject.startswith("Votre intérêt pour « Union Digital Centres")
+    parts = {
+        part.get_content_type(): part.get_payload(decode=True).decode()
+        for part in message.walk()
+        if not part.is_multipart()
+    }
+    text = " ".join(parts["text/plain"].split())
+    assert "Bonjour Aigerim Sadykova," in text and "23 décembre 2026" in text
+    assert "Veuillez agréer nos salutations distinguées," in text
+    assert "Please" not in text and "Dear" not in text
+    assert '<html lang="fr">' in parts["text/html"] and "Pour répondre" in parts["text/html"]
+    async with sessions() as session:
+        [row] = await queries.list_outbox(session, match_id=eoi.match_id)
+    assert row.subject == subject  # the outbox shows what the partner read
 
 
 async def test_connections_are_reused_and_a_dropped_one_is_replaced(sessions):

@@ -1,6 +1,7 @@
 """Driving a real MatchLifecycle on the time-skipping server, as partners and the Secretariat."""
 
 from datetime import timedelta
+from email.header import decode_header, make_header
 
 from temporalio.client import WorkflowHandle
 
@@ -11,6 +12,10 @@ from domain.policy import TimingPolicy
 from services.intake import submit_eoi
 from tests.support import unique_eoi, wait_for
 from workflows.match_lifecycle import MatchLifecycle
+
+
+def _subject(message) -> str:
+    return str(make_header(decode_header(message["Subject"])))
 
 
 class Match:
@@ -71,7 +76,7 @@ class Match:
             for m in self.stack.mail.messages
             if self.eoi.match_id in m.get_payload()[0].get_payload(decode=True).decode()
         ]
-        return [m for m in mails if (to is None or to in m["To"]) and subject in m["Subject"]]
+        return [m for m in mails if (to is None or to in m["To"]) and subject in _subject(m)]
 
     async def history(self, kind: str | None = None):
         state = await self.state()

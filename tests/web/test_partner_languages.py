@@ -1,0 +1,108 @@
+"""The partner pages speak the language of the contact whose link opened them."""
+
+import re
+
+import pytest
+from babel.messages.pofile import read_po
+from jinja2 import Environment
+
+from domain.model import ExpressionOfInterest
+from infra.i18n import catalog_path
+from services import intake
+from tests.support import unique_eoi, wait_for
+from tests.web.test_partner_pages import CSRF, LINK, _text
+from web.i18n import LOCALE_DIR, TEMPLATES_DIR
+
+MATCH_LINK = re.compile(r"http://matchmaker\.test(/match/[A-Za-z0-9_.\-]+)")
+
+
+def _speaking(adopter: str, provider: str):
+    data = unique_eoi().model_dump(mode="json")
+    data["adopter"]["contact"]["language"] = adopter
+    data["solution"]["contact"]["language"] = provider
+    return ExpressionOfInterest.model_validate(data)
+
+
+async def _links(stack, address: str) -> tuple[str, str]:
+    [message] = await wait_for(lambda: stack.mail.to(address), timeout=30)
+    text = _text(message)
+    return LINK.search(text).group(1), MATCH_LINK.search(text).group(1)
+
+
+def _words(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+async def test_a_french_adopter_answers_in_french_and_the_provider_reads_english(stack, pages):
+    eoi = _speaking("fr", "en")
+    await intake.submit_eoi(stack.backend, eoi=eoi)
+    answer_path, match_path = await _links(stack, eoi.adopter.contact.email)
+
+    shown = await pages.get(answer_path)
+    assert shown.status_code == 200 and '<html lang="fr">' in shown.text
+    words = _words(shown.text)
+    assert "Souhaitez-vous toujours adopter cette solution" in words
+    assert "Envoyer ma réponse" in words and "Send my answer" not in words
+    assert re.search(r"répondre d’ici le \w+ \d+ \w+ 20\d\d", words)  # a French date
+
+    key = CSRF.search(shown.text).group(1)
+    lang = re.search(r'name="lang" value="([a-z]+)"', shown.text).group(1)  # as a browser sends
+    form = {"csrf": key, "lang": lang, "decision": "confirm", "needs": "Guichets ruraux"}
+    form["exchange"] = "remote"
+    recorded = await pages.post(answer_path, data=form)
+    assert recorded.status_code == 200 and '<html lang="fr">' in recorded.text
+    recorded_words = _words(recorded.text)
+    assert "votre réponse est enregistrée" in recorded_words
+    assert "Besoins Guichets ruraux" in recorded_words and "confirmer" in recorded_words
+
+    page = await pages.get(match_path)
+    assert '<html lang="fr">' in page.text and "Ce qui est attendu" in _words(page.text)
+
+    provider_answer, _ = await _links(stack, eoi.solution.contact.email)
+    english = await pages.get(provider_answer)
+    assert '<html lang="en">' in english.text
+    assert "Will you share your solution with this institution?" in english.text
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "button"),
+    [
+        ("es", "¿Sigue deseando adoptar esta solución?", "Enviar mi respuesta"),
+        ("ru", "Вы по-прежнему хотите внедрить это решение?", "Отправить ответ"),
+        ("de", "Do you still want to adopt this solution?", "Send my answer"),
+    ],
+)
+async def test_the_question_page_speaks_the_adopters_language(
+    stack, pages, language, question, button
+):
+    eoi = _speaking(language, "en")
+    await intake.submit_eoi(stack.backend, eoi=eoi)
+    answer_path, _ = await _links(stack, eoi.adopter.contact.email)
+    shown = await pages.get(answer_path)
+    expected = language if language != "de" else "en"  # English for any other language
+    assert f'<html lang="{expected}">' in shown.text
+    assert question in _words(shown.text) and button in _words(shown.text)
+
+
+def _page_messages() -> set[str]:
+    """Every msgid of the pages: their templates and the N_ marks of web/*.py."""
+    env = Environment(extensions=["jinja2.ext.i18n"])
+    found = set()
+    for path in (TEMPLATES_DIR / "partner").glob("*.html"):
+        for _, _, message in env.extract_translations(path.read_text()):
+            found.add(message[0] if isinstance(message, tuple) else message)
+    for path in TEMPLATES_DIR.parent.glob("*.py"):
+        found |= set(re.findall(r'\bN_\(\s*"([^"]+)"\s*\)', path.read_text()))
+    return found
+
+
+@pytest.mark.parametrize("language", ["fr", "es", "ru"])
+def test_the_pages_catalog_translates_every_message(language):
+    with catalog_path(LOCALE_DIR, language).open("rb") as po:
+        catalog = read_po(po, locale=language)
+    messages = {m.id[0] if isinstance(m.id, tuple) else m.id: m for m in catalog if m.id}
+    assert set(messages) == _page_messages(), "run pybabel extract -k N_ and update (docs)"
+    for message in messages.values():
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert all(s.strip() for s in strings) and not message.fuzzy, message.id
+    assert not list(catalog.check())  # each msgstr keeps its msgid's placeholders
