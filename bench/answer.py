@@ -51,7 +51,7 @@ from workflows.search_attributes import ALL_KEYS  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "eoi.json"
 ANSWER = {"decision": "confirm", "needs": "Rural clinics without a pharmacy", "exchange": "remote"}
-REFERENCE = re.compile(r"Match reference: (match-[A-Za-z0-9._-]+)")
+REFERENCE = re.compile(r"\b(match-[A-Za-z0-9._-]+)")  # in whatever language the email is
 LINK = re.compile(r"https?://[^/\s]+(/respond/[A-Za-z0-9_.\-]+)")
 
 

@@ -2,6 +2,8 @@
 bare workflow, and the shape of a finished match read from its history."""
 
 import asyncio
+import email
+import email.policy
 import re
 import time
 import uuid
@@ -38,7 +40,9 @@ class Inbox:
     its email has come, on both sides alike (a match's answer returns before its emails are
     sent; a bare update only after its activities)."""
 
-    REFERENCE = re.compile(rb"Match reference: (match-[A-Za-z0-9._-]+)")
+    # the match id, in whatever language the email is written (its text part is decoded
+    # first: a French or Russian body travels quoted-printable or base64)
+    REFERENCE = re.compile(r"\b(match-[A-Za-z0-9._-]+)")
 
     def __init__(self) -> None:
         self.total = 0
@@ -47,10 +51,12 @@ class Inbox:
     def receive(self, content: bytes, recipients: list[str]) -> None:
         """Count one message (called from the SMTP server's thread)."""
         self.total += 1
-        found = self.REFERENCE.search(content)
+        message = email.message_from_bytes(content, policy=email.policy.default)
+        part = message.get_body(preferencelist=("plain",))
+        found = self.REFERENCE.search(part.get_content() if part is not None else "")
         if found:
             for recipient in recipients:
-                self._counts[(found.group(1).decode(), recipient.lower())] += 1
+                self._counts[(found.group(1), recipient.lower())] += 1
 
     async def wait(self, match_id: str, recipient: str, count: int) -> None:
         """Return once ``count`` emails of the match have reached the recipient."""
