@@ -64,20 +64,26 @@ def unique_eoi() -> ExpressionOfInterest:
     )
 
 
-async def record_eoi(sessions, eoi: ExpressionOfInterest | None = None) -> ExpressionOfInterest:  # type: ignore[no-untyped-def]
-    """Store an EOI's match as a workflow's first record does (follow-up, active)."""
+async def add_match(session, eoi: ExpressionOfInterest) -> None:  # type: ignore[no-untyped-def]
+    """Add an EOI's match to a unit of work as a workflow's first record does (follow-up,
+    active); the caller commits."""
     from store import writes
 
+    await writes.create_match(
+        session,
+        eoi=eoi,
+        workflow_id=eoi.match_id,
+        stage="follow_up",
+        status="active",
+        next_deadline=None,
+    )
+
+
+async def record_eoi(sessions, eoi: ExpressionOfInterest | None = None) -> ExpressionOfInterest:  # type: ignore[no-untyped-def]
+    """Store an EOI's match as a workflow's first record does (follow-up, active)."""
     eoi = eoi or unique_eoi()
     async with sessions() as session:
-        await writes.create_match(
-            session,
-            eoi=eoi,
-            workflow_id=eoi.match_id,
-            stage="follow_up",
-            status="active",
-            next_deadline=None,
-        )
+        await add_match(session, eoi)
         await session.commit()
     return eoi
 

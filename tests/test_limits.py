@@ -23,7 +23,7 @@ from store.tables import (
     SolutionRow,
     WorkshopRow,
 )
-from tests.support import unique_eoi
+from tests.support import add_match, unique_eoi
 
 
 def _schema_of(model: type[BaseModel], path: str) -> dict[str, Any]:
@@ -155,14 +155,7 @@ async def test_the_longest_accepted_input_is_stored_on_every_backend(sessions):
     note = ev.Close(by="b" * 200, reason="declined", note="n" * 2000)
     at = datetime(2026, 11, 1, tzinfo=UTC)
     async with sessions() as session:
-        await writes.create_match(
-            session,
-            eoi=eoi,
-            workflow_id=eoi.match_id,
-            stage="follow_up",
-            status="active",
-            next_deadline=None,
-        )
+        await add_match(session, eoi)
         await writes.append_history_entries(
             session,
             match_id=eoi.match_id,

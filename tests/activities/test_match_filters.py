@@ -12,7 +12,7 @@ from store import queries
 from store import writes as repository
 from store.queries import MatchFilter
 from store.tables import MatchRow
-from tests.support import EXAMPLES, record_eoi
+from tests.support import EXAMPLES, add_match, record_eoi
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -82,14 +82,7 @@ MATCHES = {
 async def _seed(sessions) -> None:
     async with sessions() as session:
         for eoi, (stage, status, reason, waiting, attention, deadline, day) in MATCHES.values():
-            await repository.create_match(
-                session,
-                eoi=eoi,
-                workflow_id=eoi.match_id,
-                stage="follow_up",
-                status="active",
-                next_deadline=None,
-            )
+            await add_match(session, eoi)
             await repository.update_match(
                 session,
                 match_id=eoi.match_id,

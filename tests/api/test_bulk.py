@@ -8,8 +8,7 @@ import pytest
 
 from domain.access import Role
 from services import bulk
-from store import writes
-from tests.support import bearer, example_eoi, http, record_eoi, unique_eoi, wait_for
+from tests.support import add_match, bearer, example_eoi, http, record_eoi, unique_eoi, wait_for
 
 URL = "/api/bulk-actions"
 PAUSE = {"kind": "pause", "reason": "elections in the adopter country", "by": "mallory"}
@@ -119,14 +118,7 @@ async def test_an_empty_filter_selecting_too_many_is_422_saying_how_to_narrow(
     async with offline_app.state.backend.sessions() as session:
         for n in range(bulk.MAX_MATCHES + 1):
             eoi = example_eoi(id=f"BULK-{n}")
-            await writes.create_match(
-                session,
-                eoi=eoi,
-                workflow_id=eoi.match_id,
-                stage="follow_up",
-                status="active",
-                next_deadline=None,
-            )
+            await add_match(session, eoi)
         await session.commit()
     response = await offline_api.post(URL, json={"filter": {}, "action": PAUSE, "dry_run": True})
     assert response.status_code == 422, response.text

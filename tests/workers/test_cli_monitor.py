@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from store import writes
 from store.engine import make_engine, make_sessionmaker, upgrade_database
-from tests.support import example_eoi
+from tests.support import add_match, example_eoi
 from workers import cli
 from workers.ports import free_port
 
@@ -31,14 +31,7 @@ async def _seed(url: str) -> None:
                 eoi = eoi.model_copy(
                     update={"workshop": eoi.workshop.model_copy(update={"id": workshop})}
                 )
-                await writes.create_match(
-                    session,
-                    eoi=eoi,
-                    workflow_id=eoi.match_id,
-                    stage="follow_up",
-                    status="active",
-                    next_deadline=None,
-                )
+                await add_match(session, eoi)
                 await writes.update_match(
                     session,
                     match_id=eoi.match_id,
