@@ -6,7 +6,15 @@ class MatchNotFound(Exception):
 
 
 class MoveRefused(Exception):
-    """The rules refused the answer or action; the message says why."""
+    """The rules refused the answer or action; the message says why, ``code`` and ``params``
+    say which refusal it is (domain/lifecycle/refusals.py; None when the workflow gave none)."""
+
+    def __init__(
+        self, message: str, *, code: str | None = None, params: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params or {}
 
 
 class ConflictingEoi(Exception):

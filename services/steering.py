@@ -65,7 +65,19 @@ async def _update(
             ) from exc
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
-            raise MoveRefused(getattr(cause, "message", None) or str(cause)) from exc
+            code, params = _refusal_details(cause)
+            message = getattr(cause, "message", None) or str(cause)
+            raise MoveRefused(message, code=code, params=params) from exc
+
+
+def _refusal_details(cause: BaseException | None) -> tuple[str | None, dict[str, str]]:
+    """The code and parameters of the rules' refusal (none from a workflow that sent none)."""
+    details = getattr(cause, "details", None) or ()
+    first = details[0] if details else None
+    if not isinstance(first, dict) or not isinstance(first.get("code"), str):
+        return None, {}
+    params = first.get("params")
+    return first["code"], {str(k): str(v) for k, v in (params or {}).items()}
 
 
 @outages_refused()

@@ -31,6 +31,15 @@ EFFECT_PUMP = "effect-pump"
 EMAILS_BEFORE_CONTINUE = timedelta(minutes=2)  # how long continue-as-new waits for emails
 
 
+def _refused(exc: InvalidMove) -> ApplicationError:
+    """The rules' refusal as the Update's failure: the sentence, and its code and parameters
+    as details (a partner's page says it in the partner's language). A refusal leaves nothing
+    in the history when the validator gives it; the handler's leaves no event either."""
+    return ApplicationError(
+        str(exc), {"code": exc.code, "params": exc.params}, type="InvalidMove", non_retryable=True
+    )
+
+
 @workflow.defn
 class MatchLifecycle(LegacyUpdates, LegacyEffects):
     """Waits for the next event (answer, action, timer), asks the rules, performs the effects."""
@@ -188,7 +197,7 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
             try:
                 decision = self._decide(event)
             except InvalidMove as exc:  # the state moved since validation
-                raise ApplicationError(str(exc), type="InvalidMove", non_retryable=True) from exc
+                raise _refused(exc) from exc
             self._adopt(decision)
             self._pump.push(decision)
             return UpdateResult.of(self.state_)
@@ -196,7 +205,7 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
             try:
                 decision = decide(self.state_, event, workflow.now())
             except InvalidMove as exc:
-                raise ApplicationError(str(exc), type="InvalidMove", non_retryable=True) from exc
+                raise _refused(exc) from exc
             self._adopt(decision)
             await self._perform(decision)
         return UpdateResult.of(self.state_)
@@ -241,7 +250,7 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
         try:
             decision = decide(self.state_, event, workflow.now())
         except InvalidMove as exc:
-            raise ValueError(str(exc)) from exc
+            raise _refused(exc) from exc
         if self._pump is not None:  # runs on the pump reuse it in the handler
             self._checked = (self._version, workflow.now(), event, decision)
 

@@ -13,7 +13,7 @@ def apply_action(run: Run, action: e.Event) -> None:
     """Apply one Secretariat action to an open match, or raise InvalidMove."""
     handler = ACTIONS.get(type(action))
     if handler is None:
-        raise InvalidMove(f"unknown action {type(action).__name__}")
+        raise InvalidMove(f"unknown action {type(action).__name__}", code="unknown_action")
     handler(run, action)
 
 
@@ -23,14 +23,18 @@ def _actor(action: e.Event) -> str:
 
 def _pause(run: Run, action: e.Pause) -> None:
     if run.s.paused_at is not None:
-        raise InvalidMove(f"reminders are already paused (since {run.s.paused_at.isoformat()})")
+        raise InvalidMove(
+            f"reminders are already paused (since {run.s.paused_at.isoformat()})",
+            code="already_paused",
+            since=run.s.paused_at,
+        )
     run.s.paused_at = run.at
     run.record("paused", f"Reminders paused: {action.reason}", actor=_actor(action))
 
 
 def _resume(run: Run, action: e.Resume) -> None:
     if run.s.paused_at is None:
-        raise InvalidMove("nothing to resume: the match is not paused")
+        raise InvalidMove("nothing to resume: the match is not paused", code="not_paused")
     shift = run.at - run.s.paused_at
     for prompt in run.s.open_prompts():
         prompt.reminders_due = [t + shift for t in prompt.reminders_due]
@@ -58,12 +62,15 @@ def _extend(run: Run, action: e.ExtendDeadline) -> None:
                 else ""
             )
             raise InvalidMove(
-                f"prompt {prompt.id} has no deadline to extend: {ENDED[prompt.status]}{hint}"
+                f"prompt {prompt.id} has no deadline to extend: {ENDED[prompt.status]}{hint}",
+                code="prompt_has_no_deadline",
+                prompt_id=prompt.id,
+                status=prompt.status,
             )
         if prompt.lapse_at is None:
             why = f"prompt {prompt.id} has no deadline to extend"
             if prompt.kind != PromptKind.CHECK_IN or not checking_in:
-                raise InvalidMove(why)
+                raise InvalidMove(why, code="prompt_has_no_deadline", prompt_id=prompt.id)
             run.refuse_before_v2("moving the next check-in", why=why)
             return _move_check_in(run, action)
         targets = [prompt]
@@ -72,7 +79,7 @@ def _extend(run: Run, action: e.ExtendDeadline) -> None:
         if not targets:
             why = "no open prompt has a deadline to extend"
             if not checking_in:
-                raise InvalidMove(why)
+                raise InvalidMove(why, code="no_deadline_to_extend")
             run.refuse_before_v2("moving the next check-in", why=why)
             return _move_check_in(run, action)
     policy = run.s.policy
@@ -117,10 +124,16 @@ def _change_contact(run: Run, action: e.ChangeContact) -> None:
         taken = action.contact.email
         raise InvalidMove(
             f"{taken} is the {other(action.party)} contact; the adopter and provider contacts "
-            "must differ"
+            "must differ",
+            code="contact_taken",
+            party=other(action.party),
         )
     if action.contact == current:
-        raise InvalidMove(f"{current.email} is already the {action.party} contact")
+        raise InvalidMove(
+            f"{current.email} is already the {action.party} contact",
+            code="contact_unchanged",
+            party=action.party,
+        )
     run.s.contacts[action.party] = action.contact
     run.s.attention.pop(f"delivery:{action.party}", None)
     run.record(
@@ -138,10 +151,15 @@ def _change_contact(run: Run, action: e.ChangeContact) -> None:
 
 def _advance(run: Run, action: e.Advance) -> None:
     if action.to == run.s.stage:
-        raise InvalidMove(f"the match is already in {action.to}")
+        raise InvalidMove(
+            f"the match is already in {action.to}", code="already_in_stage", stage=action.to
+        )
     if STAGE_ORDER.index(action.to) < STAGE_ORDER.index(run.s.stage):
         raise InvalidMove(
-            f"cannot go back from {run.s.stage} to {action.to}: matches only move forward"
+            f"cannot go back from {run.s.stage} to {action.to}: matches only move forward",
+            code="cannot_go_back",
+            stage=run.s.stage,
+            to=action.to,
         )
     run.enter(action.to, actor=_actor(action), reason=action.reason)
 
@@ -163,11 +181,14 @@ def _resend(run: Run, action: e.Resend) -> None:
         prompt = run.find_prompt(action.prompt_id, refusal="nothing to resend: ")
         if not prompt.is_open:
             raise InvalidMove(
-                f"nothing to resend: prompt {prompt.id} is not open ({ENDED[prompt.status]})"
+                f"nothing to resend: prompt {prompt.id} is not open ({ENDED[prompt.status]})",
+                code="nothing_to_resend",
+                prompt_id=prompt.id,
+                status=prompt.status,
             )
     targets = [p for p in run.s.open_prompts() if action.prompt_id in (None, p.id)]
     if not targets:
-        raise InvalidMove("nothing to resend: no prompt is open")
+        raise InvalidMove("nothing to resend: no prompt is open", code="nothing_to_resend")
     for prompt in targets:
         prompt.sends += 1
         run.email_prompt(prompt)
@@ -182,10 +203,14 @@ def _resend(run: Run, action: e.Resend) -> None:
 def _schedule_visit(run: Run, action: e.ScheduleVisit) -> None:
     if run.s.stage != Stage.FIELD_VISIT:
         raise InvalidMove(
-            f"a visit can only be scheduled in the field_visit stage; the match is in {run.s.stage}"
+            f"a visit can only be scheduled in the field_visit stage; the match is in {run.s.stage}",
+            code="visit_outside_field_visit",
+            stage=run.s.stage,
         )
     if any(p.kind == PromptKind.VISIT_REPORT for p in run.s.open_prompts()):
-        raise InvalidMove("the visit has taken place and its report is awaited")
+        raise InvalidMove(
+            "the visit has taken place and its report is awaited", code="visit_report_awaited"
+        )
     run.check_plan(action.plan)
     run.schedule_visit(action.plan, actor=_actor(action))
 
@@ -195,7 +220,9 @@ def _cancel_visit(run: Run, action: e.CancelVisit) -> None:
     if run.s.stage != Stage.FIELD_VISIT or not (
         run.s.visit or any(p.kind in visit_prompts for p in run.s.open_prompts())
     ):
-        raise InvalidMove("nothing to cancel: no visit is being planned or scheduled")
+        raise InvalidMove(
+            "nothing to cancel: no visit is being planned or scheduled", code="nothing_to_cancel"
+        )
     run.visit_cancelled(action.reason, actor=_actor(action))
 
 
@@ -206,12 +233,17 @@ def _record_visit(run: Run, action: e.RecordVisit) -> None:
     if s.stage not in (Stage.FOLLOW_UP, Stage.FIELD_VISIT):
         raise InvalidMove(
             "a visit can only be recorded in the follow_up or field_visit stage; "
-            f"the match is in {s.stage}"
+            f"the match is in {s.stage}",
+            code="record_visit_stage",
+            stage=s.stage,
         )
     today = run.at.date().isoformat()
     if plan.end >= run.at.date():
         raise InvalidMove(
-            f"a recorded visit must have ended before today ({today}), not on {plan.end}"
+            f"a recorded visit must have ended before today ({today}), not on {plan.end}",
+            code="recorded_visit_not_ended",
+            today=today,
+            end=plan.end,
         )
     if s.stage == Stage.FOLLOW_UP:
         for party in (Party.ADOPTER, Party.PROVIDER):

@@ -4,9 +4,26 @@ from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from domain.enums import CheckInStatus, Exchange, OutcomeResult, PromptKind, VisitFormat
 from domain.text import RequiredText, Text
+
+# The rules about several fields of an answer: a stable code (the error's ``type``, which a
+# page translates) and the English sentence (the error's message, which the API shows).
+ANSWER_RULES: dict[str, str] = {
+    "needs_missing": "describe your needs when you confirm your interest",
+    "visit_ends_before_start": "the visit must end on or after its first day",
+    "visit_too_long": "a field visit lasts at most 60 days",
+    "counter_terms": "a counter-proposal, and only a counter-proposal, carries new terms",
+    "not_held_no_adaptation": "a visit that did not take place cannot lead to adaptation",
+    "learned_missing": "say what the delegation learned",
+    "support_missing": "say what support is needed from the provider",
+}
+
+
+def _broken(code: str) -> PydanticCustomError:
+    return PydanticCustomError(code, ANSWER_RULES[code])
 
 
 class _Answer(BaseModel):
@@ -25,7 +42,7 @@ class InterestAnswer(_Answer):
     @model_validator(mode="after")
     def _explained(self) -> "InterestAnswer":
         if self.decision == "confirm" and not self.needs:
-            raise ValueError("describe your needs when you confirm your interest")
+            raise _broken("needs_missing")
         return self
 
 
@@ -49,9 +66,9 @@ class VisitPlan(_Answer):
     @model_validator(mode="after")
     def _ordered(self) -> "VisitPlan":
         if self.end < self.start:
-            raise ValueError("the visit must end on or after its first day")
+            raise _broken("visit_ends_before_start")
         if (self.end - self.start).days > 60:
-            raise ValueError("a field visit lasts at most 60 days")
+            raise _broken("visit_too_long")
         return self
 
     @property
@@ -76,7 +93,7 @@ class VisitConfirmation(_Answer):
     @model_validator(mode="after")
     def _counter_has_terms(self) -> "VisitConfirmation":
         if (self.decision == "counter") != (self.counter is not None):
-            raise ValueError("a counter-proposal, and only a counter-proposal, carries new terms")
+            raise _broken("counter_terms")
         return self
 
 
@@ -91,9 +108,9 @@ class VisitReport(_Answer):
     @model_validator(mode="after")
     def _consistent(self) -> "VisitReport":
         if not self.held and self.proceed:
-            raise ValueError("a visit that did not take place cannot lead to adaptation")
+            raise _broken("not_held_no_adaptation")
         if self.held and not self.learned:
-            raise ValueError("say what the delegation learned")
+            raise _broken("learned_missing")
         return self
 
 
@@ -112,7 +129,7 @@ class CheckInAnswer(_Answer):
     @model_validator(mode="after")
     def _support_named(self) -> "CheckInAnswer":
         if self.status == CheckInStatus.BLOCKED and not self.support_needed:
-            raise ValueError("say what support is needed from the provider")
+            raise _broken("support_missing")
         return self
 
 

@@ -43,7 +43,11 @@ def decide(state: MatchState, event: e.Event, at: datetime) -> Decision:
     """Apply one event that happened at ``at``; raise InvalidMove when it is not allowed."""
     if state.history and at < state.history[-1].occurred_at:
         last = state.history[-1].occurred_at.isoformat()
-        raise InvalidMove(f"events must not go back in time: the last one happened at {last}")
+        raise InvalidMove(
+            f"events must not go back in time: the last one happened at {last}",
+            code="back_in_time",
+            last=last,
+        )
     run = Run(state, at)
     if isinstance(event, e.Tick):
         if not state.closed:
@@ -53,7 +57,11 @@ def decide(state: MatchState, event: e.Event, at: datetime) -> Decision:
     elif isinstance(event, e.RecordFailed):
         _record_failed(run, event)
     elif state.closed:
-        raise InvalidMove(f"the match is closed ({state.close_reason}), so nothing can change it")
+        raise InvalidMove(
+            f"the match is closed ({state.close_reason}), so nothing can change it",
+            code="match_closed",
+            reason=state.close_reason,
+        )
     elif isinstance(event, e.Answered):
         answered(run, event)
     elif isinstance(event, e.ReportProgress):

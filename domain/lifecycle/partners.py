@@ -31,11 +31,27 @@ def _on_behalf(event: e.Answered | e.ReportProgress) -> str:
 def answered(run: Run, event: e.Answered) -> None:
     prompt = run.find_prompt(event.prompt_id)
     if not prompt.is_open:
-        raise InvalidMove(f"prompt {prompt.id} is no longer open: {ENDED[prompt.status]}")
+        raise InvalidMove(
+            f"prompt {prompt.id} is no longer open: {ENDED[prompt.status]}",
+            code="prompt_not_open",
+            prompt_id=prompt.id,
+            status=prompt.status,
+        )
     if prompt.party != event.party:
-        raise InvalidMove(f"prompt {prompt.id} is for the {prompt.party}, not the {event.party}")
+        raise InvalidMove(
+            f"prompt {prompt.id} is for the {prompt.party}, not the {event.party}",
+            code="prompt_of_other_party",
+            prompt_id=prompt.id,
+            party=prompt.party,
+        )
     if event.answer.kind != prompt.kind:
-        raise InvalidMove(f"prompt {prompt.id} asks for {prompt.kind}, not for {event.answer.kind}")
+        raise InvalidMove(
+            f"prompt {prompt.id} asks for {prompt.kind}, not for {event.answer.kind}",
+            code="prompt_of_other_kind",
+            prompt_id=prompt.id,
+            kind=prompt.kind,
+            answered=event.answer.kind,
+        )
     run.finish(prompt, PromptStatus.ANSWERED, event.answer.model_dump(mode="json"))
     run.record(
         "answered",
@@ -52,7 +68,9 @@ def report_progress(run: Run, event: e.ReportProgress) -> None:
     run.refuse_before_v2("reporting progress at any time")
     if run.s.stage != Stage.ADAPTATION:
         raise InvalidMove(
-            f"progress can only be reported in the adaptation stage; the match is in {run.s.stage}"
+            f"progress can only be reported in the adaptation stage; the match is in {run.s.stage}",
+            code="progress_outside_adaptation",
+            stage=run.s.stage,
         )
     check_in = next((p for p in run.s.open_prompts() if p.kind == PromptKind.CHECK_IN), None)
     answer = event.report.model_dump(mode="json")

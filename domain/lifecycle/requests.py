@@ -18,14 +18,27 @@ def link_requested(run: Run, event: e.LinkRequested) -> None:
     run.refuse_before_v2("asking for a fresh link")
     prompt = run.find_prompt(event.prompt_id, refusal="no fresh link: ")
     if prompt.party != event.party:
-        raise InvalidMove(f"prompt {prompt.id} is for the {prompt.party}, not the {event.party}")
+        raise InvalidMove(
+            f"prompt {prompt.id} is for the {prompt.party}, not the {event.party}",
+            code="prompt_of_other_party",
+            prompt_id=prompt.id,
+            party=prompt.party,
+        )
     if not prompt.is_open:
-        raise InvalidMove(f"prompt {prompt.id} is no longer open: {ENDED[prompt.status]}")
+        raise InvalidMove(
+            f"prompt {prompt.id} is no longer open: {ENDED[prompt.status]}",
+            code="prompt_not_open",
+            prompt_id=prompt.id,
+            status=prompt.status,
+        )
     if prompt.link_sent_at is not None and run.at - prompt.link_sent_at < FRESH_LINK_EVERY:
         again = (prompt.link_sent_at + FRESH_LINK_EVERY).isoformat(timespec="minutes")
         raise InvalidMove(
             f"a fresh link was sent at {prompt.link_sent_at.isoformat(timespec='minutes')}; "
-            f"another can be sent from {again}"
+            f"another can be sent from {again}",
+            code="fresh_link_too_soon",
+            sent_at=prompt.link_sent_at,
+            again=prompt.link_sent_at + FRESH_LINK_EVERY,
         )
     prompt.link_sent_at = run.at
     prompt.sends += 1

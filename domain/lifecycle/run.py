@@ -16,6 +16,7 @@ from domain.enums import (
 from domain.lifecycle.answers import VisitPlan
 from domain.lifecycle.case_study import render_case_study
 from domain.lifecycle.effects import Decision, DraftCaseStudy, SendEmail
+from domain.lifecycle.refusals import InvalidMove
 from domain.lifecycle.state import HISTORY_KEPT, HistoryEntry, MatchState, Prompt, Visit
 
 STAGE_ORDER = [Stage.FOLLOW_UP, Stage.FIELD_VISIT, Stage.ADAPTATION, Stage.OUTCOME, Stage.CLOSED]
@@ -24,10 +25,6 @@ ENTRY_PROMPT = {
     Stage.ADAPTATION: (PromptKind.ADAPTATION_PLAN, Party.ADOPTER),
     Stage.OUTCOME: (PromptKind.OUTCOME_REPORT, Party.ADOPTER),
 }
-
-
-class InvalidMove(Exception):
-    """The event is not allowed in this state; the message says why, as a plain sentence."""
 
 
 ENDED = {
@@ -77,7 +74,9 @@ class Run:
             raise InvalidMove(
                 (f"{why}; " if why else "")
                 + f"{what} needs rules version 2, and this match follows rules version "
-                f"{self.s.rules_version}"
+                f"{self.s.rules_version}",
+                code="needs_rules_v2",
+                rules_version=self.s.rules_version,
             )
 
     # -- lookups ------------------------------------------------------------------------------
@@ -85,7 +84,11 @@ class Run:
         """Return the prompt, or refuse (``refusal`` opens the sentence) when there is none."""
         prompt = self.s.prompt(prompt_id)
         if prompt is None:
-            raise InvalidMove(f"{refusal}no prompt {prompt_id} in this match")
+            raise InvalidMove(
+                f"{refusal}no prompt {prompt_id} in this match",
+                code="no_such_prompt",
+                prompt_id=prompt_id,
+            )
         return prompt
 
     # -- records and emails -------------------------------------------------------------------
@@ -218,7 +221,10 @@ class Run:
         if plan.start <= self.at.date():
             raise InvalidMove(
                 f"the visit must start after today ({self.at.date().isoformat()}), "
-                f"not on {plan.start.isoformat()}"
+                f"not on {plan.start.isoformat()}",
+                code="visit_starts_too_soon",
+                today=self.at.date(),
+                start=plan.start,
             )
 
     def schedule_visit(self, plan: VisitPlan, *, actor: str) -> None:

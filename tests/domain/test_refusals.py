@@ -104,3 +104,45 @@ def test_time_and_visit_dates(version):
     past = a.VisitPlan(start=d.day(0), end=d.day(1), format="virtual", delegation_size=2)
     message = refusal(d, e.ScheduleVisit(plan=past, reason="phone"))
     assert re.fullmatch(r"the visit must start after today \(\S+\), not on \S+", message)
+
+
+def test_every_refusal_in_the_rules_names_a_known_code():
+    """Each ``raise InvalidMove(...)`` of the rules passes ``code=`` one of REFUSALS (a page
+    says it in the partner's language from the code: web/refusals.py)."""
+    import ast
+    from pathlib import Path
+
+    from domain.lifecycle.refusals import REFUSALS
+
+    calls = [
+        node
+        for path in Path("domain").rglob("*.py")
+        if path.name != "refusals.py"  # where the class rebuilds itself
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "InvalidMove"
+    ]
+    assert len(calls) >= 25
+    for call in calls:
+        [code] = [k.value for k in call.keywords if k.arg == "code"]
+        assert isinstance(code, ast.Constant) and code.value in REFUSALS, ast.dump(call)
+    with pytest.raises(KeyError):
+        InvalidMove("an unknown refusal", code="no_such_code")
+
+
+def test_a_refusal_carries_its_code_and_plain_parameters(version):
+    d = Driver(rules_version=version)
+    d.both_agree()
+    plan = d.plan(start_in=0)
+    with pytest.raises(InvalidMove) as info:
+        d.answer(PromptKind.VISIT_PROPOSAL, a.VisitProposal(plan=plan))
+    assert str(info.value).startswith("the visit must start after today")
+    assert info.value.code == "visit_starts_too_soon"
+    assert info.value.params == {"today": T0.date().isoformat(), "start": plan.start.isoformat()}
+    import pickle
+
+    again = pickle.loads(pickle.dumps(info.value))
+    assert (str(again), again.code, again.params) == (
+        str(info.value),
+        "visit_starts_too_soon",
+        info.value.params,
+    )
