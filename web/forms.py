@@ -11,6 +11,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from domain.enums import PromptKind
 from domain.lifecycle.answers import Answer
+from web.i18n import Said
+from web.refusals import ANSWER_RULE_MESSAGES, field_message
 
 ANSWER: TypeAdapter[Any] = TypeAdapter(Answer)
 FORM_ERROR = "__form__"  # an error about the answer as a whole, shown above the form
@@ -19,16 +21,8 @@ FORM_ERROR = "__form__"  # an error about the answer as a whole, shown above the
 _OPTIONAL_WHEN_EMPTY = {"counter.start", "counter.end", "counter.format", "counter.delegation_size"}
 
 # The rules about several fields at once (the answers' model validators) name no field: the
-# page shows each beside the field a partner has to change, found by how its message begins.
-_RULE_FIELDS = {
-    "describe your needs": "needs",
-    "the visit must end": "end",
-    "a field visit lasts at most": "end",
-    "a counter-proposal": "decision",
-    "a visit that did not take place": "proceed",
-    "say what the delegation learned": "learned",
-    "say what support is needed": "support_needed",
-}
+# page shows each beside the field a partner has to change, found by its code.
+_RULE_FIELDS = {code: name for code, (_, name) in ANSWER_RULE_MESSAGES.items()}
 
 
 def _nested(fields: Mapping[str, str]) -> dict[str, Any]:
@@ -52,17 +46,16 @@ def answer_from_form(kind: PromptKind, fields: Mapping[str, str]) -> Any:
     return ANSWER.validate_python({**data, "kind": kind.value})
 
 
-def field_errors(error: ValidationError) -> dict[str, str]:
-    """One message per form field (the first), in words a partner can act on."""
-    errors: dict[str, str] = {}
+def field_errors(error: ValidationError) -> dict[str, Said]:
+    """One message per form field (the first), in words a partner can act on, said in the
+    page's language (``str()`` of each is the English)."""
+    errors: dict[str, Said] = {}
     for item in error.errors(include_url=False):
         location = [str(part) for part in item["loc"]]
         if location and location[0] in {kind.value for kind in PromptKind}:
             location = location[1:]  # the discriminated union's tag
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "value_error":
-            rule = next((f for start, f in _RULE_FIELDS.items() if message.startswith(start)), None)
-            location += [rule] if rule else []
+        rule = _RULE_FIELDS.get(item["type"])
+        location += [rule] if rule else []
         name = ".".join(location) or FORM_ERROR
-        errors.setdefault(name, message[0].upper() + message[1:])
+        errors.setdefault(name, field_message(item["type"], item.get("ctx")))
     return errors

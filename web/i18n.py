@@ -1,6 +1,8 @@
 """The partner pages in the language of the party's contact (English for any other), from the
 catalogs of ``web/locale`` (see docs/languages.md)."""
 
+from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -9,7 +11,14 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
-from infra.i18n import DEFAULT_LANGUAGE, jinja_filters, language_of, translations
+from infra.i18n import (
+    DEFAULT_LANGUAGE,
+    jinja_filters,
+    language_of,
+    long_date,
+    number,
+    translations,
+)
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -21,6 +30,45 @@ def N_(message: str) -> str:  # noqa: N802 (the name pybabel extracts)
     return message
 
 
+@dataclass(frozen=True)
+class Said:
+    """A message with details, worded in the reader's language as the page renders: ``msgid``
+    is marked ``N_`` and has ``%(name)s`` placeholders; a parameter that is itself Said is
+    translated too, a date is written the locale's way. ``str()`` is the English."""
+
+    msgid: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return (
+            self.msgid % {k: str(v) for k, v in self.params.items()} if self.params else self.msgid
+        )
+
+
+def translator(language: str):  # type: ignore[no-untyped-def]
+    """The ``translate`` filter of a language: a marked message or a Said in its words (any
+    other text as it is)."""
+    catalog = translations(LOCALE_DIR, language)
+
+    def translate(value: Any) -> str:
+        if isinstance(value, Said):
+            params = {k: _param(v) for k, v in value.params.items()}
+            text = catalog.gettext(value.msgid)
+            return text % params if params else text
+        return catalog.gettext(value) if isinstance(value, str) else str(value)
+
+    def _param(value: Any) -> str:
+        if isinstance(value, Said):
+            return translate(value)
+        if isinstance(value, date):
+            return long_date(value, language)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return number(value, language)
+        return str(value)
+
+    return translate
+
+
 @cache
 def templates_for(language: str) -> Jinja2Templates:
     """The pages' templates with one language's catalog and formats (built once, on first use)."""
@@ -29,9 +77,12 @@ def templates_for(language: str) -> Jinja2Templates:
     )
     catalog = translations(LOCALE_DIR, language)
     env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
-    env.filters["translate"] = catalog.gettext  # escaped like any value, unlike _()
+    env.filters["translate"] = translator(language)  # escaped like any value, unlike _()
     env.filters.update(jinja_filters(language))
     env.filters["strong"] = lambda v: Markup("<strong>%s</strong>") % v
+    from web.history import told  # the history's words use Said, defined here
+
+    env.globals["told"] = told
     return Jinja2Templates(env=env)
 
 

@@ -17,6 +17,7 @@ from web import pages
 from web.forms import FORM_ERROR, field_errors
 from web.i18n import N_
 from web.pages import LimiterDep, LinksDep
+from web.refusals import refusal
 
 logger = structlog.get_logger()
 router = APIRouter(include_in_schema=False)
@@ -34,10 +35,7 @@ async def _open(request: Request, backend, links: PartnerLinks, token: str):  # 
             "to one of them to reach the Network Secretariat.",
         )
     except Exception as exc:
-        refusal = pages.refused_for(request, exc)
-        if refusal is None:
-            raise
-        return refusal
+        return pages.refusal_or_raise(request, exc)
 
 
 def _show(
@@ -96,13 +94,6 @@ async def _sent_form(request: Request, token: str, backend, links: PartnerLinks,
     return form, view
 
 
-async def _refused(request: Request, exc: Exception) -> HTMLResponse:
-    refusal = pages.refused_for(request, exc, sent=True)
-    if refusal is None:
-        raise exc
-    return refusal
-
-
 @router.post("/match/{token}/help", response_class=HTMLResponse)
 async def ask_for_help(
     request: Request, token: str, backend: BackendDep, links: LinksDep, limiter: LimiterDep
@@ -121,12 +112,12 @@ async def ask_for_help(
     try:
         await partner.ask_for_help(backend, view, token, message)
     except MoveRefused as exc:
-        errors = {FORM_ERROR: str(exc)}
+        errors = {FORM_ERROR: refusal(exc)}
         return _show(
             request, view, token, links, values=form, errors=errors, form="help", status=409
         )
     except Exception as exc:
-        return await _refused(request, exc)
+        return pages.refusal_or_raise(request, exc, sent=True)
     logger.info("help requested", match_id=view.match_id, party=view.party)
     return pages.page(
         request,
@@ -157,12 +148,12 @@ async def report_progress(
     try:
         result = await partner.report_progress(backend, view, token, report)
     except MoveRefused as exc:
-        errors = {FORM_ERROR: str(exc)}
+        errors = {FORM_ERROR: refusal(exc)}
         return _show(
             request, view, token, links, values=form, errors=errors, form="progress", status=409
         )
     except Exception as exc:
-        return await _refused(request, exc)
+        return pages.refusal_or_raise(request, exc, sent=True)
     logger.info("progress reported", match_id=view.match_id)
     return pages.page(
         request,

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from api.throttle import FailureLimiter
 from infra.signing import LinkExpired, LinkTampered, PartnerLinks
 from services.errors import Busy, MatchNotFound, Unavailable
-from web.i18n import N_, page_language, templates_for
+from web.i18n import N_, Said, page_language, templates_for
 
 TITLES = {
     400: N_("This link does not work"),
@@ -58,7 +58,7 @@ def page(
     )
 
 
-def problem(request: Request, status: int, message: str, **context: Any) -> HTMLResponse:
+def problem(request: Request, status: int, message: "str | Said", **context: Any) -> HTMLResponse:
     headers = context.pop("headers", None)
     return page(
         request, "problem.html", status, headers, title=TITLES[status], message=message, **context
@@ -84,6 +84,15 @@ def refused_for(request: Request, exc: Exception, *, sent: bool = False) -> HTML
             headers={"Retry-After": "30"},
         )
     return None
+
+
+def refusal_or_raise(request: Request, exc: Exception, *, sent: bool = False) -> HTMLResponse:
+    """The page for a link or a backend that refuses; any other exception goes on up.
+    Call it from an ``except`` block (``sent``: the partner had sent a form)."""
+    refusal = refused_for(request, exc, sent=sent)
+    if refusal is None:
+        raise exc
+    return refusal
 
 
 def cross_site(request: Request) -> bool:

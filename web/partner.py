@@ -17,8 +17,9 @@ from services import partner
 from services.errors import MatchNotFound, MoveRefused
 from web import pages
 from web.forms import FORM_ERROR, answer_from_form, field_errors
-from web.i18n import N_
+from web.i18n import N_, Said
 from web.pages import LimiterDep, LinksDep
+from web.refusals import refusal
 
 logger = structlog.get_logger()
 router = APIRouter(include_in_schema=False)
@@ -55,10 +56,7 @@ async def _open(request: Request, backend, links: PartnerLinks, token: str):  # 
     except LinkExpired as exc:
         return _expired(request, token, links, exc)
     except Exception as exc:
-        refusal = pages.refused_for(request, exc)
-        if refusal is None:
-            raise
-        return refusal
+        return pages.refusal_or_raise(request, exc)
 
 
 def _form(
@@ -116,10 +114,7 @@ async def submit(
     except (LinkTampered, LinkExpired, ValueError, MoveRefused, MatchNotFound) as exc:
         return await _not_taken(request, token, backend, links, form, exc)
     except Exception as exc:
-        refusal = pages.refused_for(request, exc, sent=True)
-        if refusal is None:
-            raise
-        return refusal
+        return pages.refusal_or_raise(request, exc, sent=True)
     logger.info("partner answered", match_id=claims.match_id, prompt_id=claims.prompt_id)
     return pages.page(
         request,
@@ -148,7 +143,7 @@ async def _not_taken(
     if isinstance(exc, ValidationError):
         errors = field_errors(exc)
         return _form(request, page, token, links, values=form, errors=errors, status=422)
-    errors = {FORM_ERROR: str(exc)}
+    errors = {FORM_ERROR: refusal(exc) if isinstance(exc, MoveRefused) else str(exc)}
     return _form(request, page, token, links, values=form, errors=errors, status=409)
 
 
@@ -165,24 +160,26 @@ async def fresh_link(
     except partner.PromptNotOpen as exc:
         return _closed(request, exc.page, links)
     except MoveRefused as exc:
-        if "fresh link was sent" not in str(exc):
-            return pages.problem(request, 409, f"We cannot send a fresh link: {exc}.")
+        if exc.code != "fresh_link_too_soon":
+            why = Said(N_("We cannot send a fresh link: %(why)s"), {"why": refusal(exc)})
+            return pages.problem(request, 409, why)
         return pages.problem(
             request,
             429,
-            f"We already sent you a fresh link today: please look in your inbox ({exc}).",
+            Said(
+                N_("We already sent you a fresh link: please look in your inbox. %(why)s"),
+                {"why": refusal(exc)},
+            ),
             headers={"Retry-After": "3600"},
         )
     except Exception as exc:
-        refusal = pages.refused_for(request, exc, sent=True)
-        if refusal is None:
-            raise
-        return refusal
+        return pages.refusal_or_raise(request, exc, sent=True)
     logger.info("fresh link requested", match_id=page.match_id, prompt_id=page.prompt.id)
     return pages.page(
         request,
         "sent.html",
-        title="A fresh link is on its way",
-        message="We are emailing you the question again with a fresh link. It should reach "
-        "your inbox within a few minutes.",
+        title=N_("A fresh link is on its way"),
+        message=N_(
+            "We are emailing you the question again with a fresh link. It should reach your inbox within a few minutes."
+        ),
     )

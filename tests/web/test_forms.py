@@ -13,7 +13,7 @@ PLAN = {"plan.format": "in_person", "plan.delegation_size": "4"}
     ("kind", "form", "field", "says"),
     [
         (PromptKind.INTRODUCTION_ADOPTER, {"decision": "confirm"}, "needs", "Describe your needs"),
-        (PromptKind.INTRODUCTION_ADOPTER, {"needs": "x"}, "decision", "Field required"),
+        (PromptKind.INTRODUCTION_ADOPTER, {"needs": "x"}, "decision", "Please fill in this field"),
         (
             PromptKind.VISIT_PROPOSAL,
             {**PLAN, "plan.start": "2030-05-02", "plan.end": "2030-05-01"},
@@ -37,4 +37,4 @@ def test_each_message_is_beside_its_field(kind, form, field, says):
         answer_from_form(kind, form)
     errors = field_errors(refused.value)
     assert FORM_ERROR not in errors, errors
-    assert errors[field].startswith(says), errors
+    assert str(errors[field]).startswith(says), errors

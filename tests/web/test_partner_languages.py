@@ -106,3 +106,46 @@ def test_the_pages_catalog_translates_every_message(language):
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         assert all(s.strip() for s in strings) and not message.fuzzy, message.id
     assert not list(catalog.check())  # each msgstr keeps its msgid's placeholders
+
+
+async def test_a_refusal_and_the_history_are_in_the_partners_language(stack, pages):
+    """The rules refuse a visit that starts today: the French page says why in French (the
+    refusal's code travelled from the workflow), and the history is told in French."""
+    from datetime import date
+
+    from domain.enums import Party, PromptKind
+    from domain.lifecycle import answers as a
+    from domain.lifecycle import events as ev
+    from services import steering
+
+    eoi = _speaking("fr", "en")
+    await intake.submit_eoi(stack.backend, eoi=eoi)
+    answer_path, match_path = await _links(stack, eoi.adopter.contact.email)
+    key = CSRF.search((await pages.get(answer_path)).text).group(1)
+    form = {"csrf": key, "lang": "fr", "decision": "confirm", "needs": "Guichets ruraux"}
+    assert (await pages.post(answer_path, data=form)).status_code == 200
+    state = await steering.live_state(stack.backend, match_id=eoi.match_id)
+    [intro] = [p for p in state.open_prompts() if p.kind == PromptKind.INTRODUCTION_PROVIDER]
+    accept = ev.Answered(
+        prompt_id=intro.id, party=Party.PROVIDER, answer=a.ShareAnswer(decision="accept")
+    )
+    await steering.answer(stack.backend, match_id=eoi.match_id, event=accept, entered_by="test")
+
+    mails = await wait_for(lambda: stack.mail.to(eoi.adopter.contact.email)[1:], timeout=30)
+    proposal_path = LINK.search(_text(mails[-1])).group(1)
+    shown = await pages.get(proposal_path)
+    key = CSRF.search(shown.text).group(1)
+    today = date.today().isoformat()
+    plan = {"plan.start": today, "plan.end": today, "plan.format": "virtual"}
+    refused = await pages.post(
+        proposal_path, data={"csrf": key, "lang": "fr", **plan, "plan.delegation_size": "3"}
+    )
+    words = _words(refused.text)
+    assert refused.status_code == 409 and '<html lang="fr">' in refused.text
+    assert "La visite doit commencer après aujourd’hui" in words, words
+    assert "must start after today" not in words
+
+    page = _words((await pages.get(match_path)).text)
+    assert "La mise en relation est passée à l’étape : visite d’étude." in page, page
+    assert "L’institution adoptante a répondu à la question" in page
+    assert "follow_up → field_visit" not in page and "answered introduction" not in page
