@@ -29,6 +29,8 @@ from activities.mail import (
     smtp_address,
 )
 from activities.smtp import PermanentDeliveryError, SmtpMailer, TransientDeliveryError
+from domain.enums import Party
+from infra.console_links import console_match_url
 from infra.signing import PartnerLinks
 from store import writes as repository
 
@@ -120,11 +122,15 @@ class Notifications:
             **data.email.context,
         }
 
-    def _partner_links(self, data: SendEmailInput, context: dict[str, Any]) -> dict[str, str]:
-        """The signed links of a partner's email: their page of the match, and the page that
-        answers the prompt (none for the Secretariat's emails or a worker without a signer)."""
+    def _links_of(self, data: SendEmailInput, context: dict[str, Any]) -> dict[str, str]:
+        """The links of an email: for the Secretariat, the match in its console (no partner
+        token); for a partner, their signed page of the match and the page that answers the
+        prompt (none from a worker without a signer)."""
         email, links = data.email, self._links
-        if links is None or email.recipient_email is None:
+        if email.party == Party.SECRETARIAT or email.recipient_email is None:
+            url = console_match_url(self._identity.public_base_url, data.match_id)
+            return {"console_url": url}
+        if links is None:
             return {}
         base, now = self._identity.public_base_url.rstrip("/"), datetime.now(UTC)
         lifetime = timedelta(days=self._identity.link_lifetime_days)
@@ -171,7 +177,7 @@ class Notifications:
         }
         try:
             context = self._context(data, recipient)
-            context.update(self._partner_links(data, context))
+            context.update(self._links_of(data, context))
             rendered = self._renderer.render(email.template.value, context)
         except EmailNotBuildable as exc:
             claim = await self._claim(data, address, subject="")

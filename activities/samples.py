@@ -4,6 +4,7 @@ from typing import Any
 
 from domain.enums import NoticeKind, PromptKind
 from domain.model import ExpressionOfInterest
+from infra.console_links import console_match_url
 
 KINDS = tuple(kind.value for kind in (*PromptKind, *NoticeKind))
 
@@ -89,7 +90,9 @@ def sample_context(
         "reason": "lapsed",
         "summary": "no answer after two reminders",
     }
-    if links and not secretariat:
+    if secretariat:
+        context["console_url"] = console_match_url(base, eoi.match_id)
+    elif links:
         context["match_url"] = f"{base}/match/sample-page-token"
         context["respond_url"] = f"{base}/respond/sample-answer-token"
     return context

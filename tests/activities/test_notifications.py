@@ -16,9 +16,11 @@ from activities.notifications import (
     MailIdentity,
     Notifications,
 )
+from activities.samples import SECRETARIAT_KINDS, sample_context
 from activities.smtp import SmtpMailer
 from domain.enums import NoticeKind, Party, PromptKind
 from domain.lifecycle.effects import SendEmail
+from infra.console_links import console_match_url
 from store import queries
 from tests.activities.smtp_servers import ScriptedHandler, scripted_smtp
 from tests.support import record_eoi, unique_eoi, wait_for
@@ -454,3 +456,76 @@ async def test_send_email_heartbeats_while_the_server_takes_its_time(sessions):
     during_data = [t for t in beats if data_started <= t <= done]
     assert len(during_data) >= 7  # every 0.1 s through the server's 1 s
     assert max(beats) <= done  # and none once the activity has returned
+
+
+def _bodies(message) -> tuple[str, str]:
+    text, html = (part.get_payload(decode=True).decode() for part in message.get_payload())
+    return text, html
+
+
+@pytest.mark.parametrize("kind", sorted(SECRETARIAT_KINDS))
+async def test_each_secretariat_email_links_to_the_match_in_the_console(sessions, smtp, kind):
+    """Escalations, delivery failures, help and support requests, closes, refused records:
+    the Secretariat's copy links to its console, never to a partner's signed pages."""
+    from infra.settings import Settings
+    from workers.worker import partner_links
+
+    handler, port = smtp
+    eoi = await _recorded_eoi(sessions)
+    sample = sample_context(kind)
+    context = {k: sample[k] for k in ("why", "about", "message", "support_needed", "note")}
+    context |= {k: sample[k] for k in ("reason", "summary", "result")}
+    notice = SendEmailInput(
+        match_id=eoi.match_id,
+        eoi=eoi,
+        email=SendEmail(
+            key=f"{eoi.match_id}/follow_up/{kind}-1/secretariat",
+            template=NoticeKind(kind),
+            party=Party.SECRETARIAT,
+            recipient_email=None,
+            context=context,
+        ),
+    )
+    notifications = Notifications(
+        sessions=sessions,
+        mailer=SmtpMailer(host="127.0.0.1", port=port, timeout=5),
+        identity=IDENTITY,
+        links=partner_links(Settings()),  # a signer is at hand: the Secretariat gets no token
+    )
+    await ActivityEnvironment().run(notifications.send_email, notice)
+    [message] = handler.to("secretariat@ssn4psi.org")
+    url = f"http://127.0.0.1:8000/console/matches/{eoi.match_id}"
+    assert url == console_match_url(IDENTITY.public_base_url + "/", eoi.match_id)
+    for body in _bodies(message):
+        assert url in body, body
+        assert "/respond/" not in body and "/match/" not in body
+
+
+async def test_a_partners_copy_of_a_support_request_keeps_its_signed_link(sessions, smtp):
+    from infra.settings import Settings
+    from workers.worker import partner_links
+
+    handler, port = smtp
+    eoi = await _recorded_eoi(sessions)
+    notice = SendEmailInput(
+        match_id=eoi.match_id,
+        eoi=eoi,
+        email=SendEmail(
+            key=f"{eoi.match_id}/adaptation/support-1/provider",
+            template=NoticeKind.SUPPORT_REQUEST,
+            party=Party.PROVIDER,
+            recipient_email=eoi.solution.contact.email,
+            recipient_name=eoi.solution.contact.name,
+            context={"support_needed": "the forms", "note": ""},
+        ),
+    )
+    notifications = Notifications(
+        sessions=sessions,
+        mailer=SmtpMailer(host="127.0.0.1", port=port, timeout=5),
+        identity=IDENTITY,
+        links=partner_links(Settings()),
+    )
+    await ActivityEnvironment().run(notifications.send_email, notice)
+    [message] = handler.to(eoi.solution.contact.email)
+    for body in _bodies(message):
+        assert "http://127.0.0.1:8000/match/" in body and "/console/" not in body
