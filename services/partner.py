@@ -18,7 +18,7 @@ from domain.partner_view import partner_history
 from infra.signing import LinkClaims, LinkExpired, PartnerLinks
 from services import steering
 from services.backend import Backend
-from services.errors import MatchNotFound
+from services.errors import Busy, MatchNotFound, Unavailable
 from workflows.contracts import UpdateResult
 
 
@@ -102,6 +102,17 @@ async def open_match(
         raise MatchNotFound("this link is for one question, not for the page of the match")
     state, history = await _view(backend, claims)
     return PartnerView(claims=claims, state=state, history=history)
+
+
+async def language_at(backend: Backend, claims: LinkClaims) -> str | None:
+    """The language of the contact of a link's party (an expired link too: its page speaks
+    the partner's language), or None when the match cannot be read."""
+    try:
+        state = await steering.live_state(backend, match_id=claims.match_id)
+    except (MatchNotFound, Unavailable, Busy):
+        return None
+    contact = state.contacts.get(claims.party)
+    return contact.language if contact is not None else None
 
 
 def _key(token: str, *parts: str) -> str:

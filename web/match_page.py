@@ -15,7 +15,7 @@ from services import partner
 from services.errors import MoveRefused
 from web import pages
 from web.forms import FORM_ERROR, field_errors
-from web.i18n import N_
+from web.i18n import N_, Said
 from web.pages import LimiterDep, LinksDep
 from web.refusals import refusal
 
@@ -28,12 +28,12 @@ async def _open(request: Request, backend, links: PartnerLinks, token: str):  # 
     try:
         return await partner.open_match(backend, links, token, now=pages.now())
     except LinkExpired as exc:
-        return pages.problem(
-            request,
-            410,
-            f"{exc}. Every email about this match carries a fresh link to this page; or reply "
-            "to one of them to reach the Network Secretariat.",
+        expired = N_(
+            "This link expired on %(date)s. Every email about this match carries a fresh link to this page; or reply to one of them to reach the Network Secretariat."
         )
+        language = await partner.language_at(backend, exc.claims)
+        said = Said(expired, {"date": exc.claims.expires_at})
+        return pages.problem(request, 410, said, language=language)
     except Exception as exc:
         return pages.refusal_or_raise(request, exc)
 

@@ -68,21 +68,31 @@ def problem(request: Request, status: int, message: "str | Said", **context: Any
 def refused_for(request: Request, exc: Exception, *, sent: bool = False) -> HTMLResponse | None:
     """The page for a link or a backend that refuses (None: not one of those)."""
     if isinstance(exc, LinkTampered):
-        return problem(request, 400, str(exc))
+        return problem(
+            request,
+            400,
+            N_(
+                "This link is not one Matchmaker sent: it may have been cut short or changed when it was copied."
+            ),
+        )
     if isinstance(exc, LinkExpired):
         return None  # each page says what an expired link can still do
     if isinstance(exc, MatchNotFound):
         return problem(request, 404, N_("The match this link is for does not exist any more."))
     if isinstance(exc, Busy):
-        return problem(request, 429, str(exc), headers={"Retry-After": "5"})
+        busy = N_("This match is busy with other changes: please try again in a few seconds.")
+        return problem(request, 429, busy, headers={"Retry-After": "5"})
     if isinstance(exc, Unavailable):
-        then = " Nothing you sent was recorded yet." if sent else ""
-        return problem(
-            request,
-            503,
-            f"{exc}.{then} Please try again in a minute.",
-            headers={"Retry-After": "30"},
+        down = (
+            N_(
+                "Matchmaker cannot reach a service it needs just now. Nothing you sent was recorded yet. Please try again in a minute."
+            )
+            if sent
+            else N_(
+                "Matchmaker cannot reach a service it needs just now. Please try again in a minute."
+            )
         )
+        return problem(request, 503, down, headers={"Retry-After": "30"})
     return None
 
 
@@ -114,12 +124,11 @@ async def checked_form(
     client = request.client.host if request.client else "unknown"
     wait = limiter.retry_after(client)
     if wait is not None:
+        too_many = N_(
+            "Too many forms were sent from your network just now. Please wait %(seconds)s seconds and send it again."
+        )
         return problem(
-            request,
-            429,
-            f"Too many forms were sent from your network just now. Please wait {wait} seconds "
-            "and send it again.",
-            headers={"Retry-After": str(wait)},
+            request, 429, Said(too_many, {"seconds": wait}), headers={"Retry-After": str(wait)}
         )
     limiter.failed(client)  # every form sent counts towards the rate
     if cross_site(request):

@@ -40,13 +40,23 @@ def _closed(request: Request, page: partner.PromptPage, links: PartnerLinks) -> 
     )
 
 
-def _expired(request: Request, token: str, links: PartnerLinks, exc: LinkExpired) -> HTMLResponse:
+async def _expired(
+    request: Request,
+    token: str,
+    backend,
+    links: PartnerLinks,
+    exc: LinkExpired,  # type: ignore[no-untyped-def]
+) -> HTMLResponse:
+    expired = N_(
+        "This link expired on %(date)s. We can email you a fresh link to the same question."
+    )
     return pages.problem(
         request,
         410,
-        f"{exc}. We can email you a fresh link to the same question.",
+        Said(expired, {"date": exc.claims.expires_at}),
         fresh_link=f"/respond/{token}/fresh-link",
         form_key=links.form_key(token),
+        language=await partner.language_at(backend, exc.claims),
     )
 
 
@@ -54,7 +64,7 @@ async def _open(request: Request, backend, links: PartnerLinks, token: str):  # 
     try:
         return await partner.open_link(backend, links, token, now=pages.now())
     except LinkExpired as exc:
-        return _expired(request, token, links, exc)
+        return await _expired(request, token, backend, links, exc)
     except Exception as exc:
         return pages.refusal_or_raise(request, exc)
 

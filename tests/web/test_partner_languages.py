@@ -149,3 +149,25 @@ async def test_a_refusal_and_the_history_are_in_the_partners_language(stack, pag
     assert "La mise en relation est passée à l’étape : visite d’étude." in page, page
     assert "L’institution adoptante a répondu à la question" in page
     assert "follow_up → field_visit" not in page and "answered introduction" not in page
+
+
+async def test_an_expired_link_says_so_in_the_partners_language(stack, pages):
+    from datetime import UTC, datetime, timedelta
+
+    from infra.settings import Settings
+    from workers.worker import partner_links
+
+    eoi = _speaking("es", "en")
+    await intake.submit_eoi(stack.backend, eoi=eoi)
+    await _links(stack, eoi.adopter.contact.email)
+    expired = partner_links(Settings()).mint(
+        match_id=eoi.match_id,
+        party="adopter",
+        prompt_id="introduction_adopter-1",
+        expires_at=datetime(2026, 3, 3, tzinfo=UTC) - timedelta(days=1),
+    )
+    shown = await pages.get(f"/respond/{expired}")
+    words = _words(shown.text)
+    assert shown.status_code == 410 and '<html lang="es">' in shown.text
+    assert "Este enlace caducó el 2 de marzo de 2026." in words, words
+    assert "expired" not in words
