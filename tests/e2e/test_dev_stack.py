@@ -15,6 +15,7 @@ import httpx
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
+from infra.settings import Settings
 from infra.temporal import binary_path, connect
 from tests.support import EXAMPLES, wait_for
 from workers.ports import free_port
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.e2e
 class DevStack:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.ports = {name: free_port() for name in ("temporal", "ui", "api", "smtp")}
+        self.ports = {name: free_port() for name in ("temporal", "ui", "api", "smtp", "codec")}
         self.process: subprocess.Popen | None = None
 
     @property
@@ -39,8 +40,17 @@ class DevStack:
             "MATCHMAKER_TEMPORAL_UI_PORT": str(self.ports["ui"]),
             "MATCHMAKER_API_PORT": str(self.ports["api"]),
             "MATCHMAKER_SMTP_PORT": str(self.ports["smtp"]),
+            "MATCHMAKER_CODEC_PORT": str(self.ports["codec"]),
             "MATCHMAKER_LOG_JSON": "true",
         }
+
+    def settings(self) -> Settings:
+        """The stack's settings as a client of it needs them (its payload key in data_dir)."""
+        return Settings(
+            env="dev",
+            data_dir=self.data_dir,
+            temporal_target=f"127.0.0.1:{self.ports['temporal']}",
+        )
 
     @property
     def api(self) -> str:
@@ -121,7 +131,7 @@ async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
         assert shown.status_code == 200, shown.text
 
         await wait_for(lambda: len(dev_stack.mails()) == 2, timeout=30)
-        client = await connect(dev_stack.env["MATCHMAKER_TEMPORAL_TARGET"], "default")
+        client = await connect(dev_stack.settings())
         handle = client.get_workflow_handle(match_id)
         description = await handle.describe()
         assert description.status == WorkflowExecutionStatus.RUNNING
@@ -194,7 +204,7 @@ async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
     assert dev_stack.log(whole=True).count(first_key) == 1
     listed = httpx.get(f"{dev_stack.api}/api/matches", headers=dev_stack.auth, timeout=10)
     assert listed.status_code == 200 and listed.json()["total"] == 2
-    client = await connect(dev_stack.env["MATCHMAKER_TEMPORAL_TARGET"], "default")
+    client = await connect(dev_stack.settings())
     state = await client.get_workflow_handle(match_id).query(MatchLifecycle.state)
     assert state.stage == "follow_up" and [h.kind for h in state.history][0] == "match_recorded"
     assert state.waiting_on() == ["adopter", "provider"]
