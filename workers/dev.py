@@ -131,6 +131,19 @@ def _temporal_command(settings: Settings, ports: DevPorts) -> list[str]:
     ]
 
 
+def _with_codec_wiring(settings: Settings, ports: DevPorts) -> Settings:
+    """The settings the dev UI and codec server share: a token fresh each run (only this run's
+    UI knows it) unless one is set, and the UI's own origin unless origins are set."""
+    update: dict[str, object] = {}
+    if settings.codec_ui_token is None:
+        update["codec_ui_token"] = SecretStr(secrets.token_urlsafe(24))
+    if "codec_cors_origins" not in settings.model_fields_set:
+        update["codec_cors_origins"] = [
+            f"http://{h}:{ports.ui}" for h in ("127.0.0.1", "localhost")
+        ]
+    return settings.model_copy(update=update)
+
+
 def codec_endpoint(settings: Settings, ports: DevPorts) -> str:
     """The codec server as the dev UI calls it: under the run's UI token (the UI sends no key)."""
     assert settings.codec_ui_token is not None
@@ -175,10 +188,7 @@ async def _stop_process(process: asyncio.subprocess.Process) -> None:
 async def run_dev(settings: Settings) -> int:
     """Start Temporal, the SMTP catcher, the worker and the API; stop all of them on a signal."""
     ports = check_ports(settings)
-    if settings.codec_ui_token is None:  # a fresh one each run: only this run's UI knows it
-        settings = settings.model_copy(
-            update={"codec_ui_token": SecretStr(secrets.token_urlsafe(24))}
-        )
+    settings = _with_codec_wiring(settings, ports)
     command = _temporal_command(settings, ports)  # resolves the binary: fails early if missing
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(upgrade_database, settings.resolved_database_url)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payloads
 from temporalio.client import WorkflowExecutionStatus
 
 from infra.settings import Settings
@@ -147,6 +149,22 @@ async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
             timeout=20,
         )
         assert [w.id for w in found] == [match_id]
+
+        # the UI is wired to the codec server, which opens the input for an admin only
+        ui = httpx.get(f"http://127.0.0.1:{dev_stack.ports['ui']}/api/v1/settings", timeout=10)
+        endpoint = ui.json()["Codec"]["Endpoint"]
+        assert endpoint.startswith(f"http://127.0.0.1:{dev_stack.ports['codec']}/ui/")
+        history = await handle.fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes.input
+        body = json_format.MessageToJson(started)
+        assert "Farhana" not in body
+        codec = f"http://127.0.0.1:{dev_stack.ports['codec']}"
+        assert httpx.post(f"{codec}/decode", content=body, timeout=10).status_code == 401
+        opened = httpx.post(f"{codec}/decode", content=body, headers=dev_stack.auth, timeout=10)
+        assert opened.status_code == 200 and "Farhana" in str(
+            json_format.Parse(opened.text, Payloads()).payloads[0].data
+        )
+        assert (dev_stack.data_dir / "payload-key").stat().st_mode & 0o777 == 0o600
 
         with sqlite3.connect(dev_stack.data_dir / "matchmaker.db") as db:
             assert db.execute(

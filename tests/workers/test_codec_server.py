@@ -120,3 +120,38 @@ async def test_bad_bodies_get_clear_errors(app, settings, sessions):
         assert malformed.status_code == 400 and '"payloads"' in malformed.json()["detail"]
         retired = await client.post("/decode", content=body(unknown))
         assert retired.status_code == 422 and "'retired'" in retired.json()["detail"]
+
+
+def test_the_dev_stack_wires_its_ui_to_the_codec_server(tmp_path):
+    from infra.settings import Settings
+    from workers.dev import DevPorts, _temporal_command, _with_codec_wiring
+
+    ports = DevPorts(temporal=7233, ui=9233, api=8000, smtp=1025, codec=9081)
+    settings = _with_codec_wiring(Settings(data_dir=tmp_path), ports)
+    token = settings.codec_ui_token.get_secret_value()
+    assert len(token) >= 32 and settings.codec_cors_origins == [
+        "http://127.0.0.1:9233",
+        "http://localhost:9233",
+    ]
+    command = _temporal_command(settings, ports)
+    flag = command.index("--ui-codec-endpoint")
+    assert command[flag + 1] == f"http://127.0.0.1:9081/ui/{token}"
+    again = _with_codec_wiring(Settings(data_dir=tmp_path), ports)
+    assert again.codec_ui_token.get_secret_value() != token  # fresh each run
+    chosen = Settings(data_dir=tmp_path, codec_cors_origins="https://ui.example")
+    assert _with_codec_wiring(chosen, ports).codec_cors_origins == ["https://ui.example"]
+
+
+def test_payload_key_prints_a_key_the_settings_accept():
+    from typer.testing import CliRunner
+
+    from infra.settings import Settings
+    from workers.cli import app
+
+    result = CliRunner().invoke(app, ["payload-key", "2026"])
+    assert result.exit_code == 0, result.output
+    key = result.output.strip()
+    assert parse_key(key).id == "2026" and len(parse_key(key).secret) == 32
+    assert Settings(payload_keys=key).payload_keys
+    refused = CliRunner().invoke(app, ["payload-key", "no spaces"])
+    assert refused.exit_code == 2
