@@ -36,7 +36,8 @@ class DevStack:
     @property
     def env(self) -> dict[str, str]:
         return {
-            **os.environ,
+            # no payload key given: the stack makes its own under the data dir
+            **{k: v for k, v in os.environ.items() if k != "MATCHMAKER_PAYLOAD_KEYS"},
             "MATCHMAKER_DATA_DIR": str(self.data_dir),
             "MATCHMAKER_TEMPORAL_TARGET": f"127.0.0.1:{self.ports['temporal']}",
             "MATCHMAKER_TEMPORAL_UI_PORT": str(self.ports["ui"]),
@@ -51,6 +52,7 @@ class DevStack:
         return Settings(
             env="dev",
             data_dir=self.data_dir,
+            payload_keys=[],
             temporal_target=f"127.0.0.1:{self.ports['temporal']}",
         )
 
@@ -156,11 +158,11 @@ async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
         assert endpoint.startswith(f"http://127.0.0.1:{dev_stack.ports['codec']}/ui/")
         history = await handle.fetch_history()
         started = history.events[0].workflow_execution_started_event_attributes.input
-        body = json_format.MessageToJson(started)
-        assert "Farhana" not in body
+        sealed = json_format.MessageToJson(started)
+        assert "Farhana" not in sealed
         codec = f"http://127.0.0.1:{dev_stack.ports['codec']}"
-        assert httpx.post(f"{codec}/decode", content=body, timeout=10).status_code == 401
-        opened = httpx.post(f"{codec}/decode", content=body, headers=dev_stack.auth, timeout=10)
+        assert httpx.post(f"{codec}/decode", content=sealed, timeout=10).status_code == 401
+        opened = httpx.post(f"{codec}/decode", content=sealed, headers=dev_stack.auth, timeout=10)
         assert opened.status_code == 200 and "Farhana" in str(
             json_format.Parse(opened.text, Payloads()).payloads[0].data
         )
