@@ -264,7 +264,7 @@ async def main(args: argparse.Namespace) -> None:
     extra = ["--db-filename", str(workdir / "temporal.db")] if args.db_file else []
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(binary_path("temporal")),
-        data_converter=data_converter(),
+        data_converter=data_converter(Settings(env="dev", data_dir=workdir)),
         search_attributes=ALL_KEYS,
         ui=False,
         dev_server_log_level="error",

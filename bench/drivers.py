@@ -254,6 +254,8 @@ async def shape_of(client: Client, workflow_id: str, token: str) -> Shape:
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             attrs = event.activity_task_scheduled_event_attributes
             [payload] = attrs.input.payloads
+            if codec := client.data_converter.payload_codec:  # stored sealed: open it
+                [payload] = await codec.decode([payload])
             groups[-1][1].append(
                 Call(activity=attrs.activity_type.name, input=payload.data.decode())
             )

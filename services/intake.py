@@ -10,6 +10,7 @@ from domain.enums import MatchStatus, Stage
 from domain.lifecycle.imported import ImportedHistory
 from domain.model import ExpressionOfInterest
 from domain.policy import TimingPolicy
+from infra.temporal import readable
 from services.backend import Backend
 from services.errors import ConflictingEoi
 from services.outages import outages_refused
@@ -63,8 +64,9 @@ async def submit_eoi(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             search_attributes=sa.at_start(eoi),
-            static_summary=eoi.summary(),
-            static_details=(
+            # institutions and countries, no person: left unencrypted for the UI's list
+            static_summary=readable(eoi.summary()),
+            static_details=readable(
                 f"EOI **{eoi.id}** filed at *{eoi.workshop.title}* ({eoi.workshop.date}).\n\n"
                 f"Focus area: {eoi.solution.focus_area.label}"
             ),

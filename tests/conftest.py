@@ -18,6 +18,7 @@ from infra.settings import Settings
 from services.backend import Backend
 from store.engine import make_engine, make_sessionmaker, upgrade_database
 from tests.support import (
+    PAYLOAD_KEY,
     PostgresServer,
     RecordingHandler,
     create_database,
@@ -26,6 +27,15 @@ from tests.support import (
     start_test_server,
 )
 from workers.worker import Resources, build_worker, partner_links
+
+
+@pytest.fixture(scope="session", autouse=True)
+def payload_key_in_environment() -> Iterator[None]:
+    """Every Settings the tests build, here or in a child process (`matchmaker api`, the CLI),
+    opens what the test servers' clients seal: the session's payload key."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MATCHMAKER_PAYLOAD_KEYS", PAYLOAD_KEY)
+        yield
 
 
 @pytest.fixture(scope="session")

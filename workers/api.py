@@ -31,7 +31,7 @@ async def open_backend(settings: Settings, *, lazy: bool = True) -> AsyncIterato
     """Connect to Temporal (lazily: the API starts while Temporal is down) and the database."""
     engine = make_engine(settings.resolved_database_url)
     try:
-        client = await connect(settings.temporal_target, settings.temporal_namespace, lazy=lazy)
+        client = await connect(settings, lazy=lazy)
         yield backend_for(settings, client=client, sessions=make_sessionmaker(engine))
     finally:
         await engine.dispose()

@@ -15,6 +15,7 @@ from infra.log import configure_logging
 from infra.settings import Settings
 from workers.access_cli import keys_app, users_app
 from workers.case_study_cli import case_study_app
+from workers.codec_server import register as register_codec
 from workers.import_cli import eoi_import
 from workers.mail_cli import mail_app
 from workers.report_cli import report_app
@@ -34,6 +35,7 @@ app.add_typer(case_study_app, name="case-study")
 eoi_app.command("import")(eoi_import)
 app.add_typer(report_app, name="report")
 app.add_typer(mail_app, name="mail")
+register_codec(app)  # codec-server, payload-key
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

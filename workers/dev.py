@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,13 +11,21 @@ from pathlib import Path
 
 import structlog
 import uvicorn
+from pydantic import SecretStr
 
 from api.app import create_app
 from infra.settings import Settings
-from infra.temporal import binary_path, connect, ensure_search_attributes, search_attribute_flags
+from infra.temporal import (
+    binary_path,
+    connect,
+    ensure_search_attributes,
+    payload_codec,
+    search_attribute_flags,
+)
 from services import access
 from store.engine import upgrade_database
 from workers.api import backend_for, uvicorn_options
+from workers.codec_server import create_codec_app
 from workers.mailcatcher import start_mail_catcher
 from workers.ports import free_port, port_is_free
 from workers.worker import build_worker, open_resources
@@ -43,6 +52,7 @@ class DevPorts:
     ui: int
     api: int
     smtp: int
+    codec: int
 
 
 ADMIN_KEY_FILE = "admin-api-key"
@@ -86,6 +96,7 @@ def check_ports(settings: Settings) -> DevPorts:
         ui=settings.temporal_ui_port,
         api=settings.api_port,
         smtp=settings.smtp_port,
+        codec=settings.codec_port,
     )
     for name, port in vars(ports).items():
         if not port_is_free("127.0.0.1", port):
@@ -115,7 +126,28 @@ def _temporal_command(settings: Settings, ports: DevPorts) -> list[str]:
         "--db-filename",
         str(settings.temporal_db_file.resolve()),
         *search_attribute_flags(ALL_KEYS),
+        "--ui-codec-endpoint",
+        codec_endpoint(settings, ports),
     ]
+
+
+def _with_codec_wiring(settings: Settings, ports: DevPorts) -> Settings:
+    """The settings the dev UI and codec server share: a token fresh each run (only this run's
+    UI knows it) unless one is set, and the UI's own origin unless origins are set."""
+    update: dict[str, object] = {}
+    if settings.codec_ui_token is None:
+        update["codec_ui_token"] = SecretStr(secrets.token_urlsafe(24))
+    if "codec_cors_origins" not in settings.model_fields_set:
+        update["codec_cors_origins"] = [
+            f"http://{h}:{ports.ui}" for h in ("127.0.0.1", "localhost")
+        ]
+    return settings.model_copy(update=update)
+
+
+def codec_endpoint(settings: Settings, ports: DevPorts) -> str:
+    """The codec server as the dev UI calls it: under the run's UI token (the UI sends no key)."""
+    assert settings.codec_ui_token is not None
+    return f"http://127.0.0.1:{ports.codec}/ui/{settings.codec_ui_token.get_secret_value()}"
 
 
 def _last_line(path: Path) -> str:
@@ -134,7 +166,7 @@ async def _wait_for_temporal(
                 f"Temporal dev server exited ({process.returncode}): {tail[0][:300]}"
             )
         try:
-            client = await connect(settings.temporal_target, settings.temporal_namespace)
+            client = await connect(settings)
             await client.service_client.check_health()
             return client
         except Exception:  # noqa: BLE001 - keep polling until the deadline
@@ -156,6 +188,7 @@ async def _stop_process(process: asyncio.subprocess.Process) -> None:
 async def run_dev(settings: Settings) -> int:
     """Start Temporal, the SMTP catcher, the worker and the API; stop all of them on a signal."""
     ports = check_ports(settings)
+    settings = _with_codec_wiring(settings, ports)
     command = _temporal_command(settings, ports)  # resolves the binary: fails early if missing
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(upgrade_database, settings.resolved_database_url)
@@ -191,9 +224,22 @@ async def run_dev(settings: Settings) -> int:
                     lifespan="on",
                 )
             )
+            codec = _QuietServer(
+                uvicorn.Config(
+                    create_codec_app(
+                        settings, codec=payload_codec(settings), sessions=resources.sessions
+                    ),
+                    host="127.0.0.1",
+                    port=ports.codec,
+                    log_config=None,
+                    access_log=False,
+                    lifespan="off",
+                )
+            )
             tasks = {
                 asyncio.create_task(worker.run(), name="worker"),
                 asyncio.create_task(server.serve(), name="api"),
+                asyncio.create_task(codec.serve(), name="codec-server"),
                 asyncio.create_task(stop.wait(), name="signal"),
                 asyncio.create_task(_watch(process), name="temporal"),
             }
@@ -209,7 +255,7 @@ async def run_dev(settings: Settings) -> int:
                         error=str(error),
                     )
             logger.info("shutting down")
-            server.should_exit = True
+            server.should_exit = codec.should_exit = True
             with contextlib.suppress(Exception):
                 await worker.shutdown()
             for task in tasks:
@@ -239,7 +285,8 @@ async def _announce(
     lines = [
         "Matchmaker dev stack is up:",
         f"  API            http://127.0.0.1:{ports.api}  (docs: /docs, health: /healthz)",
-        f"  Temporal UI    http://127.0.0.1:{ports.ui}",
+        f"  Temporal UI    http://127.0.0.1:{ports.ui}  (payloads decoded by the codec "
+        f"server on 127.0.0.1:{ports.codec})",
         f"  Temporal gRPC  127.0.0.1:{ports.temporal}  namespace {settings.temporal_namespace}",
         f"  SMTP catcher   127.0.0.1:{ports.smtp}  -> Maildir {settings.mail_dir.resolve()}",
         f"  Database       {settings.resolved_database_url}",

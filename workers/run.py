@@ -15,7 +15,7 @@ logger = structlog.get_logger()
 
 async def run_worker(settings: Settings) -> None:
     """Connect, make sure the namespace knows our search attributes, and poll until signalled."""
-    client = await connect(settings.temporal_target, settings.temporal_namespace)
+    client = await connect(settings)
     added = await ensure_search_attributes(client, settings.temporal_namespace, ALL_KEYS)
     if added:
         logger.info("search attributes registered", names=added)

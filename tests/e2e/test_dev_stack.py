@@ -13,8 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payloads
 from temporalio.client import WorkflowExecutionStatus
 
+from infra.settings import Settings
 from infra.temporal import binary_path, connect
 from tests.support import EXAMPLES, wait_for
 from workers.ports import free_port
@@ -27,20 +30,31 @@ pytestmark = pytest.mark.e2e
 class DevStack:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.ports = {name: free_port() for name in ("temporal", "ui", "api", "smtp")}
+        self.ports = {name: free_port() for name in ("temporal", "ui", "api", "smtp", "codec")}
         self.process: subprocess.Popen | None = None
 
     @property
     def env(self) -> dict[str, str]:
         return {
-            **os.environ,
+            # no payload key given: the stack makes its own under the data dir
+            **{k: v for k, v in os.environ.items() if k != "MATCHMAKER_PAYLOAD_KEYS"},
             "MATCHMAKER_DATA_DIR": str(self.data_dir),
             "MATCHMAKER_TEMPORAL_TARGET": f"127.0.0.1:{self.ports['temporal']}",
             "MATCHMAKER_TEMPORAL_UI_PORT": str(self.ports["ui"]),
             "MATCHMAKER_API_PORT": str(self.ports["api"]),
             "MATCHMAKER_SMTP_PORT": str(self.ports["smtp"]),
+            "MATCHMAKER_CODEC_PORT": str(self.ports["codec"]),
             "MATCHMAKER_LOG_JSON": "true",
         }
+
+    def settings(self) -> Settings:
+        """The stack's settings as a client of it needs them (its payload key in data_dir)."""
+        return Settings(
+            env="dev",
+            data_dir=self.data_dir,
+            payload_keys=[],
+            temporal_target=f"127.0.0.1:{self.ports['temporal']}",
+        )
 
     @property
     def api(self) -> str:
@@ -121,7 +135,7 @@ async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
         assert shown.status_code == 200, shown.text
 
         await wait_for(lambda: len(dev_stack.mails()) == 2, timeout=30)
-        client = await connect(dev_stack.env["MATCHMAKER_TEMPORAL_TARGET"], "default")
+        client = await connect(dev_stack.settings())
         handle = client.get_workflow_handle(match_id)
         description = await handle.describe()
         assert description.status == WorkflowExecutionStatus.RUNNING
@@ -137,6 +151,22 @@ async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
             timeout=20,
         )
         assert [w.id for w in found] == [match_id]
+
+        # the UI is wired to the codec server, which opens the input for an admin only
+        ui = httpx.get(f"http://127.0.0.1:{dev_stack.ports['ui']}/api/v1/settings", timeout=10)
+        endpoint = ui.json()["Codec"]["Endpoint"]
+        assert endpoint.startswith(f"http://127.0.0.1:{dev_stack.ports['codec']}/ui/")
+        history = await handle.fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes.input
+        sealed = json_format.MessageToJson(started)
+        assert "Farhana" not in sealed
+        codec = f"http://127.0.0.1:{dev_stack.ports['codec']}"
+        assert httpx.post(f"{codec}/decode", content=sealed, timeout=10).status_code == 401
+        opened = httpx.post(f"{codec}/decode", content=sealed, headers=dev_stack.auth, timeout=10)
+        assert opened.status_code == 200 and "Farhana" in str(
+            json_format.Parse(opened.text, Payloads()).payloads[0].data
+        )
+        assert (dev_stack.data_dir / "payload-key").stat().st_mode & 0o777 == 0o600
 
         with sqlite3.connect(dev_stack.data_dir / "matchmaker.db") as db:
             assert db.execute(
@@ -194,7 +224,7 @@ async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
     assert dev_stack.log(whole=True).count(first_key) == 1
     listed = httpx.get(f"{dev_stack.api}/api/matches", headers=dev_stack.auth, timeout=10)
     assert listed.status_code == 200 and listed.json()["total"] == 2
-    client = await connect(dev_stack.env["MATCHMAKER_TEMPORAL_TARGET"], "default")
+    client = await connect(dev_stack.settings())
     state = await client.get_workflow_handle(match_id).query(MatchLifecycle.state)
     assert state.stage == "follow_up" and [h.kind for h in state.history][0] == "match_recorded"
     assert state.waiting_on() == ["adopter", "provider"]

@@ -34,7 +34,14 @@ from infra.temporal import binary_path, connect, search_attribute_flags
 from services.backend import Backend
 from store import queries
 from store.engine import make_engine, make_sessionmaker
-from tests.support import EXAMPLES, PostgresServer, api_key_in, wait_for
+from tests.support import (
+    EXAMPLES,
+    PAYLOAD_KEY,
+    PostgresServer,
+    api_key_in,
+    settings_for_tests,
+    wait_for,
+)
 from workers.ports import free_port
 from workflows.search_attributes import ALL_KEYS
 
@@ -202,7 +209,9 @@ class TemporalServer(Proc):
         async def attempt() -> Client | None:
             self.check_alive()
             try:
-                client = await connect(self.target, "default")
+                client = await connect(
+                    settings_for_tests(temporal_target=self.target, temporal_namespace="default")
+                )
                 if await client.service_client.check_health():
                     return client
             except Exception:  # noqa: BLE001 - not up yet
@@ -217,6 +226,7 @@ def matchmaker_env(**settings: object) -> dict[str, str]:
     """The environment of a matchmaker process: ours, not the caller's MATCHMAKER_* values."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MATCHMAKER_")}
     env.update(PYTHONUNBUFFERED="1", MATCHMAKER_LOG_JSON="true", MATCHMAKER_ENV="dev")
+    env.update(MATCHMAKER_PAYLOAD_KEYS=PAYLOAD_KEY)
     env.update({f"MATCHMAKER_{k.upper()}": str(v) for k, v in settings.items() if v is not None})
     return env
 

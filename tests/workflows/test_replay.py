@@ -12,6 +12,7 @@ from temporalio.worker import Replayer
 
 from domain.model import load_reference_data
 from infra.temporal import data_converter
+from tests.support import settings_for_tests
 from workers.worker import SANDBOX, WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -51,7 +52,9 @@ async def test_history_replays(path: Path):
     load_reference_data()
     history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
     replayer = Replayer(
-        workflows=WORKFLOWS, data_converter=data_converter(), workflow_runner=SANDBOX
+        workflows=WORKFLOWS,
+        data_converter=data_converter(settings_for_tests()),
+        workflow_runner=SANDBOX,
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

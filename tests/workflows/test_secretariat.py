@@ -35,7 +35,9 @@ async def _accepted_updates(match: Match) -> list[str]:
             request = e.workflow_execution_update_accepted_event_attributes.accepted_request.input
             name = request.name
             if name == "act":  # one update for every action: its kind names it
-                name += ":" + json.loads(request.args.payloads[0].data)["kind"]
+                codec = match.stack.client.data_converter.payload_codec  # payloads are sealed
+                [payload] = await codec.decode(request.args.payloads[:1])
+                name += ":" + json.loads(payload.data)["kind"]
             names.append(name)
     return names
 
