@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
-from sqlalchemy import insert, text, update  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from domain.access import Role  # noqa: E402
@@ -35,6 +35,7 @@ from infra.log import configure_logging  # noqa: E402
 from infra.settings import Settings  # noqa: E402
 from services import access  # noqa: E402
 from services.backend import Backend  # noqa: E402
+from store import funnel_cells, writes  # noqa: E402
 from store.engine import make_engine, make_sessionmaker, upgrade_database  # noqa: E402
 from store.tables import (  # noqa: E402
     ContactRow,
@@ -291,6 +292,11 @@ async def seed(sessions, *, matches: int, workshops: int) -> None:  # type: igno
             await session.execute(insert(MatchRow.__table__), rows)
         await session.commit()
     async with sessions() as session:
+        # the bulk inserts bypass the writers: the funnel's cells counted as the migration's
+        # back-fill counts them
+        await funnel_cells.rebuild(session)
+        await session.commit()
+    async with sessions() as session:
         await session.execute(text("ANALYZE"))
         await session.commit()
 
@@ -301,12 +307,19 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 async def touch(sessions) -> None:  # type: ignore[no-untyped-def]
-    """Change one match as a worker's record does (untimed)."""
+    """Change one match as a worker's record does (untimed): close it, or reopen it, through
+    the writer (store.writes.update_match), which moves its funnel cells in the same unit of
+    work."""
     async with sessions() as session:
-        await session.execute(
-            update(MatchRow.__table__)
-            .where(MatchRow.__table__.c.id == "match-B0000000")
-            .values(updated_at=datetime.now(UTC))
+        row = await session.get(MatchRow, "match-B0000000")
+        closing = row.stage != "closed"
+        await writes.update_match(
+            session,
+            match_id=row.id,
+            stage="closed" if closing else "follow_up",
+            status="closed" if closing else "active",
+            next_deadline=None,
+            close_reason="declined" if closing else None,
         )
         await session.commit()
 

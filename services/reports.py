@@ -15,16 +15,17 @@ from domain.enums import CloseReason
 from domain.reports import FUNNEL_STAGES, FunnelBy, FunnelRow, NetworkFigures
 from services.backend import Backend
 from services.outages import outages_refused
+from store import funnel_cells as cells
 from store import reports as store
 from store.reports import ReportFilter
 
 __all__ = ["FunnelBy", "ReportFilter"]
 
-# A funnel reads every match it counts (from the narrow covering index ix_matches_funnel; still
-# 50-150 ms at 100,000: docs/benchmarks.md), while matches change a few times a day each: the
-# last funnels computed are kept per
-# database and answered again until the data version (how many matches, their latest change)
-# moves.
+# The funnel of every match, or of one year's, is read from its cells (kept by the writers of a
+# match: store/funnel_cells.py). Any other filter reads the matches it counts (from the narrow
+# covering index ix_matches_funnel), while matches change a few times a day each: the last
+# such funnels computed are kept per database and answered again until the data version (how
+# many matches, their latest change) moves.
 FUNNELS_KEPT = 32
 _funnels: "WeakKeyDictionary[Any, OrderedDict[tuple[str, ReportFilter], tuple[Any, FunnelReport]]]" = WeakKeyDictionary()
 
@@ -69,6 +70,16 @@ async def funnel(
 ) -> FunnelReport:
     """The funnel, one row per key of ``by``, and every row together."""
     filters = filters or ReportFilter()
+    if filters.model_dump(exclude_none=True).keys() <= {"year"}:
+        # every match, or one year's: its cells are kept by the writers (store/funnel_cells.py)
+        async with backend.sessions() as session:
+            counts, total = await cells.funnel_from_cells(session, by=by, year=filters.year)
+        return FunnelReport(
+            by=by,
+            filters=filters,
+            rows=[arithmetic.funnel_row(c) for c in counts],
+            total=arithmetic.funnel_row(total),
+        )
     cache = _funnels.setdefault(backend.sessions, OrderedDict())
     async with backend.sessions() as session:
         version = await store.data_version(session)
