@@ -3,6 +3,7 @@
 after a match arrives, changes or leaves. Pure; the store applies it in the unit of work that
 changes the match (store/funnel_cells.py)."""
 
+import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -112,6 +113,13 @@ def changes(
             for cell in cells(f):
                 moved.setdefault(cell, []).append((f, sign))
     return moved
+
+
+def first_version() -> int:
+    """A new cell's version: the microseconds of the clock, above every version a cell of the
+    same key had before (each change adds one), so a reader's kept result never matches a
+    cell made again (by a rebuild, say)."""
+    return time.time_ns() // 1000
 
 
 def empty() -> dict[str, Any]:

@@ -8,8 +8,8 @@ from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain import funnel_cells as rule
-from domain.funnel_cells import ALL_YEARS, FACT_COLUMNS, FunnelFacts
-from domain.reports import FunnelBy, FunnelCounts, combine
+from domain.funnel_cells import ALL_YEARS, FACT_COLUMNS, Cell, FunnelFacts, first_version
+from domain.reports import FunnelBy, FunnelCounts
 from store.tables import FunnelCellRow, MatchRow
 
 _cells = FunnelCellRow.__table__
@@ -61,7 +61,10 @@ async def move(
     wanted = sorted(moved)
     await session.execute(
         _insert_ignore(session),
-        [{"by": b, "key": k, "year": y, "counts": rule.empty()} for b, k, y in wanted],
+        [
+            {"by": b, "key": k, "year": y, "counts": rule.empty(), "version": first_version()}
+            for b, k, y in wanted
+        ],
     )
     rows = await session.execute(
         select(_cells.c.by, _cells.c.key, _cells.c.year, _cells.c.counts)
@@ -80,7 +83,7 @@ async def move(
             _cells.c.key == bindparam("k"),
             _cells.c.year == bindparam("y"),
         )
-        .values(counts=bindparam("c")),
+        .values(counts=bindparam("c"), version=_cells.c.version + 1),
         values,
     )
 
@@ -94,30 +97,34 @@ async def rebuild(session: AsyncSession) -> int:
     if cells:
         await session.execute(
             insert(_cells),
-            [{"by": b, "key": k, "year": y, "counts": c} for (b, k, y), c in cells.items()],
+            [
+                {"by": b, "key": k, "year": y, "counts": c, "version": first_version()}
+                for (b, k, y), c in cells.items()
+            ],
         )
     return len(cells)
 
 
-async def funnel_from_cells(
-    session: AsyncSession, *, by: FunnelBy, year: int | None
-) -> tuple[list[FunnelCounts], FunnelCounts]:
-    """The funnel's counts per key of ``by`` (every match, or those started in ``year``) and
-    every key together (the year cells: each match is in one), read from the cells."""
-    wanted = ALL_YEARS if year is None else year
+async def versions(session: AsyncSession, *, by: FunnelBy, year: int | None) -> dict[Cell, int]:
+    """The version of every cell of ``by`` and of the years (every match, or those started in
+    ``year``): what a funnel is made of, told without reading the counts."""
     rows = await session.execute(
-        select(_cells.c.by, _cells.c.key, _cells.c.counts).where(
-            _cells.c.by.in_((by, "year")), _cells.c.year == wanted
+        select(_cells.c.by, _cells.c.key, _cells.c.year, _cells.c.version).where(
+            _cells.c.by.in_((by, "year")), _cells.c.year == (ALL_YEARS if year is None else year)
         )
     )
-    keyed: list[FunnelCounts] = []
-    years: list[FunnelCounts] = []
-    for grouping, key, counts in rows:
-        if counts["matches"] <= 0:
-            continue
-        c = rule.counts_of(key, counts)
-        if grouping == by:
-            keyed.append(c)
-        if grouping == "year":
-            years.append(c)
-    return sorted(keyed, key=lambda c: c.key), combine(years)
+    return {(b, k, y): v for b, k, y, v in rows}
+
+
+async def counts(session: AsyncSession, *, cells: list[Cell]) -> dict[Cell, FunnelCounts]:
+    """The counts of these cells."""
+    found: dict[Cell, FunnelCounts] = {}
+    for begin in range(0, len(cells), 500):
+        chunk = cells[begin : begin + 500]
+        rows = await session.execute(
+            select(_cells.c.by, _cells.c.key, _cells.c.year, _cells.c.counts).where(
+                tuple_(_cells.c.by, _cells.c.key, _cells.c.year).in_(chunk)
+            )
+        )
+        found.update({(b, k, y): rule.counts_of(k, c) for b, k, y, c in rows})
+    return found

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -215,6 +216,10 @@ class FunnelCellRow(Base):
     key: Mapped[str] = mapped_column(String(max(ID_MAX, 64)), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(
+        BigInteger,
+        doc="moves on every change of counts: a reader keeps what it computed from a cell until then",
+    )
 
 
 class MatchHistoryRow(Base):

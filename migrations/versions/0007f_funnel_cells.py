@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from domain.funnel_cells import FACT_COLUMNS, aggregate, facts
+from domain.funnel_cells import FACT_COLUMNS, aggregate, facts, first_version
 
 revision: str = "0007f"
 down_revision: str | None = "0006p"
@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(64), nullable=False),
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("counts", sa.JSON(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("by", "key", "year", name="pk_funnel_cells"),
     )
     # the matches already there, counted by the same pure rule the writers apply
@@ -44,7 +45,10 @@ def upgrade() -> None:
     if counted:
         op.bulk_insert(
             cells,
-            [{"by": b, "key": k, "year": y, "counts": c} for (b, k, y), c in counted.items()],
+            [
+                {"by": b, "key": k, "year": y, "counts": c, "version": first_version()}
+                for (b, k, y), c in counted.items()
+            ],
         )
 
 
