@@ -38,7 +38,7 @@ logger = structlog.get_logger()
 MAX_MATCHES = 1000  # one bulk action reaches at most this many matches
 CONCURRENCY = 8  # matches asked or changed at the same time
 QUERY_TIMEOUT = timedelta(seconds=5)  # a dry run does not wait long on one match
-_PAGING = ("sort", "limit", "offset")
+_PAGING = ("sort", "limit", "offset", "after")
 T = TypeVar("T")
 
 
@@ -81,7 +81,7 @@ class BulkActionRequest(BaseModel):
     filter: BulkFilter | None = Field(  # type: ignore[valid-type]
         default=None,
         description="the matches that pass these filters (the fields of GET /api/matches, "
-        "without sort, limit and offset); {} selects every match",
+        "without sort, limit, offset and after); {} selects every match",
     )
     match_ids: list[MatchId] | None = Field(
         default=None,
@@ -168,7 +168,7 @@ async def select(
                 limit=MAX_LIMIT,
                 offset=offset,
             )
-            rows, total, capped = await queries.list_matches(session, filters=page, now=now)
+            rows, total, capped, _ = await queries.list_matches(session, filters=page, now=now)
             if total > MAX_MATCHES:
                 raise TooMany(
                     f"{total}{'+' if capped else ''} matches pass this filter; one bulk action reaches at most "

@@ -34,7 +34,7 @@ async def list_matches(
     ``COUNT_CAP`` past the page: beyond, a lower bound)."""
     filters = filters or MatchFilter()
     async with backend.sessions() as session:
-        rows, total, capped = await queries.list_matches(
+        rows, total, capped, following = await queries.list_matches(
             session, filters=filters, now=now or datetime.now(UTC)
         )
         items = [MatchRead.model_validate(r) for r in rows]
@@ -44,6 +44,7 @@ async def list_matches(
         total_is_lower_bound=capped,
         limit=filters.limit,
         offset=filters.offset,
+        next=following,
     )
 
 

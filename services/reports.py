@@ -12,21 +12,30 @@ from pydantic import BaseModel, Field
 
 from domain import reports as arithmetic
 from domain.enums import CloseReason
-from domain.reports import FUNNEL_STAGES, FunnelBy, FunnelRow, NetworkFigures
+from domain.funnel_cells import Cell
+from domain.reports import FUNNEL_STAGES, FunnelBy, FunnelCounts, FunnelRow, NetworkFigures
 from services.backend import Backend
 from services.outages import outages_refused
+from store import funnel_cells as cells
 from store import reports as store
 from store.reports import ReportFilter
 
 __all__ = ["FunnelBy", "ReportFilter"]
 
-# A funnel reads every match it counts (from the narrow covering index ix_matches_funnel; still
-# 50-150 ms at 100,000: docs/benchmarks.md), while matches change a few times a day each: the
-# last funnels computed are kept per
-# database and answered again until the data version (how many matches, their latest change)
-# moves.
+# The funnel of every match, or of one year's, is read from its cells (kept by the writers of a
+# match: store/funnel_cells.py). Any other filter reads the matches it counts (from the narrow
+# covering index ix_matches_funnel), while matches change a few times a day each: the last
+# such funnels computed are kept per database and answered again until the data version (how
+# many matches, their latest change) moves.
 FUNNELS_KEPT = 32
 _funnels: "WeakKeyDictionary[Any, OrderedDict[tuple[str, ReportFilter], tuple[Any, FunnelReport]]]" = WeakKeyDictionary()
+
+
+# per database, what was computed from each funnel cell read: (its version, counts, row)
+_cells_kept: "WeakKeyDictionary[Any, dict[Cell, tuple[int, FunnelCounts, FunnelRow]]]" = (
+    WeakKeyDictionary()
+)
+_totals_kept: dict[tuple[Any, tuple[tuple[Cell, int], ...]], FunnelRow] = {}
 
 
 class FunnelReport(BaseModel):
@@ -69,6 +78,8 @@ async def funnel(
 ) -> FunnelReport:
     """The funnel, one row per key of ``by``, and every row together."""
     filters = filters or ReportFilter()
+    if filters.model_dump(exclude_none=True).keys() <= {"year"}:
+        return await _from_cells(backend, by=by, filters=filters)
     cache = _funnels.setdefault(backend.sessions, OrderedDict())
     async with backend.sessions() as session:
         version = await store.data_version(session)
@@ -87,6 +98,32 @@ async def funnel(
     while len(cache) > FUNNELS_KEPT:
         cache.popitem(last=False)
     return report
+
+
+async def _from_cells(backend: Backend, *, by: FunnelBy, filters: ReportFilter) -> FunnelReport:
+    """The funnel of every match, or of one year's, from its cells (kept by the writers of a
+    match, store/funnel_cells.py): their versions read, the counts of the cells that moved
+    since last read, each row computed again only when its cell moved."""
+    kept = _cells_kept.setdefault(backend.sessions, {})
+    async with backend.sessions() as session:
+        versions = await cells.versions(session, by=by, year=filters.year)
+        moved = [c for c, v in versions.items() if c not in kept or kept[c][0] != v]
+        fresh = await cells.counts(session, cells=moved) if moved else {}
+    for cell in moved:
+        if cell in fresh:
+            kept[cell] = (versions[cell], fresh[cell], arithmetic.funnel_row(fresh[cell]))
+    rows = sorted(
+        (kept[c][2] for c in versions if c[0] == by and c in kept and kept[c][1].matches > 0),
+        key=lambda r: r.key,
+    )
+    years = tuple(sorted((c, v) for c, v in versions.items() if c[0] == "year"))
+    total = _totals_kept.get((backend.sessions, years))
+    if total is None:
+        total = arithmetic.funnel_row(arithmetic.combine(kept[c][1] for c, _ in years if c in kept))
+        _totals_kept[(backend.sessions, years)] = total
+        while len(_totals_kept) > FUNNELS_KEPT:
+            _totals_kept.pop(next(iter(_totals_kept)))
+    return FunnelReport(by=by, filters=filters, rows=rows, total=total)
 
 
 @outages_refused()

@@ -8,12 +8,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from domain.enums import Party
 from domain.lifecycle.state import MatchState
 from domain.policy import TimingPolicy
-from store.queries import COUNT_CAP, MAX_LIMIT, MAX_OFFSET, MatchFilter, MatchSort
+from store.queries import (
+    COUNT_CAP,
+    MAX_LIMIT,
+    MAX_LIST_OFFSET,
+    MAX_OFFSET,
+    MatchFilter,
+    MatchSort,
+)
 from store.writes import OutboxStatus
 from workflows.contracts import PromptView, UpdateResult
 
 __all__ = [
     "MAX_LIMIT",
+    "MAX_LIST_OFFSET",
     "MAX_OFFSET",
     "EmailRead",
     "HistoryRead",
@@ -161,3 +169,9 @@ class MatchList(BaseModel):
     )
     limit: int
     offset: int
+    next: str | None = Field(
+        default=None,
+        description="pass as after= (same filters and sort) for the next page; null on the "
+        "last page. Opaque: a cursor edited, truncated or made for other filters or another "
+        "sort is refused with 422",
+    )

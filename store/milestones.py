@@ -1,13 +1,15 @@
 """The milestones of a match (when it entered each stage, its last movement, its outcome's
-figures), kept on its row from the history entries the writers append."""
+figures), kept on its row from the history entries the writers append, and the funnel's
+cells moved with them."""
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.reports import Milestones, advance
+from store import funnel_cells
 from store.tables import MatchRow
 
 MILESTONE_COLUMNS = tuple(Milestones.model_fields)
@@ -17,18 +19,20 @@ async def advance_milestones(
     session: AsyncSession, *, match_id: str, entries: Sequence[dict[str, Any]]
 ) -> None:
     """Keep the match's milestones (the funnel's facts) true to the entries just recorded, in
-    the same unit of work; entries recorded twice change nothing (``advance`` is idempotent)."""
+    the same unit of work, and the funnel's cells with them; entries recorded twice change
+    nothing (``advance`` is idempotent)."""
     table = MatchRow.__table__
-    row = (
-        await session.execute(
-            select(*(table.c[c] for c in MILESTONE_COLUMNS)).where(table.c.id == match_id)
-        )
-    ).one_or_none()
+    row = await funnel_cells.match_row(session, match_id=match_id, columns=MILESTONE_COLUMNS)
     if row is None or not entries:
         return
-    before = Milestones(**row._mapping)
+    before = Milestones(**{c: row[c] for c in MILESTONE_COLUMNS})
     after = advance(before, entries)
     if after != before:
         await session.execute(
             update(table).where(table.c.id == match_id).values(**after.model_dump())
+        )
+        await funnel_cells.move(
+            session,
+            before=funnel_cells.facts(row),
+            after=funnel_cells.facts({**row, **after.model_dump()}),
         )

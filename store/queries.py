@@ -3,21 +3,28 @@
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import case, func, literal_column, or_, select, text
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from sqlalchemy import func, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain import paging
 from domain.enums import CloseReason, FocusArea, MatchStatus, Party, Stage
 from domain.model import Country, Identifier
+from domain.paging import CURSOR_MAX
 from domain.text import Name
+from store import paging as keyset
 from store.tables import ApiKeyRow, CaseStudyRow, MatchHistoryRow, MatchRow, OutboxRow, UserRow
 
 # A page is bounded both ways: a huge offset or limit is a mistake to name, not a query for the
 # database to choke on.
 MAX_LIMIT = 500
 MAX_OFFSET = 1_000_000
+# The match list's offset stops here: past it, keyset paging (``after``) costs a page, where an
+# offset costs every row it skips (docs/benchmarks.md).
+MAX_LIST_OFFSET = 10_000
 # The list counts the matches that pass its filters only this far past the page: a Secretariat
 # reads "1,000+ matches" the same as "41,237", and counting every passing match of 100,000
 # costs more than the page itself (docs/benchmarks.md). Past the cap the total is a lower bound.
@@ -71,23 +78,53 @@ class MatchFilter(BaseModel):
         default="-created_at", description="a field, descending with a leading '-'"
     )
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
-    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+    offset: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_LIST_OFFSET,
+        description=f"skip this many (at most {MAX_LIST_OFFSET:,}; deeper, page with after)",
+    )
+    after: str | None = Field(
+        default=None,
+        max_length=CURSOR_MAX,
+        description="continue after the page that answered this cursor as its 'next' (keyset "
+        "paging: a deep page costs its own rows); with the same filters and sort, no offset",
+    )
+
+    @field_validator("after")
+    @classmethod
+    def _a_cursor_of_this_list(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A cursor this list made, for these filters and this sort (checked, not trusted)."""
+        if value is None:
+            return None
+        if "sort" not in info.data or "offset" not in info.data:
+            return value  # refused for those fields already
+        why = paging.refusal(
+            paging.decode(value),
+            sort=info.data["sort"],
+            filters=filters_digest(info.data),
+            offset=info.data["offset"],
+        )
+        if why is not None:
+            raise ValueError(why)
+        return value
+
+
+_PAGING = ("sort", "limit", "offset", "after")
+
+
+def filters_digest(values: dict[str, Any]) -> str:
+    """The digest of a list's filters (not its paging) that its cursors carry."""
+    return paging.filters_digest(
+        {
+            k: v.value if isinstance(v, Enum) else v
+            for k, v in values.items()
+            if k not in _PAGING and v is not None
+        }
+    )
 
 
 _LIKE_SPECIAL = re.compile(r"[\\%_]")
-_STAGE_ORDER = case(
-    {stage.value: position for position, stage in enumerate(Stage)}, value=MatchRow.stage
-)
-# matches without a deadline come last either way
-_ORDER = {
-    "next_deadline": (MatchRow.next_deadline.asc().nulls_last(),),
-    "-next_deadline": (MatchRow.next_deadline.desc().nulls_last(),),
-    "created_at": (MatchRow.created_at.asc(),),
-    "-created_at": (MatchRow.created_at.desc(),),
-    "updated_at": (MatchRow.updated_at.asc(),),
-    "-updated_at": (MatchRow.updated_at.desc(),),
-    "stage": (_STAGE_ORDER.asc(),),
-}
 
 
 async def get_match(session: AsyncSession, *, match_id: str) -> MatchRow | None:
@@ -97,11 +134,12 @@ async def get_match(session: AsyncSession, *, match_id: str) -> MatchRow | None:
 
 async def list_matches(
     session: AsyncSession, *, filters: MatchFilter, now: datetime
-) -> tuple[Sequence[MatchRow], int, bool]:
-    """Return one page of the matches that pass the filters, in the filters' order, how many
-    pass them, and whether that count stopped at the cap (then at least that many pass): the
-    count goes ``COUNT_CAP`` matches past the page's end at most (``now`` tells what is
-    overdue)."""
+) -> tuple[Sequence[MatchRow], int, bool, str | None]:
+    """Return one page of the matches that pass the filters, in the filters' order (from
+    ``offset``, or after the cursor ``after``), how many pass them, whether that count stopped
+    at the cap (then at least that many pass), and the cursor of the next page (None on the
+    last): the count goes ``COUNT_CAP`` matches past the page's end at most (``now`` tells
+    what is overdue)."""
     found = await text_search(session, filters.text.casefold()) if filters.text else []
     where = _conditions(filters, now, MatchRow.next_deadline) + found
     cap = COUNT_CAP + filters.offset + filters.limit
@@ -118,16 +156,26 @@ async def list_matches(
         # hides the deadline's index). The count above still reads that index, up to its cap.
         hidden = literal_column("+matches.next_deadline", MatchRow.next_deadline.type)
         page = _conditions(filters, now, hidden) + found
-    rows = (
-        await session.execute(
-            select(MatchRow)
-            .where(*page)
-            .order_by(*_ORDER[filters.sort], MatchRow.created_at.desc(), MatchRow.id)
-            .limit(filters.limit)
-            .offset(filters.offset)
+    later, then_undated = [], False
+    if filters.after is not None:
+        later, then_undated = keyset.after(paging.decode(filters.after))
+    wanted = filters.limit + 1  # one more tells whether there is a next page
+
+    async def read(conditions: list[Any], count: int) -> list[MatchRow]:
+        query = select(MatchRow).where(*page, *conditions).order_by(*keyset.ORDER[filters.sort])
+        rows = await session.execute(query.limit(count).offset(filters.offset))
+        return list(rows.scalars())
+
+    rows = await read(later, wanted)
+    if then_undated and len(rows) < wanted:  # the matches without a deadline come last
+        rows += await read([MatchRow.next_deadline.is_(None)], wanted - len(rows))
+    following = None
+    if len(rows) > filters.limit:
+        rows = rows[: filters.limit]
+        following = keyset.cursor(
+            rows[-1], sort=filters.sort, filters=filters_digest(dict(filters))
         )
-    ).scalars()
-    return rows.all(), min(total, cap), total > cap
+    return rows, min(total, cap), total > cap, following
 
 
 def _sqlite(session: AsyncSession) -> bool:

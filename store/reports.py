@@ -84,6 +84,13 @@ def _values(session: AsyncSession, column: Any) -> Any:
     return func.group_concat(as_text, ",")
 
 
+def _whole_days(session: AsyncSession, column: Any) -> Any:
+    """Whole days, a day begun not counted: SQLite's cast truncates, PostgreSQL's rounds."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return cast(func.trunc(column), Integer)
+    return cast(column, Integer)
+
+
 def _grouped(session: AsyncSession, by: FunnelBy) -> Any:
     """The funnel's key. SQLite would group a column key by reading that column's own index,
     in order, and every ~800-byte row beside it; a unary plus hides the column's index, so it
@@ -128,9 +135,9 @@ async def funnel_counts(
                 *(reached(columns).label(step) for step, columns in _REACHED.items()),
                 *(func.count().filter(MatchRow.close_reason == r).label(r) for r in reasons),
                 *(
-                    _values(session, cast(getattr(MatchRow, f"days_{s.value}"), Integer)).label(
-                        f"days_{s.value}"
-                    )
+                    _values(
+                        session, _whole_days(session, getattr(MatchRow, f"days_{s.value}"))
+                    ).label(f"days_{s.value}")
                     for s in TIMED_STAGES
                 ),
             )

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -201,6 +202,24 @@ class MatchRow(Base):
     time_saved_days: Mapped[float | None] = mapped_column(Float, nullable=True)
     cost_saved_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
     visits_saved: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class FunnelCellRow(Base):
+    """The funnel's counts kept per grouping and key, for all years (year 0) and per year:
+    moved in the unit of work that changes a match (store/funnel_cells.py, 0007f), so a funnel
+    reads a few hundred cells instead of every match. ``counts``: matches, open, reached per
+    step, closes per reason and the whole days spent in each stage left as {days: matches}."""
+
+    __tablename__ = "funnel_cells"
+
+    by: Mapped[str] = mapped_column(String(20), primary_key=True)
+    key: Mapped[str] = mapped_column(String(max(ID_MAX, 64)), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(
+        BigInteger,
+        doc="moves on every change of counts: a reader keeps what it computed from a cell until then",
+    )
 
 
 class MatchHistoryRow(Base):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.model import Contact, ExpressionOfInterest, Institution
 from infra.keys import mint_key
+from store import funnel_cells
 from store.milestones import advance_milestones
 from store.tables import (
     ApiKeyRow,
@@ -127,27 +128,27 @@ async def create_match(
     tell whether the match was new."""
     await save_eoi(session, eoi=eoi)
     now = utcnow()
-    return 1 == await _insert_ignore(
-        session,
-        MatchRow,
-        {
-            "id": eoi.match_id,
-            "eoi_id": eoi.id,
-            "workflow_id": workflow_id,
-            "workshop_id": eoi.workshop.id,
-            "focus_area": eoi.solution.focus_area.value,
-            "provider_country": eoi.solution.provider.country,
-            "adopter_country": eoi.adopter.institution.country,
-            "summary": eoi.summary(),
-            "solution_id": eoi.solution.id,
-            "search_text": search_text(eoi),
-            "stage": stage,
-            "status": status,
-            "next_deadline": next_deadline,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
+    row = {
+        "id": eoi.match_id,
+        "eoi_id": eoi.id,
+        "workflow_id": workflow_id,
+        "workshop_id": eoi.workshop.id,
+        "focus_area": eoi.solution.focus_area.value,
+        "provider_country": eoi.solution.provider.country,
+        "adopter_country": eoi.adopter.institution.country,
+        "summary": eoi.summary(),
+        "solution_id": eoi.solution.id,
+        "search_text": search_text(eoi),
+        "stage": stage,
+        "status": status,
+        "next_deadline": next_deadline,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if await _insert_ignore(session, MatchRow, row) != 1:
+        return False
+    await funnel_cells.move(session, before=None, after=funnel_cells.facts_of_new(row))
+    return True
 
 
 def search_text(eoi: ExpressionOfInterest) -> str:
@@ -192,7 +193,14 @@ async def update_match(
         values["waiting_on"] = waiting_on_column(waiting_on)
     if needs_attention is not None:
         values["needs_attention"] = needs_attention
+    before = await funnel_cells.match_row(session, match_id=match_id)
     await session.execute(update(table).where(table.c.id == match_id).values(**values))
+    if before is not None:
+        await funnel_cells.move(
+            session,
+            before=funnel_cells.facts(before),
+            after=funnel_cells.facts({**before, "stage": stage, "close_reason": close_reason}),
+        )
 
 
 async def append_history_entries(

@@ -197,6 +197,9 @@ def match_list(
     sort: Annotated[str, Sort] = "-created_at",
     limit: Annotated[int, typer.Option()] = 50,
     offset: Annotated[int, typer.Option()] = 0,
+    after: Annotated[
+        str | None, typer.Option(help="the next page: the cursor the previous page printed")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="the page as JSON")] = False,
 ) -> None:
     """List matches as the Secretariat's monitor does: every filter given must hold."""
@@ -219,6 +222,7 @@ def match_list(
             sort=sort,  # type: ignore[arg-type] - validated here
             limit=limit,
             offset=offset,
+            after=after,
         )
     except ValidationError as exc:
         for error in exc.errors():

@@ -40,7 +40,12 @@ def match_table(page: MatchList, *, now: datetime) -> Table:
     """One page of matches, with how many pass the filters in all."""
     shown = f"{page.offset + 1}–{page.offset + len(page.items)}" if page.items else "none"
     total = f"{page.total:,}+" if page.total_is_lower_bound else f"{page.total:,}"
-    table = Table(title=f"Matches {shown} of {total}", title_justify="left")
+    table = Table(
+        title=f"Matches {shown} of {total}",
+        title_justify="left",
+        caption=None if page.next is None else f"next page: --after {page.next}",
+        caption_justify="left",
+    )
     table.add_column("match", no_wrap=True)
     table.add_column("stage")
     table.add_column("status")

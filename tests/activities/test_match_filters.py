@@ -104,7 +104,7 @@ async def _seed(sessions) -> None:
 
 async def _ids(sessions, **criteria) -> list[str]:
     async with sessions() as session:
-        rows, total, _ = await queries.list_matches(
+        rows, total, _, _ = await queries.list_matches(
             session, filters=MatchFilter(**criteria), now=NOW
         )
     assert total == len(rows) or "limit" in criteria or "offset" in criteria
@@ -159,7 +159,7 @@ async def test_sort_orders_and_pages(sessions):
     assert await _ids(sessions, sort="stage") == ["A", "B", "D", "C"]
     assert await _ids(sessions, sort="next_deadline", limit=2, offset=1) == ["B", "D"]
     async with sessions() as session:
-        rows, total, _ = await queries.list_matches(
+        rows, total, _, _ = await queries.list_matches(
             session, filters=MatchFilter(provider_country="RW", limit=1), now=NOW
         )
     assert ([r.id for r in rows], total) == (["match-D"], 2)

@@ -228,7 +228,7 @@ async def test_list_matches_filters_and_pages(sessions):
 
 
 async def _list(session, **criteria):
-    rows, total, _ = await queries.list_matches(
+    rows, total, _, _ = await queries.list_matches(
         session, filters=queries.MatchFilter(**criteria), now=NOW
     )
     return rows, total

@@ -35,6 +35,7 @@ async def test_the_bounds_themselves_are_accepted(offline_api):
         "total_is_lower_bound": False,
         "limit": MAX_LIMIT,
         "offset": MAX_OFFSET,
+        "next": None,
     }
 
 

@@ -26,7 +26,7 @@ def _named(adopter: str):  # type: ignore[no-untyped-def]
 
 async def _found(sessions, needle: str) -> tuple[set[str], int, bool]:  # type: ignore[no-untyped-def]
     async with sessions() as session:
-        rows, total, capped = await queries.list_matches(
+        rows, total, capped, _ = await queries.list_matches(
             session, filters=MatchFilter(text=needle), now=NOW
         )
     return {r.id for r in rows}, total, capped
@@ -78,7 +78,7 @@ async def test_the_count_stops_at_its_cap_past_the_page_and_says_so(sessions, mo
 
     async def page(**criteria):  # type: ignore[no-untyped-def]
         async with sessions() as session:
-            rows, total, capped = await queries.list_matches(
+            rows, total, capped, _ = await queries.list_matches(
                 session, filters=MatchFilter(**criteria), now=NOW
             )
         return len(rows), total, capped

@@ -113,6 +113,15 @@ def test_match_list_filters_and_sorts(console_env):
     ) == ["match-CLI-2", "match-CLI-1"]
 
 
+def test_match_list_pages_on_with_after(console_env):
+    first = runner.invoke(cli.app, ["match", "list", "--limit", "2"])
+    assert first.exit_code == 0, first.output
+    cursor = first.stdout.split("next page: --after ", 1)[1].split()[0]
+    assert _listed("--limit", "2", "--after", cursor) == ["match-CLI-1"]
+    refused = runner.invoke(cli.app, ["match", "list", "--after", cursor + "x"])
+    assert refused.exit_code == 2 and "--after" in refused.output
+
+
 def test_match_list_prints_a_table(console_env):
     result = runner.invoke(cli.app, ["match", "list", "--workshop", "ws-a"])
     assert result.exit_code == 0, result.output

@@ -189,7 +189,7 @@ def test_match_bulk_takes_every_filter_of_match_list():
     def options(command: str) -> set[str]:
         return {o for p in match.commands[command].params for o in p.opts}
 
-    listed = options("list") - {"--sort", "--limit", "--offset", "--json"}
+    listed = options("list") - {"--sort", "--limit", "--offset", "--after", "--json"}
     assert listed <= options("bulk")
 
 
