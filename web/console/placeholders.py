@@ -10,7 +10,6 @@ from web.console.layout import render
 router = APIRouter(include_in_schema=False)
 
 COMING = {
-    "/console/matches": "Matches",
     "/console/bulk": "Bulk actions",
     "/console/import": "Import a workshop",
     "/console/case-studies": "Case studies",
