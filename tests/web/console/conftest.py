@@ -49,3 +49,14 @@ async def browser(console_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """A client that keeps cookies, like a browser, and follows no redirect by itself."""
     async with http(console_app, base_url=BASE) as client:
         yield client
+
+
+@pytest.fixture
+async def live_console(stack, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The console over the test stack (a worker on the time-skipping test server), so that
+    matches run and actions reach their workflows."""
+    settings = console_settings(database_url, task_queue=stack.task_queue)
+    app = create_app(settings, backend=stack.backend)
+    async with http(app, base_url=BASE) as client:
+        client.app = app  # type: ignore[attr-defined]
+        yield client
