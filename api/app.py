@@ -30,7 +30,7 @@ from services.errors import (
     MatchNotFound,
     MoveRefused,
 )
-from web import match_page, partner
+from web import console, match_page, partner
 
 STATIC = Path(partner.__file__).parent / "static"
 
@@ -136,6 +136,7 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
     # partner pages: HTML, outside the JSON API's schema, their signed link the credential
     app.include_router(partner.router)
     app.include_router(match_page.router)
+    console.install(app)  # the Secretariat's pages: HTML, a session cookie the credential
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # the last added runs first: every request is logged, even one refused for its host
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)

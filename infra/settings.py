@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = Field(default="matchmaker", description="the task queue workers poll")
     temporal_ui_port: int = 8233
+    temporal_ui_url: str | None = Field(
+        default=None,
+        description="the Temporal Web UI as the Secretariat's browsers reach it; default: "
+        "http://127.0.0.1:<temporal_ui_port> (the dev stack's)",
+    )
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
@@ -92,6 +97,24 @@ class Settings(BaseSettings):
         gt=0,
         description="answers a client address may send from partner pages in a minute before "
         "it is answered 429 (per API process)",
+    )
+    console_idle_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=24 * 60,
+        description="a console session unused this long ends (sign in again)",
+    )
+    console_session_hours: int = Field(
+        default=12,
+        ge=1,
+        le=24 * 30,
+        description="a console session ends this long after sign-in, however busy",
+    )
+    console_sign_in_failures_per_minute: int = Field(
+        default=5,
+        gt=0,
+        description="failed console sign-ins a client address (or one account) may make in a "
+        "minute before sign-in is refused with 429 (per API process)",
     )
     signing_secret: SecretStr = Field(
         default=SecretStr(DEV_SIGNING_SECRET),
@@ -209,6 +232,18 @@ class Settings(BaseSettings):
         """The policy new matches start with: ``timing`` with every duration scaled by
         ``day_seconds``."""
         return self.timing.scaled(self.day_seconds / SECONDS_PER_DAY)
+
+    @property
+    def resolved_temporal_ui_url(self) -> str:
+        """Where the console links a match's workflow to (without a trailing slash)."""
+        return (self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}").rstrip("/")
+
+    @property
+    def console_cookie_secure(self) -> bool:
+        """Whether the console's cookie is Secure: always, unless the public URL is plain
+        http on loopback (the dev stack, where a Secure cookie would never come back)."""
+        public = urlsplit(self.public_base_url)
+        return not (public.scheme == "http" and public.hostname in LOOPBACK_HOSTS)
 
     @property
     def resolved_database_url(self) -> str:

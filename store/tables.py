@@ -24,6 +24,8 @@ from sqlalchemy.types import TypeDecorator
 
 from domain.text import ACTOR_MAX, EMAIL_MAX, ID_MAX, NAME_MAX
 
+PASSWORD_HASH_MAX = 200
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -298,6 +300,9 @@ class UserRow(Base):
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    password_hash: Mapped[str | None] = mapped_column(
+        String(PASSWORD_HASH_MAX), nullable=True, doc="argon2id; None: no console sign-in"
+    )
 
 
 class ApiKeyRow(Base):
@@ -316,3 +321,18 @@ class ApiKeyRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class ConsoleSessionRow(Base):
+    """A signed-in browser of the console: the hash of its cookie's id, never the id."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf_secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, doc="the absolute end")
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -3,6 +3,7 @@
 These talk to the database only (no Temporal), through services/access.py."""
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, TypeVar
@@ -16,6 +17,7 @@ from domain.access import Role
 from services import access
 from services.errors import Unavailable
 from store.engine import make_engine, make_sessionmaker
+from workers.password_cli import PasswordStdin, read_password, set_console_password, set_password
 
 users_app = typer.Typer(help="Users of the API and their roles.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys (stored hashed; shown once).", no_args_is_help=True)
@@ -65,10 +67,28 @@ def users_add(
     role: Annotated[
         Role, typer.Option(help="viewer: reads; staff: also changes; admin: all")
     ] = Role.STAFF,
+    password_stdin: PasswordStdin = False,
+    password: Annotated[
+        bool | None,
+        typer.Option(
+            "--password/--no-password",
+            help="set a console password (default: prompt when run in a terminal)",
+        ),
+    ] = None,
 ) -> None:
-    """Add a user with a role."""
+    """Add a user with a role, and a password for the web console."""
+    asked = password_stdin or (password if password is not None else sys.stdin.isatty())
+    secret = read_password(from_stdin=password_stdin) if asked else None
     user = run_on_database(lambda s: access.add_user(s, email=email, name=name, role=role))
     typer.echo(f"added {user.email} ({user.name}) as {user.role.value}")
+    if secret is not None:
+        set_console_password(user.email, secret)
+        typer.echo("set their console password (sign in at /console)")
+    else:
+        typer.echo(f"no console password yet: `matchmaker users set-password {user.email}`")
+
+
+users_app.command("set-password")(set_password)
 
 
 @users_app.command("list")

@@ -22,7 +22,7 @@ from infra.temporal import (
     payload_codec,
     search_attribute_flags,
 )
-from services import access
+from services import access, console_auth
 from store.engine import upgrade_database
 from workers.api import backend_for, uvicorn_options
 from workers.codec_server import create_codec_app
@@ -83,6 +83,26 @@ async def ensure_admin_key(settings: Settings, sessions) -> str | None:  # type:
         return None
     await asyncio.to_thread(_write_secret, path, new.token)
     return new.token
+
+
+ADMIN_PASSWORD_FILE = "admin-password"
+
+
+def admin_password_path(settings: Settings) -> Path:
+    """Where the dev stack keeps its admin's console password (readable by its owner only)."""
+    return settings.data_dir / ADMIN_PASSWORD_FILE
+
+
+async def ensure_admin_password(settings: Settings, sessions) -> str | None:  # type: ignore[no-untyped-def]
+    """Give the dev stack's admin a console password on its first start (in
+    ``admin_password_path``); return it to be shown that once, or None when they have one
+    (kept from an earlier start, or set since with `matchmaker users set-password`)."""
+    path = admin_password_path(settings)
+    new = await console_auth.dev_admin_password(sessions, email=settings.secretariat_email)
+    if new is None:
+        return None
+    await asyncio.to_thread(_write_secret, path, new)
+    return new
 
 
 def _temporal_port(settings: Settings) -> int:
@@ -211,6 +231,7 @@ async def run_dev(settings: Settings) -> int:
         async with open_resources(settings) as resources:
             try:
                 new_admin_key = await ensure_admin_key(settings, resources.sessions)
+                new_password = await ensure_admin_password(settings, resources.sessions)
             except access.AccessError as exc:
                 raise DevStackError(str(exc)) from None
             worker = build_worker(client, task_queue=settings.task_queue, resources=resources)
@@ -243,7 +264,7 @@ async def run_dev(settings: Settings) -> int:
                 asyncio.create_task(stop.wait(), name="signal"),
                 asyncio.create_task(_watch(process), name="temporal"),
             }
-            await _announce(settings, ports, server, new_admin_key)
+            await _announce(settings, ports, server, new_admin_key, new_password)
             done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 if task.get_name() != "signal":
@@ -276,7 +297,11 @@ async def _watch(process: asyncio.subprocess.Process) -> None:
 
 
 async def _announce(
-    settings: Settings, ports: DevPorts, server: uvicorn.Server, new_admin_key: str | None
+    settings: Settings,
+    ports: DevPorts,
+    server: uvicorn.Server,
+    new_admin_key: str | None,
+    new_password: str | None = None,
 ) -> None:
     for _ in range(200):
         if server.started:
@@ -296,6 +321,15 @@ async def _announce(
     if new_admin_key is not None:
         lines.append(
             f"  New admin API key (shown this once, kept in the file above): {new_admin_key}"
+        )
+    lines.append(
+        f"  Console        http://127.0.0.1:{ports.api}/console  "
+        f"(sign in as {settings.secretariat_email}, password in {admin_password_path(settings)}"
+        " unless changed since)"
+    )
+    if new_password is not None:
+        lines.append(
+            f"  New console password (shown this once, kept in the file above): {new_password}"
         )
     lines.append("Press Ctrl-C to stop.")
     print("\n".join(lines), flush=True)  # noqa: T201 - the CLI's own output

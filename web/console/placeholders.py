@@ -1,0 +1,27 @@
+"""Pages of the navigation not built yet: each says so (a page that is built replaces its
+entry here by its own module in ``PAGES``)."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from web.console.auth import Viewer
+from web.console.layout import render
+
+router = APIRouter(include_in_schema=False)
+
+COMING = {
+    "/console/bulk": "Bulk actions",
+    "/console/import": "Import a workshop",
+    "/console/case-studies": "Case studies",
+}
+
+
+def _placeholder(title: str):  # type: ignore[no-untyped-def]
+    async def page(request: Request, user: Viewer) -> HTMLResponse:
+        return render(request, "placeholder.html", user=user, title=title)
+
+    return page
+
+
+for _path, _title in COMING.items():
+    router.add_api_route(_path, _placeholder(_title), methods=["GET"], response_class=HTMLResponse)
