@@ -3,7 +3,7 @@ typed, review, publish and unpublish, the volume to download; a viewer reads and
 
 from domain.access import Role
 from tests.services.test_case_studies import DRAFT, drafted
-from tests.web.console.support import csrf_of, signed_in
+from tests.web.console.support import signed_in
 
 
 async def test_edit_review_publish_unpublish_and_the_volume(browser, console_app):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from domain.access import Role
 from tests.support import wait_for
-from tests.web.console.support import csrf_of, signed_in
+from tests.web.console.support import signed_in
 
 EXAMPLES = Path(__file__).parents[3] / "examples"
 UPLOAD_ID = re.compile(r'action="/console/import/([^/"]+)/start"')
