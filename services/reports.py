@@ -26,6 +26,7 @@ __all__ = ["FunnelBy", "ReportFilter"]
 # database and answered again until the data version (how many matches, their latest change)
 # moves.
 FUNNELS_KEPT = 32
+_networks: "WeakKeyDictionary[Any, OrderedDict[ReportFilter, tuple[Any, NetworkSummary]]]" = WeakKeyDictionary()  # fmt: skip
 _funnels: "WeakKeyDictionary[Any, OrderedDict[tuple[str, ReportFilter], tuple[Any, FunnelReport]]]" = WeakKeyDictionary()
 
 
@@ -127,9 +128,17 @@ async def stalled(
 
 @outages_refused()
 async def network(backend: Backend, *, filters: ReportFilter | None = None) -> NetworkSummary:
-    """The network's figures from the records, and the sentence it publishes them in."""
+    """The network's figures from the records, and the sentence it publishes them in (kept,
+    as the funnels are, until the data version moves: the console's overview reads it on every
+    visit, and it reads every match)."""
     filters = filters or ReportFilter()
+    cache = _networks.setdefault(backend.sessions, OrderedDict())
     async with backend.sessions() as session:
+        version = await store.data_version(session)
+        cached = cache.get(filters)
+        if cached is not None and cached[0] == version:
+            cache.move_to_end(filters)
+            return cached[1]
         raw = await store.network_figures(session, filters=filters)
     figures = NetworkFigures(
         **{k: v for k, v in raw.items() if k not in arithmetic.OUTCOME_FIGURES},
@@ -138,9 +147,13 @@ async def network(backend: Backend, *, filters: ReportFilter | None = None) -> N
         median_cost_saved_usd=arithmetic.median(raw["cost_saved_usd"]),
         median_visits_saved=arithmetic.median(raw["visits_saved"]),
     )
-    return NetworkSummary(
+    summary = NetworkSummary(
         filters=filters, figures=figures, sentence=arithmetic.network_sentence(figures)
     )
+    cache[filters] = (version, summary)
+    while len(cache) > FUNNELS_KEPT:
+        cache.popitem(last=False)
+    return summary
 
 
 # -- CSV ---------------------------------------------------------------------------------------

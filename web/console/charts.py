@@ -50,7 +50,7 @@ def funnel_chart(row: FunnelRow, *, title: str) -> FunnelChart:
     bars, said = [], []
     for index, step in enumerate(row.steps):
         label = stage_label(step.stage)
-        if index == 0:
+        if index == 0 or step.conversion is None:  # the first, or none before it
             text = f"{step.reached:,}"
             said.append(f"{label}: {step.reached:,}")
         else:

@@ -36,6 +36,7 @@ async def _started(client):  # type: ignore[no-untyped-def]
     backend = client.app.state.backend
     eoi = unique_eoi()
     await submit_eoi(backend, eoi=eoi)
+    client.started.append(eoi.match_id)
 
     async def recorded() -> bool:
         page = await client.get(f"/console/matches/{eoi.match_id}")

@@ -33,7 +33,7 @@ def test_a_funnel_chart_labels_every_bar_and_describes_every_number():
     ]  # fmt: skip
     assert [b.width for b in chart.bars] == [300, 120, 30, 0, 0]
     assert chart.bars[1].text == "4 (40% of the step before)"
-    assert chart.bars[4].text == "0 (— of the step before)"
+    assert chart.bars[4].text == "0"  # none reached the step before
     assert chart.description.startswith("10 matches, 6 open. Follow up: 10; Field visit: 4, 40%")
 
 
