@@ -114,3 +114,28 @@ async def test_wrong_filters_actions_and_tokens_are_refused(browser, console_app
     assert bad_ids.status_code == 422 and "not valid" in bad_ids.text
     empty = await browser.post("/console/bulk/apply", data={"csrf": csrf, "action": "resume"})
     assert empty.status_code == 422 and "1 to 1000 matches" in empty.text
+
+
+async def test_too_many_or_no_match_is_said_before_any_dry_run(browser, console_app, monkeypatch):
+    from services import bulk as bulk_service
+    from tests.support import record_eoi
+
+    sessions = console_app.state.backend.sessions
+    csrf = await signed_in(browser, sessions, Role.STAFF)
+    workshop = f"ws-{uuid.uuid4().hex[:8]}"
+    for _ in range(3):
+        eoi = unique_eoi()
+        await record_eoi(
+            sessions,
+            eoi.model_copy(update={"workshop": eoi.workshop.model_copy(update={"id": workshop})}),
+        )
+    monkeypatch.setattr(bulk_service, "MAX_MATCHES", 2)
+    form = {"csrf": csrf, "action": "resume", "scope": "all", "filter.workshop_id": workshop}
+    too_many = await browser.post("/console/bulk/preview", data=form)
+    assert too_many.status_code == 422
+    assert "3 matches pass this filter; one bulk action reaches at most 2" in too_many.text
+    assert "narrow the filter" in too_many.text
+    none = await browser.post(
+        "/console/bulk/preview", data={**form, "filter.workshop_id": "ws-nobody"}
+    )
+    assert none.status_code == 422 and "No match passes this filter." in none.text

@@ -101,6 +101,13 @@ async def test_a_bad_upload_is_refused_with_what_would_do(browser, console_app):
     )
     big = await _check(browser, csrf, workshop())
     assert big.status_code == 413 and "over 1,000 bytes" in big.text
+    json = await browser.post(
+        "/console/import/check",
+        data={"csrf": csrf},
+        files={"file": ("ws.json", b'[{"id": "J-1"}]', "application/octet-stream")},
+    )
+    assert json.status_code == 422 and '<th scope="col">Item</th>' in json.text
+    assert "<td>0</td><td>workshop</td>" in json.text  # the item and the field's path
     garbage = await _check(browser, csrf, b"\xff\xfe not utf-8")
     assert garbage.status_code == 422 and "line" in garbage.text.lower()
 
