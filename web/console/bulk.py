@@ -4,7 +4,7 @@ sentence), confirm, then see per match applied / refused / failed with the total
 
 The same use case, actions and limits as ``POST /api/bulk-actions`` (services/bulk.py): the
 confirmation applies the action to the very matches the dry run listed (their ids travel in
-the confirmation form), under an idempotency key, so a form sent twice applies nothing twice.
+one field of the confirmation form: a form is parsed with at most 1,000 fields), under an idempotency key, so a form sent twice applies nothing twice.
 The filter travels in the URL (the bulk page) and in hidden ``filter.<name>`` fields (the
 forms), so it never mixes with the action's own fields (``text``, ``reason``)."""
 
@@ -220,7 +220,7 @@ async def apply(request: Request, user: Staff) -> HTMLResponse:
         raise ConsoleProblem(
             422, "The action's fields are not right: " + "; ".join(errors.values())
         )
-    ids = [v for v in data.getlist("match_id") if isinstance(v, str)]
+    ids = sent.get("match_ids", "").split()  # the dry run's ids, space-separated
     if not ids or len(ids) > MAX_MATCHES:
         raise ConsoleProblem(422, f"The confirmation must name 1 to {MAX_MATCHES} matches.")
     backend = request.app.state.backend

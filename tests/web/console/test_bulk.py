@@ -53,7 +53,7 @@ async def test_a_dry_run_then_the_confirmed_action_per_match(live_console):
     assert "already paused" in text
     key = re.search(r'name="idempotency_key" value="([^"]+)"', text).group(1)  # type: ignore[union-attr]
     confirmed = {"csrf": csrf, "action": "pause", "reason": "elections", "idempotency_key": key}
-    done = await client.post("/console/bulk/apply", data={**confirmed, "match_id": ids})
+    done = await client.post("/console/bulk/apply", data={**confirmed, "match_ids": " ".join(ids)})
     assert done.status_code == 200, done.text
     assert "<dt>Applied</dt><dd>2</dd>" in done.text and "<dt>Refused</dt><dd>1</dd>" in done.text
     assert "already paused" in done.text
@@ -109,7 +109,7 @@ async def test_wrong_filters_actions_and_tokens_are_refused(browser, console_app
     assert no_token.status_code == 403 and "reload the page" in no_token.text
     bad_ids = await browser.post(
         "/console/bulk/apply",
-        data={"csrf": csrf, "action": "resume", "match_id": ["not a match"]},
+        data={"csrf": csrf, "action": "resume", "match_ids": "not/a match"},
     )
     assert bad_ids.status_code == 422 and "not valid" in bad_ids.text
     empty = await browser.post("/console/bulk/apply", data={"csrf": csrf, "action": "resume"})
