@@ -1,6 +1,8 @@
 """Passwords of console users: hashed with argon2id (argon2-cffi's current defaults), checked
 in constant time, and rehashed when those defaults move on."""
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -9,9 +11,13 @@ PASSWORD_MAX = 1024  # argon2 takes any length; a bound keeps one sign-in from c
 
 _hasher = PasswordHasher()
 
-# Checked when an address has no user or no password, so that a sign-in costs the same either
-# way (the time taken does not tell which addresses are users).
-_DUMMY = _hasher.hash("no user has this password")
+
+@cache
+def _dummy() -> str:
+    """Checked when an address has no user or no password, so that a sign-in costs the same
+    either way (the time taken does not tell which addresses are users); made on first use,
+    not when a process starts."""
+    return _hasher.hash("no user has this password")
 
 
 def hash_password(password: str) -> str:
@@ -22,7 +28,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored: str | None, password: str) -> bool:
     """Whether ``password`` is the one ``stored`` was made from (False for no stored hash)."""
     try:
-        return _hasher.verify(stored or _DUMMY, password) and stored is not None
+        return _hasher.verify(stored or _dummy(), password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -99,14 +99,20 @@ async def sign_in(
         address = None
     async with sessions() as session:
         user = await queries.get_user(session, email=address) if address else None
-        stored = user.password_hash if user is not None else None
-        # checked even without a user, so that the time taken does not tell who is one
-        if not await asyncio.to_thread(verify_password, stored, password) or user is None:
-            raise SignInFailed(SIGN_IN_FAILED)
-        if stored and needs_rehash(stored):
-            hashed = await asyncio.to_thread(hash_password, password)
-            await store.set_password_hash(session, user_id=user.id, password_hash=hashed)
-        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    stored = user.password_hash if user is not None else None
+    # checked even without a user, so that the time taken does not tell who is one; outside
+    # the unit of work, which holds a connection of the pool
+    if not await asyncio.to_thread(verify_password, stored, password) or user is None:
+        raise SignInFailed(SIGN_IN_FAILED)
+    rehashed = (
+        await asyncio.to_thread(hash_password, password)
+        if stored and needs_rehash(stored)
+        else None
+    )
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    async with sessions() as session:
+        if rehashed is not None:
+            await store.set_password_hash(session, user_id=user.id, password_hash=rehashed)
         await store.add_session(
             session,
             id_hash=session_hash(token),
@@ -116,10 +122,10 @@ async def sign_in(
             expires_at=now + lifetime,
         )
         await session.commit()
-        console_user = ConsoleUser(
-            user_id=user.id, email=user.email, name=user.name, role=Role(user.role), csrf_token=csrf
-        )
-        return NewSession(token=token, user=console_user, expires_at=now + lifetime)
+    console_user = ConsoleUser(
+        user_id=user.id, email=user.email, name=user.name, role=Role(user.role), csrf_token=csrf
+    )
+    return NewSession(token=token, user=console_user, expires_at=now + lifetime)
 
 
 @outages_refused()
@@ -166,19 +172,16 @@ async def sign_out(sessions: async_sessionmaker, *, token: str | None) -> bool:
 
 
 @outages_refused()
-async def dev_admin_password(
-    sessions: async_sessionmaker, *, email: str, existing: str | None
-) -> str | None:
-    """For the embedded dev stack: None when ``existing`` (the password kept from an earlier
-    start) still signs ``email`` in, else a new random password set for that user (who exists:
-    the dev stack made them an admin with its key)."""
+async def dev_admin_password(sessions: async_sessionmaker, *, email: str) -> str | None:
+    """For the embedded dev stack's first start: a new random password for the user ``email``
+    (who exists: the dev stack made them an admin with its key), or None when they have one
+    already (``existing``, kept from an earlier start, or one they set themself since)."""
     async with sessions() as session:
         user = await queries.get_user(session, email=normal_email(email))
     if user is None:
         raise AccessError(f"no user {email!r} to give a dev password to")
-    if existing and user.password_hash:
-        if await asyncio.to_thread(verify_password, user.password_hash, existing):
-            return None
+    if user.password_hash:
+        return None
     password = secrets.token_urlsafe(15)
     await set_password(sessions, email=email, password=password)
     return password

@@ -85,13 +85,10 @@ def admin_password_path(settings: Settings) -> Path:
 
 async def ensure_admin_password(settings: Settings, sessions) -> str | None:  # type: ignore[no-untyped-def]
     """Give the dev stack's admin a console password on its first start (in
-    ``admin_password_path``); return it to be shown that once, or None when the kept one
-    still signs them in."""
+    ``admin_password_path``); return it to be shown that once, or None when they have one
+    (kept from an earlier start, or set since with `matchmaker users set-password`)."""
     path = admin_password_path(settings)
-    existing = path.read_text().strip() if path.exists() else None
-    new = await console_auth.dev_admin_password(
-        sessions, email=settings.secretariat_email, existing=existing
-    )
+    new = await console_auth.dev_admin_password(sessions, email=settings.secretariat_email)
     if new is None:
         return None
     await asyncio.to_thread(_write_secret, path, new)
@@ -280,7 +277,8 @@ async def _announce(
         )
     lines.append(
         f"  Console        http://127.0.0.1:{ports.api}/console  "
-        f"(sign in as {settings.secretariat_email}, password in {admin_password_path(settings)})"
+        f"(sign in as {settings.secretariat_email}, password in {admin_password_path(settings)}"
+        " unless changed since)"
     )
     if new_password is not None:
         lines.append(

@@ -112,5 +112,11 @@ async def test_the_dev_stack_gives_its_admin_a_password_once(tmp_path: Path):
             sessions, email=settings.secretariat_email, password=password, lifetime=timedelta(1)
         )
         assert new.user.role.value == "admin"
+        # a password the admin chose since is theirs: later starts leave it alone
+        await console_auth.set_password(
+            sessions, email=settings.secretariat_email, password="my own password!"
+        )
+        assert await ensure_admin_password(settings, sessions) is None
+        assert path.read_text().strip() == password
     finally:
         await engine.dispose()

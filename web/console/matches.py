@@ -91,14 +91,16 @@ def _errors(exc: ValidationError) -> list[str]:
 async def list_matches(request: Request, user: Viewer) -> HTMLResponse:
     """The matches that pass the filter in the URL, one page of them."""
     params = dict(request.query_params)
+    partial = request.headers.get("HX-Request") and request.headers.get("HX-Target") == "results"
     try:
         filters = filter_from(params)
     except ValidationError as exc:
+        # htmx swaps only a 2xx answer: the table's place says what is wrong instead
         return render(
             request,
-            "matches.html",
+            "_filter_errors.html" if partial else "matches.html",
             user=user,
-            status=422,
+            status=200 if partial else 422,
             title="Matches",
             filters=MatchFilter(),
             values=params,
@@ -108,7 +110,6 @@ async def list_matches(request: Request, user: Viewer) -> HTMLResponse:
         )
     now = datetime.now(UTC)
     found = await reading.list_matches(request.app.state.backend, filters=filters, now=now)
-    partial = request.headers.get("HX-Request") and request.headers.get("HX-Target") == "results"
     return render(
         request,
         "_match_results.html" if partial else "matches.html",

@@ -30,7 +30,8 @@ def quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     seconds on a busy test machine; what is tested here is the use of the hash, not its cost."""
     quick = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     monkeypatch.setattr(passwords, "_hasher", quick)
-    monkeypatch.setattr(passwords, "_DUMMY", quick.hash("no user has this password"))
+    dummy = quick.hash("no user has this password")
+    monkeypatch.setattr(passwords, "_dummy", lambda: dummy)
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ def test_the_console_benchmark_renders_every_page_on_both_databases():
     assert run.returncode == 0, run.stderr[-3000:]
     out = run.stdout
     assert "SQLite: 200 matches seeded" in out, out
-    for page in ("overview", "matches: free text", "match page", "action form"):
-        assert re.search(rf"^{re.escape(page)}.* +\d+\.\d+ +\d+\.\d+ +\d+\.\d+", out, re.M), out
+    for page in ("overview", "matches: free text", "match page", "action form"):  # min p50 p99 cpu
+        assert re.search(
+            rf"^{re.escape(page)}.* +\d+\.\d+ +\d+\.\d+ +\d+\.\d+ +\d+\.\d+", out, re.M
+        ), out
     assert re.search(r"^target \(p99 ≤ 200 ms per page\): sqlite (met|missed)", out, re.M)

@@ -51,3 +51,10 @@ async def test_a_wrong_filter_is_a_page_that_says_what_is_wrong(browser, console
     page = await browser.get("/console/matches", params={"stage": "nowhere", "colour": "red"})
     assert page.status_code == 422
     assert "stage: Input should be" in page.text and "colour: not a filter" in page.text
+    htmx = {"HX-Request": "true", "HX-Target": "results"}
+    swapped = await browser.get(
+        "/console/matches", params={"adopter_country": "Kenya"}, headers=htmx
+    )
+    assert swapped.status_code == 200  # htmx swaps only a 2xx: the notice takes the table's place
+    assert 'role="alert"' in swapped.text and "adopter_country" in swapped.text
+    assert "<html" not in swapped.text
