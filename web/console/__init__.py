@@ -10,10 +10,21 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.throttle import FailureLimiter
-from web.console import auth, layout, match_detail, matches, overview, placeholders, sign_in
+from web.console import (
+    auth,
+    bulk,
+    case_studies,
+    imports,
+    layout,
+    match_detail,
+    matches,
+    overview,
+    placeholders,
+    sign_in,
+)
 
 # every module of web/console/ that serves pages, each with its ``router``
-PAGES = (sign_in, overview, matches, match_detail, placeholders)
+PAGES = (sign_in, overview, matches, match_detail, placeholders, bulk, imports, case_studies)
 
 
 def _sign_in_needed(request: Request, exc: Exception) -> Response:

@@ -9,11 +9,7 @@ from web.console.layout import render
 
 router = APIRouter(include_in_schema=False)
 
-COMING = {
-    "/console/bulk": "Bulk actions",
-    "/console/import": "Import a workshop",
-    "/console/case-studies": "Case studies",
-}
+COMING: dict[str, str] = {}
 
 
 def _placeholder(title: str):  # type: ignore[no-untyped-def]
