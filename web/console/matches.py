@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from domain.access import Role
 from domain.enums import CloseReason, FocusArea, MatchStatus, Party, Stage
 from services import reading
 from services.views import MatchFilter, MatchList, MatchSort
@@ -120,6 +121,7 @@ async def list_matches(request: Request, user: Viewer) -> HTMLResponse:
         errors=[],
         found=found,
         paging=pages(filters, found),
+        bulk_query=query_of(filters, offset=0),
         now=now,
         **_helpers(),
     )
@@ -128,6 +130,7 @@ async def list_matches(request: Request, user: Viewer) -> HTMLResponse:
 def _helpers() -> dict[str, Any]:
     return {
         "choices": CHOICES,
+        "ROLE_STAFF": Role.STAFF,
         "page_sizes": PAGE_SIZES,
         "sort_link": sort_link,
         "label": lambda v: str(v).replace("_", " "),

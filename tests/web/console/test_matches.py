@@ -58,3 +58,19 @@ async def test_a_wrong_filter_is_a_page_that_says_what_is_wrong(browser, console
     assert swapped.status_code == 200  # htmx swaps only a 2xx: the notice takes the table's place
     assert 'role="alert"' in swapped.text and "adopter_country" in swapped.text
     assert "<html" not in swapped.text
+
+
+async def test_staff_take_the_filter_to_a_bulk_action_and_a_viewer_is_not_offered_one(
+    browser, console_app
+):
+    sessions = console_app.state.backend.sessions
+    await record_eoi(sessions)
+    await signed_in(browser, sessions, Role.VIEWER)
+    seen = await browser.get("/console/matches", params={"stage": "follow_up"})
+    assert seen.status_code == 200 and "/console/bulk?" not in seen.text
+    browser.cookies.clear()
+    await signed_in(browser, sessions, Role.STAFF)
+    page = await browser.get("/console/matches", params={"stage": "follow_up", "offset": "0"})
+    assert 'href="/console/bulk?stage=follow_up"' in page.text
+    bulk = await browser.get("/console/bulk", params={"stage": "follow_up"})
+    assert bulk.status_code == 200
