@@ -108,6 +108,7 @@ async def test_every_filter_is_documented(offline_api):
         "sort",
         "limit",
         "offset",
+        "after",
     }
 
 

@@ -130,4 +130,5 @@ def test_the_bulk_filter_is_the_list_filter_without_paging():
         "sort",
         "limit",
         "offset",
+        "after",
     }
