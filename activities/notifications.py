@@ -29,6 +29,7 @@ from activities.mail import (
     smtp_address,
 )
 from activities.smtp import PermanentDeliveryError, SmtpMailer, TransientDeliveryError
+from infra.metrics import EMAIL_ATTEMPTS
 from infra.signing import PartnerLinks
 from store import writes as repository
 
@@ -258,6 +259,8 @@ class Notifications:
     async def _mark(
         self, row_id: int, *, status: repository.OutboxStatus, error: str | None
     ) -> None:
+        # an attempt back to ``pending`` was deferred: it is retried
+        EMAIL_ATTEMPTS.labels(result="deferred" if status == "pending" else status).inc()
         with database_errors("recording the attempt"):
             async with self._sessions() as session:
                 await repository.mark_outbox(session, row_id=row_id, status=status, error=error)

@@ -3,6 +3,7 @@
 import os
 import sysconfig
 from pathlib import Path
+from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
@@ -36,10 +37,11 @@ def data_converter() -> DataConverter:
     return pydantic_data_converter
 
 
-async def connect(target: str, namespace: str, *, lazy: bool = False) -> Client:
-    """Connect to Temporal with the project's data converter (lazily: on first call)."""
+async def connect(target: str, namespace: str, *, lazy: bool = False, **options: Any) -> Client:
+    """Connect to Temporal with the project's data converter (lazily: on first call);
+    ``options`` (runtime, interceptors: infra/telemetry.client_options) go to the client."""
     return await Client.connect(
-        target, namespace=namespace, data_converter=data_converter(), lazy=lazy
+        target, namespace=namespace, data_converter=data_converter(), lazy=lazy, **options
     )
 
 
