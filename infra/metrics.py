@@ -70,10 +70,11 @@ class StoreCollector(Collector):
     def _figures(self) -> StoreFigures | None:
         if threading.get_ident() == getattr(self._loop, "_thread_id", None):
             return None  # on the loop's own thread a wait would deadlock: report nothing
+        future = asyncio.run_coroutine_threadsafe(self._read(), self._loop)
         try:
-            future = asyncio.run_coroutine_threadsafe(self._read(), self._loop)
             return future.result(timeout=STORE_READ_TIMEOUT_SECONDS)
         except Exception as exc:  # noqa: BLE001 - a failed read is itself a figure
+            future.cancel()  # a read past the bound stops: scrapes do not pile up
             logger.warning("metrics: database not read", error=type(exc).__name__)
             return None
 
