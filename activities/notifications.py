@@ -31,6 +31,7 @@ from activities.mail import (
 from activities.smtp import PermanentDeliveryError, SmtpMailer, TransientDeliveryError
 from domain.enums import Party
 from infra.console_links import console_match_url
+from infra.metrics import EMAIL_ATTEMPTS
 from infra.signing import PartnerLinks
 from store import writes as repository
 
@@ -264,6 +265,8 @@ class Notifications:
     async def _mark(
         self, row_id: int, *, status: repository.OutboxStatus, error: str | None
     ) -> None:
+        # an attempt back to ``pending`` was deferred: it is retried
+        EMAIL_ATTEMPTS.labels(result="deferred" if status == "pending" else status).inc()
         with database_errors("recording the attempt"):
             async with self._sessions() as session:
                 await repository.mark_outbox(session, row_id=row_id, status=status, error=error)

@@ -11,11 +11,14 @@ from typing import Any, Literal
 
 import aiosmtplib
 import structlog
+from opentelemetry import trace
 
 from activities.failures import cut
 from activities.mail import EmailNotBuildable
 
 logger = structlog.get_logger()
+# the process's tracer provider, or a no-op one when tracing is off
+tracer = trace.get_tracer(__name__)
 
 
 class PermanentDeliveryError(Exception):
@@ -118,14 +121,27 @@ class SmtpMailer:
 
     async def send(self, message: Message, *, sender: str, recipients: Sequence[str]) -> None:
         """Deliver one message to the envelope given, or raise PermanentDeliveryError,
-        TransientDeliveryError (ServerDeliveryError among them) or EmailNotBuildable."""
-        try:
-            async with self._slots:
-                await self._send(message, sender, list(recipients))
-        except ServerDeliveryError as error:
-            self._alert(error)
-            raise
-        self._recovered()
+        TransientDeliveryError (ServerDeliveryError among them) or EmailNotBuildable. One
+        span per send when tracing is on (no address in it: the server only)."""
+        # the error's type only: an SMTP reply may quote the recipient's address
+        with tracer.start_as_current_span(
+            "smtp send",
+            kind=trace.SpanKind.CLIENT,
+            attributes={"smtp.server": self._server},
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                async with self._slots:
+                    await self._send(message, sender, list(recipients))
+            except ServerDeliveryError as error:
+                span.set_status(trace.StatusCode.ERROR, type(error).__name__)
+                self._alert(error)
+                raise
+            except Exception as error:
+                span.set_status(trace.StatusCode.ERROR, type(error).__name__)
+                raise
+            self._recovered()
 
     async def aclose(self) -> None:
         """Close the kept connections (QUIT)."""

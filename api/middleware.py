@@ -12,6 +12,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from infra.metrics import HTTP_LATENCY
+
 access_log = structlog.get_logger("api.access")
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -102,12 +104,18 @@ class RequestLog:
                     await response(scope, receive, send_with_id)
                 raise
             finally:
+                elapsed = time.perf_counter() - started
+                HTTP_LATENCY.labels(
+                    method=scope["method"],
+                    route=_route_of(scope) or "unmatched",
+                    status=str(status or 500),
+                ).observe(elapsed)
                 access_log.info(
                     "request",
                     method=scope["method"],
                     route=_route_of(scope),
                     status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                    duration_ms=round(elapsed * 1000, 1),
                     actor=scope.get("state", {}).get("actor"),
                     key_id=scope.get("state", {}).get("key_id"),
                     request_id=request_id,

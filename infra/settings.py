@@ -167,6 +167,42 @@ class Settings(BaseSettings):
         description="a token the Temporal UI's codec endpoint carries in its path "
         "(URL/ui/TOKEN): for a UI that cannot send an API key; `matchmaker dev` makes one",
     )
+    outbox_alert_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="/healthz says the outbox is behind (status degraded) once an email has "
+        "waited longer than this to be sent",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="the address the Prometheus endpoints listen on (0.0.0.0 inside a private "
+        "network; never the public one)",
+    )
+    api_metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="the API process serves /metrics on this port of its own, not on the "
+        "public API port; unset: no endpoint",
+    )
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="the worker process serves /metrics on this port; unset: no endpoint",
+    )
+    temporal_metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="the Temporal SDK serves its own metrics (workflow and activity tasks, "
+        "polls, latencies) on this port; unset: none",
+    )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP collector traces are exported to (http://collector:4318); "
+        "unset: no tracing at all",
+    )
 
     log_level: str = "INFO"
     log_json: bool | None = Field(

@@ -4,6 +4,7 @@ import dataclasses
 import os
 import sysconfig
 from pathlib import Path
+from typing import Any
 
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import IndexedValueType
@@ -68,14 +69,15 @@ def readable(text: str) -> Payload:
     return pydantic_data_converter.payload_converter.to_payloads([text])[0]
 
 
-async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+async def connect(settings: Settings, *, lazy: bool = False, **options: Any) -> Client:
     """Connect to the settings' Temporal with the project's data converter (lazily: on first
-    call)."""
+    call); ``options`` (runtime, interceptors: infra/telemetry.client_options) go to the client."""
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
         lazy=lazy,
+        **options,
     )
 
 

@@ -10,8 +10,9 @@ from domain.policy import TimingPolicy
 
 @dataclass(frozen=True)
 class Backend:
-    """The Temporal client, the database sessions, where matches run and the timing policy
-    new matches start with (from settings; a running match keeps its own)."""
+    """The Temporal client, the database sessions, where matches run, the timing policy
+    new matches start with (from settings; a running match keeps its own) and how long an
+    email may wait in the outbox before health says so."""
 
     client: Client
     sessions: async_sessionmaker
@@ -19,6 +20,8 @@ class Backend:
     namespace: str = "default"
     temporal_ui_url: str = "http://127.0.0.1:8233"
     policy: TimingPolicy = field(default_factory=TimingPolicy)
+    # /healthz says the outbox is behind when an email has waited longer than this
+    outbox_alert_seconds: float = 900.0
 
     def workflow_url(self, workflow_id: str) -> str:
         """The match's page in the Temporal Web UI."""

@@ -8,6 +8,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from services.backend import Backend
 from services.errors import MatchNotFound
+from services.metrics import outbox_verdict, store_figures
 from services.outages import engine_down, outages_refused
 from services.views import (
     EmailRead,
@@ -89,14 +90,18 @@ async def _live(backend: Backend, *, workflow_id: str) -> tuple[LiveState | None
 
 
 async def health(backend: Backend) -> dict[str, str]:
-    """Say for the database and Temporal whether each answers ("ok") or why not."""
+    """Say for the database and Temporal whether each answers ("ok") or why not, and whether
+    the outbox drains (``ok``: no email has waited past ``outbox_alert_seconds``)."""
     checks: dict[str, str] = {}
     try:
         async with backend.sessions() as session:
             await queries.ping(session)
         checks["database"] = "ok"
+        figures = await store_figures(backend.sessions)
+        checks["outbox"] = outbox_verdict(figures, threshold_seconds=backend.outbox_alert_seconds)
     except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
-        checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks.setdefault("database", f"unreachable: {type(exc).__name__}")
+        checks.setdefault("outbox", "unknown: the database did not answer")
     try:
         ok = await backend.client.service_client.check_health()
         checks["temporal"] = "ok" if ok else "not serving"

@@ -1,7 +1,7 @@
 """Steering a running match: a partner's answer or a Secretariat action, and the live state."""
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -14,6 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.lifecycle import events as ev
 from domain.lifecycle.state import MatchState
 from domain.model import is_match_id
+from infra.metrics import ACTIONS, ANSWERS
 from services.backend import Backend
 from services.errors import EngineUnavailable, MatchNotFound, MoveRefused
 from services.outages import outages_refused
@@ -48,7 +49,39 @@ def update_id_for(match_id: str, operation: str, idempotency_key: str | None) ->
     return f"idem-{hashlib.sha256(named).hexdigest()[:32]}"
 
 
+def _result_of(exc: BaseException | None) -> str:
+    """The ``result`` label of an answer or action: applied, refused, not_found or failed."""
+    if exc is None:
+        return "applied"
+    if isinstance(exc, MoveRefused):
+        return "refused"
+    return "not_found" if isinstance(exc, MatchNotFound) else "failed"
+
+
 async def _update(
+    backend: Backend,
+    match_id: str,
+    update: Any,
+    event: Any,
+    *,
+    update_id: str | None,
+    counted: Callable[[str], None],
+) -> UpdateResult:
+    """Run the Update and count its result (``counted`` is given the label)."""
+    try:
+        result = await _run_update(backend, match_id, update, event, update_id=update_id)
+    except BaseException as exc:
+        counted(_result_of(exc))
+        raise
+    counted(_result_of(None))
+    return result
+
+
+def _answer_counter(operation: str) -> Callable[[str], None]:
+    return lambda result: ANSWERS.labels(operation=operation, result=result).inc()
+
+
+async def _run_update(
     backend: Backend, match_id: str, update: Any, event: Any, *, update_id: str | None
 ) -> UpdateResult:
     handle = backend.client.get_workflow_handle(match_id)
@@ -94,7 +127,14 @@ async def answer(
     MoveRefused says why the rules refused it."""
     event = event.model_copy(update={"entered_by": entered_by})
     update_id = update_id_for(match_id, "answer", idempotency_key)
-    return await _update(backend, match_id, MatchLifecycle.answer, event, update_id=update_id)
+    return await _update(
+        backend,
+        match_id,
+        MatchLifecycle.answer,
+        event,
+        update_id=update_id,
+        counted=_answer_counter("answer"),
+    )
 
 
 @outages_refused()
@@ -111,7 +151,12 @@ async def report_progress(
     event = event.model_copy(update={"entered_by": entered_by})
     update_id = update_id_for(match_id, "report_progress", idempotency_key)
     return await _update(
-        backend, match_id, MatchLifecycle.report_progress, event, update_id=update_id
+        backend,
+        match_id,
+        MatchLifecycle.report_progress,
+        event,
+        update_id=update_id,
+        counted=_answer_counter("report_progress"),
     )
 
 
@@ -126,7 +171,12 @@ async def partner_request(
     """A partner's request from their own pages: a fresh link, or the Secretariat's help."""
     update_id = update_id_for(match_id, f"partner:{event.kind}", idempotency_key)
     return await _update(
-        backend, match_id, MatchLifecycle.partner_request, event, update_id=update_id
+        backend,
+        match_id,
+        MatchLifecycle.partner_request,
+        event,
+        update_id=update_id,
+        counted=_answer_counter(f"request:{event.kind}"),
     )
 
 
@@ -143,7 +193,14 @@ async def act(
     MoveRefused says why the rules refused it."""
     action = action.model_copy(update={"by": by})
     update_id = update_id_for(match_id, f"act:{action.kind}", idempotency_key)
-    return await _update(backend, match_id, MatchLifecycle.act, action, update_id=update_id)
+    return await _update(
+        backend,
+        match_id,
+        MatchLifecycle.act,
+        action,
+        update_id=update_id,
+        counted=lambda result: ACTIONS.labels(action=action.kind, result=result).inc(),
+    )
 
 
 @outages_refused()

@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Literal
 
@@ -316,3 +316,32 @@ async def list_api_keys(
         query = query.where(UserRow.email == email)
     rows = (await session.execute(query.order_by(ApiKeyRow.created_at, ApiKeyRow.id))).all()
     return [(key, user) for key, user in rows]
+
+
+async def count_matches_by_stage(session: AsyncSession) -> list[tuple[str, str, int]]:
+    """How many matches stand at each (stage, status): one grouped query over the indexes."""
+    rows = await session.execute(
+        select(MatchRow.stage, MatchRow.status, func.count()).group_by(
+            MatchRow.stage, MatchRow.status
+        )
+    )
+    return [(stage, status, count) for stage, status, count in rows.all()]
+
+
+async def outbox_by_status(session: AsyncSession) -> list[tuple[str, int, datetime | None]]:
+    """How many emails the outbox holds in each status, and when the oldest of each was
+    recorded: one grouped query."""
+    rows = await session.execute(
+        select(OutboxRow.status, func.count(), func.min(OutboxRow.created_at)).group_by(
+            OutboxRow.status
+        )
+    )
+    return [(status, count, _utc(oldest)) for status, count, oldest in rows.all()]
+
+
+def _utc(value: Any) -> datetime | None:
+    """A ``min()`` of a UTC column as an aware datetime (SQLite hands back the raw text)."""
+    if value is None or isinstance(value, datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

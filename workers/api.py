@@ -5,13 +5,17 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
+from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 
 from api.app import create_app
 from infra.settings import Settings
+from infra.telemetry import client_options as telemetry_options
+from infra.telemetry import instrument_app, instrument_engine, tracer_provider
 from infra.temporal import connect
 from services.backend import Backend
 from store.engine import make_engine, make_sessionmaker
+from workers.observe import metrics_endpoint
 
 
 def backend_for(settings: Settings, *, client: Client, sessions) -> Backend:  # type: ignore[no-untyped-def]
@@ -23,15 +27,24 @@ def backend_for(settings: Settings, *, client: Client, sessions) -> Backend:  # 
         namespace=settings.temporal_namespace,
         temporal_ui_url=f"http://127.0.0.1:{settings.temporal_ui_port}",
         policy=settings.timing_policy,
+        outbox_alert_seconds=settings.outbox_alert_seconds,
     )
 
 
 @contextlib.asynccontextmanager
-async def open_backend(settings: Settings, *, lazy: bool = True) -> AsyncIterator[Backend]:
-    """Connect to Temporal (lazily: the API starts while Temporal is down) and the database."""
+async def open_backend(
+    settings: Settings,
+    *,
+    lazy: bool = True,
+    provider: TracerProvider | None = None,
+    client_options: dict[str, Any] | None = None,
+) -> AsyncIterator[Backend]:
+    """Connect to Temporal (lazily: the API starts while Temporal is down) and the database;
+    a long-running process passes its tracer ``provider`` and telemetry ``client_options``."""
     engine = make_engine(settings.resolved_database_url)
+    instrument_engine(engine, provider)
     try:
-        client = await connect(settings, lazy=lazy)
+        client = await connect(settings, lazy=lazy, **(client_options or {}))
         yield backend_for(settings, client=client, sessions=make_sessionmaker(engine))
     finally:
         await engine.dispose()
@@ -52,7 +65,13 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 async def serve_api(settings: Settings) -> None:
-    """Serve the API until uvicorn is told to stop (SIGINT/SIGTERM)."""
-    async with open_backend(settings) as backend:
-        config = uvicorn.Config(create_app(settings, backend=backend), **uvicorn_options(settings))
-        await uvicorn.Server(config).serve()
+    """Serve the API until uvicorn is told to stop (SIGINT/SIGTERM), with its metrics on
+    ``api_metrics_port`` (the database's figures among them) and traces when configured."""
+    provider = tracer_provider(settings, service="matchmaker-api")
+    options = telemetry_options(settings, provider)
+    async with open_backend(settings, provider=provider, client_options=options) as backend:
+        app = create_app(settings, backend=backend)
+        instrument_app(app, provider)
+        config = uvicorn.Config(app, **uvicorn_options(settings))
+        with metrics_endpoint(settings, settings.api_metrics_port, sessions=backend.sessions):
+            await uvicorn.Server(config).serve()

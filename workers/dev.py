@@ -8,6 +8,7 @@ import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import structlog
 import uvicorn
@@ -15,6 +16,8 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from infra.settings import Settings
+from infra.telemetry import client_options as telemetry_options
+from infra.telemetry import instrument_app, tracer_provider
 from infra.temporal import (
     binary_path,
     connect,
@@ -27,6 +30,7 @@ from store.engine import upgrade_database
 from workers.api import backend_for, uvicorn_options
 from workers.codec_server import create_codec_app
 from workers.mailcatcher import start_mail_catcher
+from workers.observe import metrics_endpoint
 from workers.ports import free_port, port_is_free
 from workers.worker import build_worker, open_resources
 from workflows.search_attributes import ALL_KEYS
@@ -126,6 +130,24 @@ def check_ports(settings: Settings) -> DevPorts:
     return ports
 
 
+# `make run` serves metrics on these ports unless configured otherwise (or they are taken)
+DEV_METRICS_PORT = 9464
+DEV_TEMPORAL_METRICS_PORT = 9465
+
+
+def with_dev_metrics(settings: Settings) -> Settings:
+    """The settings with the dev stack's metrics ports filled in where unset and free: the
+    application's (the API's endpoint: one process) and the Temporal SDK's."""
+    ports: dict[str, int] = {}
+    for name, default in (
+        ("api_metrics_port", DEV_METRICS_PORT),
+        ("temporal_metrics_port", DEV_TEMPORAL_METRICS_PORT),
+    ):
+        if getattr(settings, name) is None and port_is_free(settings.metrics_host, default):
+            ports[name] = default
+    return settings.model_copy(update=ports)
+
+
 def _temporal_command(settings: Settings, ports: DevPorts) -> list[str]:
     return [
         str(binary_path("temporal")),
@@ -176,7 +198,10 @@ def _last_line(path: Path) -> str:
 
 
 async def _wait_for_temporal(
-    settings: Settings, process: asyncio.subprocess.Process, log_file: Path
+    settings: Settings,
+    process: asyncio.subprocess.Process,
+    log_file: Path,
+    client_options: dict[str, Any],
 ):  # type: ignore[no-untyped-def]
     deadline = asyncio.get_running_loop().time() + 60
     while True:
@@ -186,7 +211,7 @@ async def _wait_for_temporal(
                 f"Temporal dev server exited ({process.returncode}): {tail[0][:300]}"
             )
         try:
-            client = await connect(settings)
+            client = await connect(settings, **client_options)
             await client.service_client.check_health()
             return client
         except Exception:  # noqa: BLE001 - keep polling until the deadline
@@ -209,6 +234,8 @@ async def run_dev(settings: Settings) -> int:
     """Start Temporal, the SMTP catcher, the worker and the API; stop all of them on a signal."""
     ports = check_ports(settings)
     settings = _with_codec_wiring(settings, ports)
+    settings = with_dev_metrics(settings)
+    provider = tracer_provider(settings, service="matchmaker-dev")
     command = _temporal_command(settings, ports)  # resolves the binary: fails early if missing
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(upgrade_database, settings.resolved_database_url)
@@ -225,22 +252,32 @@ async def run_dev(settings: Settings) -> int:
     catcher = None
     exit_code = 0
     try:
-        client = await _wait_for_temporal(settings, process, log_path)
+        client = await _wait_for_temporal(
+            settings, process, log_path, telemetry_options(settings, provider)
+        )
         await ensure_search_attributes(client, settings.temporal_namespace, ALL_KEYS)
         catcher = start_mail_catcher(host="127.0.0.1", port=ports.smtp, maildir=settings.mail_dir)
-        async with open_resources(settings) as resources:
+        async with (
+            open_resources(settings, provider=provider) as resources,
+            contextlib.AsyncExitStack() as stack,
+        ):
             try:
                 new_admin_key = await ensure_admin_key(settings, resources.sessions)
                 new_password = await ensure_admin_password(settings, resources.sessions)
             except access.AccessError as exc:
                 raise DevStackError(str(exc)) from None
             worker = build_worker(client, task_queue=settings.task_queue, resources=resources)
+            app = create_app(
+                settings, backend=backend_for(settings, client=client, sessions=resources.sessions)
+            )
+            instrument_app(app, provider)
+            metrics = metrics_endpoint(
+                settings, settings.api_metrics_port, sessions=resources.sessions
+            )
+            stack.enter_context(metrics)
             server = _QuietServer(
                 uvicorn.Config(
-                    create_app(
-                        settings,
-                        backend=backend_for(settings, client=client, sessions=resources.sessions),
-                    ),
+                    app,
                     **(uvicorn_options(settings) | {"port": ports.api}),
                     lifespan="on",
                 )
@@ -296,6 +333,18 @@ async def _watch(process: asyncio.subprocess.Process) -> None:
     raise DevStackError(f"Temporal dev server exited with {process.returncode}")
 
 
+def _telemetry_lines(settings: Settings) -> list[str]:
+    host = settings.metrics_host
+    lines = []
+    if settings.api_metrics_port is not None:
+        lines.append(f"  Metrics        http://{host}:{settings.api_metrics_port}/metrics")
+    if settings.temporal_metrics_port is not None:
+        lines.append(f"  SDK metrics    http://{host}:{settings.temporal_metrics_port}/metrics")
+    if settings.otlp_endpoint:
+        lines.append(f"  Traces         OTLP to {settings.otlp_endpoint}")
+    return lines
+
+
 async def _announce(
     settings: Settings,
     ports: DevPorts,
@@ -315,6 +364,7 @@ async def _announce(
         f"  Temporal gRPC  127.0.0.1:{ports.temporal}  namespace {settings.temporal_namespace}",
         f"  SMTP catcher   127.0.0.1:{ports.smtp}  -> Maildir {settings.mail_dir.resolve()}",
         f"  Database       {settings.resolved_database_url}",
+        *_telemetry_lines(settings),
         f"  Admin API key  {admin_key_path(settings)}  "
         '(curl -H "Authorization: Bearer $(cat ' + str(admin_key_path(settings)) + ')" …)',
     ]

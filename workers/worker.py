@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -18,6 +19,7 @@ from activities.smtp import SmtpMailer
 from domain.model import load_reference_data
 from infra.settings import Settings
 from infra.signing import PartnerLinks
+from infra.telemetry import instrument_engine
 from store.engine import make_engine, make_sessionmaker
 from workflows.match_lifecycle import MatchLifecycle
 
@@ -46,9 +48,13 @@ class Resources:
 
 
 @asynccontextmanager
-async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
-    """Build the database engine and the mailer from settings; dispose of them on exit."""
+async def open_resources(
+    settings: Settings, *, provider: TracerProvider | None = None
+) -> AsyncIterator[Resources]:
+    """Build the database engine and the mailer from settings; dispose of them on exit. With a
+    tracer ``provider``, every SQL statement is a span."""
     engine = make_engine(settings.resolved_database_url)
+    instrument_engine(engine, provider)
     mailer = SmtpMailer(
         host=settings.smtp_host,
         port=settings.smtp_port,

@@ -24,7 +24,12 @@ def _payload(**changes) -> dict:
 async def test_healthz_reports_temporal_and_database(api):
     response = await api.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "temporal": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "outbox": "ok",
+        "temporal": "ok",
+    }
 
 
 async def test_healthz_is_503_when_the_database_is_unreachable(temporal_env):

@@ -30,7 +30,10 @@ pytestmark = pytest.mark.e2e
 class DevStack:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.ports = {name: free_port() for name in ("temporal", "ui", "api", "smtp", "codec")}
+        self.ports = {
+            name: free_port()
+            for name in ("temporal", "ui", "api", "smtp", "codec", "metrics", "sdk")
+        }
         self.process: subprocess.Popen | None = None
 
     @property
@@ -44,6 +47,8 @@ class DevStack:
             "MATCHMAKER_API_PORT": str(self.ports["api"]),
             "MATCHMAKER_SMTP_PORT": str(self.ports["smtp"]),
             "MATCHMAKER_CODEC_PORT": str(self.ports["codec"]),
+            "MATCHMAKER_API_METRICS_PORT": str(self.ports["metrics"]),
+            "MATCHMAKER_TEMPORAL_METRICS_PORT": str(self.ports["sdk"]),
             "MATCHMAKER_LOG_JSON": "true",
         }
 
@@ -135,6 +140,12 @@ async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
         assert shown.status_code == 200, shown.text
 
         await wait_for(lambda: len(dev_stack.mails()) == 2, timeout=30)
+        # the stack's metrics: the database's figures, and the Temporal SDK's own
+        metrics = httpx.get(f"http://127.0.0.1:{dev_stack.ports['metrics']}/metrics").text
+        assert 'matchmaker_matches{stage="follow_up",status="active"} 1.0' in metrics
+        assert 'matchmaker_email_attempts_total{result="sent"} 2.0' in metrics
+        sdk = httpx.get(f"http://127.0.0.1:{dev_stack.ports['sdk']}/metrics").text
+        assert "temporal_activity_execution_latency_bucket" in sdk
         client = await connect(dev_stack.settings())
         handle = client.get_workflow_handle(match_id)
         description = await handle.describe()

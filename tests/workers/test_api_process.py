@@ -26,7 +26,9 @@ MARGIN_SECONDS = 10  # starting the shutdown, closing the database and the inter
 class ApiProcess:
     """``matchmaker api`` on a free port, its JSON log in a file."""
 
-    def __init__(self, directory: Path, temporal_target: str) -> None:
+    def __init__(
+        self, directory: Path, temporal_target: str, extra_env: dict[str, str] | None = None
+    ) -> None:
         url = f"sqlite+aiosqlite:///{directory / 'matchmaker.db'}"
         upgrade_database(url)
         self.headers = {"Authorization": f"Bearer {api_key_in(url)}"}  # an admin's
@@ -40,6 +42,7 @@ class ApiProcess:
             "MATCHMAKER_API_PORT": str(self.port),
             "MATCHMAKER_API_GRACEFUL_SHUTDOWN_SECONDS": str(GRACE_SECONDS),
             "MATCHMAKER_LOG_JSON": "true",
+            **(extra_env or {}),
         }
         with self.log_file.open("wb") as log:
             self.process = subprocess.Popen(
@@ -80,12 +83,12 @@ class ApiProcess:
 
 
 @pytest.fixture
-def start_api(tmp_path: Path) -> Iterator[Callable[[str], Awaitable[ApiProcess]]]:
+def start_api(tmp_path: Path) -> Iterator[Callable[..., Awaitable[ApiProcess]]]:
     """Start ``matchmaker api`` against a Temporal target; kill what is left at the end."""
     started: list[ApiProcess] = []
 
-    async def start(temporal_target: str) -> ApiProcess:
-        process = await asyncio.to_thread(ApiProcess, tmp_path, temporal_target)
+    async def start(temporal_target: str, **extra_env: str) -> ApiProcess:
+        process = await asyncio.to_thread(ApiProcess, tmp_path, temporal_target, extra_env)
         started.append(process)
         await asyncio.to_thread(process.wait_until_listening)
         return process
@@ -168,3 +171,23 @@ async def test_sigterm_stops_the_api_within_its_bound_while_a_request_waits(
     assert not isinstance(cut, httpx.ConnectError)
     if isinstance(cut, httpx.Response):  # answered as cut before the connection closed
         assert cut.status_code == 503 and cut.headers["Retry-After"] == "5"
+
+
+async def test_the_api_serves_its_metrics_on_a_port_of_its_own(start_api):
+    metrics_port = free_port()
+    api = await start_api(f"127.0.0.1:{free_port()}", MATCHMAKER_API_METRICS_PORT=str(metrics_port))
+    async with httpx.AsyncClient(base_url=api.url, headers=api.headers, timeout=10) as http:
+        assert (await http.get("/api/matches")).status_code == 200
+        public = await http.get("/metrics")
+    async with httpx.AsyncClient(timeout=10) as http:
+        scraped = await http.get(f"http://127.0.0.1:{metrics_port}/metrics")
+    api.stop()
+    assert public.status_code == 404  # never on the public port, whatever the key
+    assert scraped.status_code == 200
+    text = scraped.text
+    assert "matchmaker_store_up 1.0" in text
+    assert 'matchmaker_outbox_emails{status="pending"} 0.0' in text
+    assert (
+        'matchmaker_http_request_duration_seconds_count{method="GET",route="/api/matches",'
+        'status="200"} 1.0'
+    ) in text
