@@ -109,6 +109,26 @@ async def served(app, port: int) -> AsyncIterator[None]:  # type: ignore[no-unty
 SERVER_PORT = [""]  # the dev server's port, once started
 
 
+class GcPauses:
+    """The full (generation 2) garbage collections of this process and how long each took."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:  # type: ignore[type-arg]
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append(time.perf_counter() - self._started)
+
+
+GC = GcPauses()
+
+
 @dataclass
 class Run:
     name: str
@@ -116,6 +136,7 @@ class Run:
     seconds: float
     own_cpu: float = 0.0  # this process (app, worker, driver, SMTP catcher), during the run
     server_cpu: float = 0.0
+    gc_pauses: tuple[float, ...] = ()  # full collections during the run, seconds each
 
     def percentile(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -127,7 +148,9 @@ class Run:
             f"p50 {self.percentile(0.5):6.1f} ms  p99 {self.percentile(0.99):6.1f} ms  "
             f"max {max(self.latencies) * 1000:6.1f} ms  CPU/answer: Python "
             f"{self.own_cpu / len(self.latencies) * 1000:5.1f} ms, server "
-            f"{self.server_cpu / len(self.latencies) * 1000:5.1f} ms"
+            f"{self.server_cpu / len(self.latencies) * 1000:5.1f} ms; "
+            f"{len(self.gc_pauses)} full GCs"
+            + (f" (max {max(self.gc_pauses) * 1000:.0f} ms)" if self.gc_pauses else "")
         )
 
 
@@ -151,6 +174,7 @@ async def _timed(
     gc.collect()  # the set-up's garbage is collected here, not on the run's clock
     latencies = []
     started, own, server = time.perf_counter(), own_cpu(), server_cpu(SERVER_PORT[0])
+    collected = len(GC.pauses)
     for index, call in enumerate(calls):
         before = time.perf_counter()
         await call()
@@ -163,6 +187,7 @@ async def _timed(
         time.perf_counter() - started,
         own_cpu=own_cpu() - own,
         server_cpu=server_cpu(SERVER_PORT[0]) - server,
+        gc_pauses=tuple(GC.pauses[collected:]),
     )
 
 
