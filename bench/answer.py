@@ -37,6 +37,7 @@ from activities.notifications import MailIdentity  # noqa: E402
 from activities.smtp import SmtpMailer  # noqa: E402
 from api.app import create_app  # noqa: E402
 from bench.bare import BareAnswer  # noqa: E402
+from bench.cpu import own_cpu, port_of, server_cpu  # noqa: E402
 from domain.model import ExpressionOfInterest  # noqa: E402
 from infra.log import configure_logging  # noqa: E402
 from infra.settings import Settings  # noqa: E402
@@ -105,11 +106,24 @@ async def served(app, port: int) -> AsyncIterator[None]:  # type: ignore[no-unty
         await task
 
 
+SERVER_PORT = [""]  # the dev server's port, once started
+
+
+def full_collections() -> int:
+    """How many full (generation 2) garbage collections this process has run. Counted, not
+    timed: a gc callback would also run inside workflow threads, where it could swallow the
+    SDK's deadlock interrupt."""
+    return gc.get_stats()[2]["collections"]
+
+
 @dataclass
 class Run:
     name: str
     latencies: list[float]
     seconds: float
+    own_cpu: float = 0.0  # this process (app, worker, driver, SMTP catcher), during the run
+    server_cpu: float = 0.0
+    full_gcs: int = 0  # full garbage collections during the run
 
     def percentile(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -119,7 +133,10 @@ class Run:
         return (
             f"{self.name:<10} {len(self.latencies):>5} answers in {self.seconds:7.2f} s  "
             f"p50 {self.percentile(0.5):6.1f} ms  p99 {self.percentile(0.99):6.1f} ms  "
-            f"max {max(self.latencies) * 1000:6.1f} ms"
+            f"max {max(self.latencies) * 1000:6.1f} ms  CPU/answer: Python "
+            f"{self.own_cpu / len(self.latencies) * 1000:5.1f} ms, server "
+            f"{self.server_cpu / len(self.latencies) * 1000:5.1f} ms; "
+            f"{self.full_gcs} full GCs"
         )
 
 
@@ -142,14 +159,22 @@ async def _timed(
     once call ``i`` returned: with ``--settle``, until what the answer set off is done)."""
     gc.collect()  # the set-up's garbage is collected here, not on the run's clock
     latencies = []
-    started = time.perf_counter()
+    started, own, server = time.perf_counter(), own_cpu(), server_cpu(SERVER_PORT[0])
+    collected = full_collections()
     for index, call in enumerate(calls):
         before = time.perf_counter()
         await call()
         latencies.append(time.perf_counter() - before)
         if after is not None:
             await after(index)
-    return Run(name, latencies, time.perf_counter() - started)
+    return Run(
+        name,
+        latencies,
+        time.perf_counter() - started,
+        own_cpu=own_cpu() - own,
+        server_cpu=server_cpu(SERVER_PORT[0]) - server,
+        full_gcs=full_collections() - collected,
+    )
 
 
 async def settled(client, ids: list[str], width: int) -> None:  # type: ignore[no-untyped-def]
@@ -270,6 +295,7 @@ async def main(args: argparse.Namespace) -> None:
         dev_server_log_level="error",
         dev_server_extra_args=extra,
     )
+    SERVER_PORT[0] = port_of(env.client)
     engine = make_engine(db_url)
     # the links lead to 127.0.0.1; one address sends every answer, so the per-address limit
     # of the partner pages is lifted (a real deployment sees many addresses)

@@ -12,7 +12,6 @@ that bare workflow on no-op activities. Prints the throughputs and their ratios
 import argparse
 import asyncio
 import gc
-import os
 import statistics
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from temporalio.worker import Worker  # noqa: E402
 from activities.notifications import MailIdentity  # noqa: E402
 from activities.smtp import SmtpMailer
 from bench.bare import CHECKIN_SECONDS, BareLifecycle, noop  # noqa: E402
+from bench.cpu import own_cpu, port_of, server_cpu  # noqa: E402
 from bench.drivers import INBOX, Tally, drive_bare, drive_match, shape_of  # noqa: E402
 from domain.policy import TimingPolicy  # noqa: E402
 from infra.log import configure_logging  # noqa: E402
@@ -44,23 +44,7 @@ from workers.ports import free_port  # noqa: E402
 from workers.worker import Resources, activities_of, build_worker  # noqa: E402
 from workflows.search_attributes import ALL_KEYS  # noqa: E402
 
-
-def _server_cpu() -> float:
-    """CPU seconds used so far by the Temporal dev server (read from /proc)."""
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if b"start-dev" in stat.read_bytes():
-                fields = (stat.parent / "stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except OSError:
-            continue
-    return total
-
-
-def _own_cpu() -> float:
-    times = os.times()
-    return times.user + times.system
+SERVER_PORT = [""]  # the dev server's port, once started
 
 
 @dataclass
@@ -109,7 +93,7 @@ async def measure(
             ids.append(await drive(tally))
 
     gc.collect()  # the previous run's garbage is collected here, not on this run's clock
-    started, own, server = time.perf_counter(), _own_cpu(), _server_cpu()
+    started, own, server = time.perf_counter(), own_cpu(), server_cpu(SERVER_PORT[0])
     await asyncio.gather(*(one() for _ in range(n)))
     return Run(
         name,
@@ -117,8 +101,8 @@ async def measure(
         time.perf_counter() - started,
         steps,
         tally,
-        worker_cpu=_own_cpu() - own,
-        server_cpu=_server_cpu() - server,
+        worker_cpu=own_cpu() - own,
+        server_cpu=server_cpu(SERVER_PORT[0]) - server,
         workflow_ids=ids,
     )
 
@@ -158,6 +142,7 @@ async def main(args: argparse.Namespace) -> None:
         dev_server_log_level="error",
         dev_server_extra_args=extra,
     )
+    SERVER_PORT[0] = port_of(env.client)
     engine = make_engine(db_url)
     resources = Resources(
         engine=engine,

@@ -28,6 +28,9 @@ RULES_V2 = "rules-version-2"
 # (history in order, emails in parallel, bounded retries). Before it, every update waited for
 # its emails: an SMTP outage froze the match's answers, actions and timers.
 EFFECT_PUMP = "effect-pump"
+# Only the search attributes whose values moved are upserted (most answers move none: the
+# stage, the status and the next deadline stay), not all seven after every decision.
+CHANGED_ATTRIBUTES = "upsert-changed-search-attributes"
 EMAILS_BEFORE_CONTINUE = timedelta(minutes=2)  # how long continue-as-new waits for emails
 
 
@@ -52,6 +55,7 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
         self._version = 0
         self._lock = asyncio.Lock()  # legacy runs: one decision and its effects at a time
         self._pump = EffectPump(self._on_failure) if workflow.patched(EFFECT_PUMP) else None
+        self._changed_only = workflow.patched(CHANGED_ATTRIBUTES)
         self._first: Decision | None = None
         if data.state is not None:
             self._state: MatchState | None = data.state
@@ -225,9 +229,11 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
         s = self.state_
         eoi = s.eoi
         deadline = s.next_deadline
-        workflow.upsert_search_attributes(
-            sa.updates(sa.values(eoi, stage=s.stage, status=s.status, next_deadline=deadline))
-        )
+        wanted = sa.values(eoi, stage=s.stage, status=s.status, next_deadline=deadline)
+        if self._changed_only:
+            wanted = sa.changed(wanted, workflow.info().typed_search_attributes)
+        if wanted:
+            workflow.upsert_search_attributes(sa.updates(wanted))
         prompts = "\n".join(
             f"- `{p.id}` → {p.party}" + (f", answer by {p.lapse_at:%Y-%m-%d}" if p.lapse_at else "")
             for p in s.open_prompts()

@@ -65,3 +65,10 @@ def at_start(eoi: ExpressionOfInterest) -> TypedSearchAttributes:
 def updates(current: dict[SearchAttributeKey, Any]) -> list[SearchAttributeUpdate]:
     """Turn attribute values into the upserts that set them (None unsets)."""
     return [k.value_set(v) if v is not None else k.value_unset() for k, v in current.items()]
+
+
+def changed(
+    wanted: dict[SearchAttributeKey, Any], current: TypedSearchAttributes
+) -> dict[SearchAttributeKey, Any]:
+    """The attributes whose wanted value (None: unset) differs from the workflow's current one."""
+    return {k: v for k, v in wanted.items() if current.get(k) != v}

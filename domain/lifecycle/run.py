@@ -1,6 +1,5 @@
 """The working copy one decision mutates, with the moves every rule shares."""
 
-import copy
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ from domain.enums import (
 )
 from domain.lifecycle.answers import VisitPlan
 from domain.lifecycle.case_study import render_case_study
+from domain.lifecycle.copying import working_copy
 from domain.lifecycle.effects import Decision, DraftCaseStudy, SendEmail
 from domain.lifecycle.refusals import InvalidMove
 from domain.lifecycle.state import HISTORY_KEPT, HistoryEntry, MatchState, Prompt, Visit
@@ -50,7 +50,7 @@ class Run:
         # changed) are shared with the original: they are most of the state's size.
         shared: dict[int, Any] = {id(state.eoi): state.eoi}
         shared.update((id(entry), entry) for entry in state.history)
-        self.s = copy.deepcopy(state, shared)
+        self.s = working_copy(state, shared)
         self.at = at
         self.history: list[HistoryEntry] = []
         self.emails: list[SendEmail] = []

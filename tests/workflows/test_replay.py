@@ -19,7 +19,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 # Each generation of the workflow's commands: today's, and those older runs still follow.
-GENERATIONS = ("", ".pre-effect-pump", ".pre-parallel-effects")
+GENERATIONS = ("", ".pre-changed-attributes", ".pre-effect-pump", ".pre-parallel-effects")
 
 
 @pytest.mark.parametrize("generation", GENERATIONS)
