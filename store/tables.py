@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from domain.funnel_cells import FACT_COLUMNS
 from domain.text import ACTOR_MAX, EMAIL_MAX, ID_MAX, NAME_MAX
 
 PASSWORD_HASH_MAX = 200
@@ -110,25 +111,9 @@ class EoiRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, doc="the EOI as submitted")
 
 
-# Every column the funnel reads (store/reports.py), in the covering index ix_matches_funnel.
-FUNNEL_COLUMNS = (
-    "workshop_id",
-    "focus_area",
-    "adopter_country",
-    "provider_country",
-    "solution_id",
-    "stage",
-    "close_reason",
-    "follow_up_at",
-    "created_at",
-    "field_visit_at",
-    "adaptation_at",
-    "outcome_at",
-    "days_follow_up",
-    "days_field_visit",
-    "days_adaptation",
-    "days_outcome",
-)
+# Every column the funnel reads (store/reports.py, and the cells: domain/funnel_cells.py), in
+# the covering index ix_matches_funnel.
+FUNNEL_COLUMNS = FACT_COLUMNS
 # Free-text indexes made by migration 0006p outside these models (SQLAlchemy has no type for
 # them): SQLite's FTS5 trigram table of search_text (and its shadow tables, vocabulary and
 # triggers), PostgreSQL's pg_trgm GIN index. Schema comparisons leave them out (migrations/env.py).
