@@ -24,7 +24,12 @@ COPY api ./api
 COPY web ./web
 COPY workers ./workers
 COPY migrations ./migrations
-RUN uv sync --frozen --no-dev && useradd --system --uid 10001 matchmaker
+# The project's own bytecode, compiled once here (PYTHONDONTWRITEBYTECODE stops Python writing
+# it at run time): the workflow sandbox imports workflows/ afresh for every match it builds
+# or rebuilds from history, and would otherwise compile the source each time.
+RUN uv sync --frozen --no-dev \
+    && python -m compileall -q domain infra store activities workflows services api web workers \
+    && useradd --system --uid 10001 matchmaker
 USER matchmaker
 
 EXPOSE 8000

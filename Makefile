@@ -5,11 +5,15 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON ?= $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 
+PACKAGES := domain infra store activities workflows services api web workers
+
 .PHONY: run test install lint bench clean
 
 install:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user uv || $(PYTHON) -m pip install --quiet uv
 	@$(UV) sync --frozen --quiet
+	@# the project's bytecode: the workflow sandbox imports workflows/ for every match it builds
+	@$(UV) run --frozen --no-sync python -m compileall -q $(PACKAGES) >/dev/null
 
 run: install
 	$(UV) run --frozen matchmaker dev

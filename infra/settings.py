@@ -53,6 +53,24 @@ class Settings(BaseSettings):
     temporal_target: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     task_queue: str = Field(default="matchmaker", description="the task queue workers poll")
+    worker_max_cached_workflows: int = Field(
+        default=250,
+        ge=0,
+        description="matches a worker keeps in memory between their steps; a match not kept "
+        "is rebuilt from its history when it next moves or is queried. Bounds the worker's "
+        "memory however many matches are open (bench/scale.py)",
+    )
+    worker_max_concurrent_workflow_tasks: int = Field(
+        default=100,
+        ge=2,
+        gt=0,
+        description="workflow tasks (match steps) a worker runs at once",
+    )
+    worker_max_concurrent_activities: int = Field(
+        default=100,
+        gt=0,
+        description="activities (emails, database writes) a worker runs at once",
+    )
     temporal_ui_port: int = 8233
     temporal_ui_url: str | None = Field(
         default=None,

@@ -41,7 +41,13 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, echo=echo, pool_pre_ping=True)
+    connect_args = {}
+    if parsed.get_driver_name() == "asyncpg":
+        # no JIT: the read model's queries are short, and compiling one that the planner
+        # guesses costly (a funnel or an overview over thousands of matches, just after they
+        # changed) took longer than the query itself (bench/console.py)
+        connect_args["server_settings"] = {"jit": "off"}
+    return create_async_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

@@ -85,3 +85,25 @@ def test_the_answer_benchmark_posts_each_answer_at_its_link_and_measures_both_si
         r"^transport: http; settle: no; emails received by the SMTP catcher: (\d+)", out, re.M
     )
     assert emails and int(emails.group(1)) >= 1 + 3, out
+
+
+def test_the_scale_benchmark_opens_matches_on_a_worker_process_and_queries_each():
+    run = subprocess.run(
+        [
+            *(sys.executable, "bench/scale.py", "--matches", "12", "--warm-up", "2"),
+            *("--width", "4", "--max-cached", "3", "--backend", "sqlite"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = run.stdout
+    assert re.search(r"^worker pid \d+: [\d.]+ MiB at start; workflow cache 3$", out, re.M), out
+    assert re.search(r"^opened 12 matches, each waiting on its partners: ", out, re.M), out
+    tenths = re.search(r"^worker memory at each tenth \(MiB\):((?: \d+){10})$", out, re.M)
+    assert tenths, out
+    # more matches than the cache holds: most were rebuilt from their history to answer
+    assert re.search(r"^queried 12: 12 answered with their own state; p50 ", out, re.M), out
+    assert re.search(r"^target: peak <= 300 MiB and every match answers: (met|NOT met)$", out, re.M)

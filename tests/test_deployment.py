@@ -94,14 +94,26 @@ def test_env_example_documents_every_setting():
     assert documented == {name.upper() for name in Settings.model_fields}
 
 
-def test_the_image_holds_every_package_of_the_project():
+def _packages() -> list[str]:
+    """The project's packages, as the wheel names them."""
     import tomllib
 
-    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"][
-        "targets"
-    ]["wheel"]["packages"]
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+
+
+def test_the_image_holds_every_package_of_the_project():
+    packages = _packages()
     copied = set(re.findall(r"^COPY (\S+) \./\1$", (ROOT / "Dockerfile").read_text(), re.M))
     assert set(packages) | {"migrations"} <= copied
+
+
+def test_the_image_compiles_the_projects_bytecode():
+    # the sandbox imports workflows/ for every match it builds; without bytecode it compiles
+    packages = _packages()
+    compiled = re.search(r"python -m compileall -q ([\w ]+)", (ROOT / "Dockerfile").read_text())
+    assert compiled, "the Dockerfile compiles no bytecode"
+    assert set(packages) <= set(compiled.group(1).split())
 
 
 # --- metrics, dashboard and traces -------------------------------------------------------------

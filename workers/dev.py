@@ -32,7 +32,7 @@ from workers.codec_server import create_codec_app
 from workers.mailcatcher import start_mail_catcher
 from workers.observe import metrics_endpoint
 from workers.ports import free_port, port_is_free
-from workers.worker import build_worker, open_resources
+from workers.worker import WorkerLimits, build_worker, open_resources
 from workflows.search_attributes import ALL_KEYS
 
 logger = structlog.get_logger()
@@ -266,7 +266,12 @@ async def run_dev(settings: Settings) -> int:
                 new_password = await ensure_admin_password(settings, resources.sessions)
             except access.AccessError as exc:
                 raise DevStackError(str(exc)) from None
-            worker = build_worker(client, task_queue=settings.task_queue, resources=resources)
+            worker = build_worker(
+                client,
+                task_queue=settings.task_queue,
+                resources=resources,
+                limits=WorkerLimits.from_settings(settings),
+            )
             app = create_app(
                 settings, backend=backend_for(settings, client=client, sessions=resources.sessions)
             )

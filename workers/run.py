@@ -9,7 +9,7 @@ from infra.settings import Settings
 from infra.telemetry import client_options, tracer_provider
 from infra.temporal import connect, ensure_search_attributes
 from workers.observe import metrics_endpoint
-from workers.worker import build_worker, open_resources
+from workers.worker import WorkerLimits, build_worker, open_resources
 from workflows.search_attributes import ALL_KEYS
 
 logger = structlog.get_logger()
@@ -29,7 +29,12 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with open_resources(settings, provider=provider) as resources:
-        worker = build_worker(client, task_queue=settings.task_queue, resources=resources)
+        worker = build_worker(
+            client,
+            task_queue=settings.task_queue,
+            resources=resources,
+            limits=WorkerLimits.from_settings(settings),
+        )
         with metrics_endpoint(settings, settings.worker_metrics_port):
             async with worker:
                 logger.info("worker started", task_queue=settings.task_queue)

@@ -36,6 +36,27 @@ SANDBOX = SandboxedWorkflowRunner(
 )
 
 
+def _default(setting: str) -> int:
+    return Settings.model_fields[setting].default  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class WorkerLimits:
+    """How much one worker process holds and runs at once (Settings ``worker_*``)."""
+
+    max_cached_workflows: int = _default("worker_max_cached_workflows")
+    max_concurrent_workflow_tasks: int = _default("worker_max_concurrent_workflow_tasks")
+    max_concurrent_activities: int = _default("worker_max_concurrent_activities")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "WorkerLimits":
+        return cls(
+            max_cached_workflows=settings.worker_max_cached_workflows,
+            max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+            max_concurrent_activities=settings.worker_max_concurrent_activities,
+        )
+
+
 @dataclass
 class Resources:
     """What the activities need from the outside world, built once per process."""
@@ -105,13 +126,25 @@ def activities_of(resources: Resources) -> list[Callable[..., Any]]:
     ]
 
 
-def build_worker(client: Client, *, task_queue: str, resources: Resources) -> Worker:
-    """Register the workflows and the bound activity methods on one task queue."""
+def build_worker(
+    client: Client,
+    *,
+    task_queue: str,
+    resources: Resources,
+    limits: WorkerLimits | None = None,
+) -> Worker:
+    """Register the workflows and the bound activity methods on one task queue. The workflow
+    cache is bounded (``limits``): a match evicted from it is replayed from its history when it
+    next moves or is queried, so memory stays flat however many matches are open."""
     load_reference_data()
+    limits = limits or WorkerLimits()
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         workflow_runner=SANDBOX,
         activities=activities_of(resources),
+        max_cached_workflows=limits.max_cached_workflows,
+        max_concurrent_workflow_tasks=limits.max_concurrent_workflow_tasks,
+        max_concurrent_activities=limits.max_concurrent_activities,
     )
