@@ -34,6 +34,7 @@ from sqlalchemy import insert, text  # noqa: E402
 from api.app import create_app  # noqa: E402
 from bench.monitor import _quantile, seed, touch  # noqa: E402
 from domain.access import Role  # noqa: E402
+from infra.heap import freeze_startup_heap  # noqa: E402
 from infra.log import configure_logging  # noqa: E402
 from infra.settings import Settings  # noqa: E402
 from services import access, console_auth  # noqa: E402
@@ -154,6 +155,7 @@ async def run_backend(name: str, url: str, args: argparse.Namespace, temporal) -
         settings = Settings(database_url=url, task_queue="bench")
         backend = Backend(client=temporal.client, sessions=sessions, task_queue="bench")
         app = create_app(settings, backend=backend)
+        freeze_startup_heap()  # as `matchmaker api` does once its app is built
         met = True
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),

@@ -15,6 +15,7 @@ ratio to the worker's own memory after a warm-up in the same run, and the querie
 
 import argparse
 import asyncio
+import itertools
 import os
 import statistics
 import sys
@@ -115,9 +116,10 @@ class Sampler:
     def peak(self, since: float = 0.0) -> int:
         return max(value for t, _, value in self.samples if t >= since)
 
-    def at(self, opened: int) -> int:
-        """The highest memory sampled while no more than ``opened`` matches were open."""
-        return max((value for _, n, value in self.samples if n <= opened), default=0)
+    def within(self, low: int, high: int) -> int:
+        """The highest memory sampled while between ``low`` (excluded) and ``high`` matches
+        were open."""
+        return max((value for _, n, value in self.samples if low < n <= high), default=0)
 
 
 def worker_environment(settings: dict[str, str]) -> dict[str, str]:
@@ -310,18 +312,22 @@ async def main(args: argparse.Namespace) -> int:
         )
         if args.timeline:
             await print_timeline(env.client, match_id_for(ids[len(ids) // 2]))
-        tenths = [sampler.at(len(ids) * k // 10) for k in range(1, 11)]
+        bounds = [len(ids) * k // 10 for k in range(11)]
+        tenths = [sampler.within(low, high) for low, high in itertools.pairwise(bounds)]
         print(
-            "worker memory at each tenth (MiB): "
+            "worker memory, the peak within each tenth of the matches opened (MiB): "
             + " ".join(f"{value / MIB:.0f}" for value in tenths),
             flush=True,
         )
         mark = sampler.samples[-1][0]
+        queried = time.perf_counter()
         latencies, answered = await query_all(env.client, ids, args.width)
+        queried = time.perf_counter() - queried
         query_peak = sampler.peak(since=mark)
         final = rss(worker.pid)
         print(
-            f"queried {len(ids)}: {answered} answered with their own state; "
+            f"queried {len(ids)}: {answered} answered with their own state in {queried:.1f} s "
+            f"({len(ids) / queried:.1f}/s, {args.width} at once); "
             f"p50 {statistics.median(latencies) * 1000:.1f} ms, "
             f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, "
             f"max {max(latencies) * 1000:.1f} ms; worker peak {query_peak / MIB:.1f} MiB",
@@ -331,8 +337,8 @@ async def main(args: argparse.Namespace) -> int:
         growth = (tenths[-1] - tenths[1]) / MIB
         print(
             f"worker memory: baseline {baseline / MIB:.1f} MiB, peak {peak / MIB:.1f} MiB "
-            f"({peak / baseline:.2f}x baseline), end {final / MIB:.1f} MiB; from 2/10 to "
-            f"10/10 of the matches open: {growth:+.1f} MiB",
+            f"({peak / baseline:.2f}x baseline), end {final / MIB:.1f} MiB; the last tenth's peak "
+            f"against the second's: {growth:+.1f} MiB",
             flush=True,
         )
         met = peak <= TARGET_MIB * MIB and answered == len(ids)

@@ -9,6 +9,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 
 from api.app import create_app
+from infra.heap import freeze_startup_heap
 from infra.settings import Settings
 from infra.telemetry import client_options as telemetry_options
 from infra.telemetry import instrument_app, instrument_engine, tracer_provider
@@ -73,5 +74,6 @@ async def serve_api(settings: Settings) -> None:
         app = create_app(settings, backend=backend)
         instrument_app(app, provider)
         config = uvicorn.Config(app, **uvicorn_options(settings))
+        freeze_startup_heap()
         with metrics_endpoint(settings, settings.api_metrics_port, sessions=backend.sessions):
             await uvicorn.Server(config).serve()

@@ -15,6 +15,7 @@ import uvicorn
 from pydantic import SecretStr
 
 from api.app import create_app
+from infra.heap import freeze_startup_heap
 from infra.settings import Settings
 from infra.telemetry import client_options as telemetry_options
 from infra.telemetry import instrument_app, tracer_provider
@@ -299,6 +300,7 @@ async def run_dev(settings: Settings) -> int:
                     lifespan="off",
                 )
             )
+            freeze_startup_heap()
             tasks = {
                 asyncio.create_task(worker.run(), name="worker"),
                 asyncio.create_task(server.serve(), name="api"),

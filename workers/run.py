@@ -5,6 +5,7 @@ import signal
 
 import structlog
 
+from infra.heap import freeze_startup_heap
 from infra.settings import Settings
 from infra.telemetry import client_options, tracer_provider
 from infra.temporal import connect, ensure_search_attributes
@@ -35,6 +36,7 @@ async def run_worker(settings: Settings) -> None:
             resources=resources,
             limits=WorkerLimits.from_settings(settings),
         )
+        freeze_startup_heap()
         with metrics_endpoint(settings, settings.worker_metrics_port):
             async with worker:
                 logger.info("worker started", task_queue=settings.task_queue)
