@@ -47,7 +47,7 @@ from services.intake import submit_eoi  # noqa: E402
 from store.engine import make_engine, make_sessionmaker, upgrade_database  # noqa: E402
 from workers.cli import exit_without_teardown  # noqa: E402
 from workers.ports import free_port  # noqa: E402
-from workers.worker import Resources, build_worker, partner_links  # noqa: E402
+from workers.worker import Resources, WorkerLimits, build_worker, partner_links  # noqa: E402
 from workflows.search_attributes import ALL_KEYS  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "eoi.json"
@@ -323,8 +323,20 @@ async def main(args: argparse.Namespace) -> None:
         client = env.client
         backend = Backend(client=client, sessions=resources.sessions, task_queue="bench-matchmaker")
         app = create_app(settings, backend=backend)
-        mm_worker = build_worker(client, task_queue="bench-matchmaker", resources=resources)
-        bare_worker = Worker(client, task_queue="bench-bare", workflows=[BareAnswer])
+        # both workers keep the same number of workflows between their steps (the SDK's
+        # default, 1,000: a run's matches stay in memory, as its bare workflows do)
+        mm_worker = build_worker(
+            client,
+            task_queue="bench-matchmaker",
+            resources=resources,
+            limits=WorkerLimits(max_cached_workflows=args.max_cached),
+        )
+        bare_worker = Worker(
+            client,
+            task_queue="bench-bare",
+            workflows=[BareAnswer],
+            max_cached_workflows=args.max_cached,
+        )
         async with mm_worker, bare_worker, app_client(app, args.transport) as http:
             await bare_run(client, args.warm_up, args.width)  # warm-up, not reported
             await matchmaker_run(backend, http, inbox, links, args.warm_up, args.width)
@@ -360,6 +372,7 @@ async def main(args: argparse.Namespace) -> None:
             )
         print(
             f"transport: {args.transport}; settle: {'yes' if args.settle else 'no'}; "
+            f"workflow cache: {args.max_cached} on both sides; "
             f"emails received by the SMTP catcher: {inbox.total}"
         )
     finally:
@@ -389,6 +402,13 @@ if __name__ == "__main__":
         action="store_true",
         help="after each answer, wait (untimed) until what it set off is done: no answer "
         "competes with the previous one's emails and records",
+    )
+    parser.add_argument(
+        "--max-cached",
+        type=int,
+        default=1000,
+        help="workflows each worker keeps between steps, on both sides alike (the SDK's "
+        "default; a match's deployment keeps MATCHMAKER_WORKER_MAX_CACHED_WORKFLOWS, 250)",
     )
     parser.add_argument("--db-file", action="store_true", help="persist the dev server in SQLite")
     asyncio.run(main(parser.parse_args()))

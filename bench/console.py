@@ -1,6 +1,6 @@
 """The Secretariat's console at scale: its pages rendered over N matches (10,000 by default).
 
-Seeds the matches as bench/monitor.py does (straight into the store), gives the match that is
+Seeds the matches as bench/monitor.py does (bench/seed.py) (straight into the store), gives the match that is
 timed a timeline of 30 entries and 10 emails, signs a staff user in (a real console session,
 its cookie on every request), then renders each page through the real ASGI app in process
 (httpx ASGITransport): the overview (summary, funnels, attention, stalled; once with the
@@ -32,7 +32,7 @@ import httpx  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
 from api.app import create_app  # noqa: E402
-from bench.monitor import _quantile, seed, touch  # noqa: E402
+from bench.seed import quantile, seed, touch  # noqa: E402
 from domain.access import Role  # noqa: E402
 from infra.heap import freeze_startup_heap  # noqa: E402
 from infra.log import configure_logging  # noqa: E402
@@ -165,7 +165,7 @@ async def run_backend(name: str, url: str, args: argparse.Namespace, temporal) -
             print(f"{'page':42} {'min':>8} {'p50':>8} {'p99':>8} {'cpu p50':>8}  target")
             for case in cases(args.workshops):
                 times, cpu = await measure(client, case, args.repeat, sessions)
-                p50, p99 = statistics.median(times), _quantile(times, 0.99)
+                p50, p99 = statistics.median(times), quantile(times, 0.99)
                 ok = p99 <= TARGET_MS
                 met = met and ok
                 print(

@@ -17,7 +17,7 @@ from domain.text import NAME_MAX, one_line
 from infra.keys import parse_key
 from services.errors import DatabaseUnavailable
 from services.outages import outages_refused
-from store import queries, writes
+from store import queries, users
 from store.tables import ApiKeyRow, UserRow
 
 # A key used again within this long is not recorded as used again: reads write nothing.
@@ -150,7 +150,7 @@ async def add_user(sessions: async_sessionmaker, *, email: str, name: str, role:
     async with sessions() as session:
         if await queries.get_user(session, email=address) is not None:
             raise AccessError(f"a user {address!r} exists already")
-        user = await writes.add_user(session, email=address, name=name, role=Role(role).value)
+        user = await users.add_user(session, email=address, name=name, role=Role(role).value)
         await session.commit()
         return _user_view(user)
 
@@ -183,7 +183,7 @@ async def create_key(
             raise AccessError(
                 f"{user.email} is {user.role}: a key of theirs cannot be {granted.value}"
             )
-        key, token = await writes.add_api_key(
+        key, token = await users.add_api_key(
             session,
             user_id=user.id,
             name=_name(name or f"{granted.value} key of {user.name}"),
@@ -223,7 +223,7 @@ async def revoke_key(sessions: async_sessionmaker, *, key_id: str) -> None:
     async with sessions() as session:
         if await queries.get_api_key(session, key_id=key_id) is None:
             raise AccessError(f"no key {key_id!r}; `matchmaker keys list` shows them")
-        await writes.revoke_api_key(session, key_id=key_id, at=datetime.now(UTC))
+        await users.revoke_api_key(session, key_id=key_id, at=datetime.now(UTC))
         await session.commit()
     _verified.pop(key_id, None)
 
@@ -301,7 +301,7 @@ async def _verify(
                 key_id=key.key_id,
             )
         if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
-            await writes.touch_api_key(session, key_id=key.key_id, at=now)
+            await users.touch_api_key(session, key_id=key.key_id, at=now)
             await session.commit()
         # a key never grants more than its user has now (the user's role may have been lowered)
         role = min(Role(key.role), Role(user.role), key=lambda r: r.rank)

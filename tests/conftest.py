@@ -103,22 +103,28 @@ class Stack:
         )
 
 
-@pytest.fixture
-async def stack(temporal_env, sessions, smtp) -> AsyncIterator[Stack]:
-    """A worker with the real activities (database + SMTP) on a fresh task queue."""
-    handler, port = smtp
-    resources = Resources(
-        engine=None,  # type: ignore[arg-type] - the sessions fixture owns the engine
+def resources_for_tests(sessions, smtp_port: int) -> Resources:  # type: ignore[no-untyped-def]
+    """The activities' database (the sessions fixture owns the engine) and the test SMTP
+    server; partner links signed with the dev secret, as the API of the tests has it."""
+    return Resources(
+        engine=None,  # type: ignore[arg-type]
         sessions=sessions,
-        mailer=SmtpMailer(host="127.0.0.1", port=port, timeout=5),
+        mailer=SmtpMailer(host="127.0.0.1", port=smtp_port, timeout=5),
         identity=MailIdentity(
             sender="matchmaker@ssn4psi.org",
             sender_name="SSN4PSI Matchmaker",
             secretariat_email="secretariat@ssn4psi.org",
             public_base_url="http://matchmaker.test",
         ),
-        links=partner_links(Settings()),  # the dev secret, as the API of the tests has it
+        links=partner_links(Settings()),
     )
+
+
+@pytest.fixture
+async def stack(temporal_env, sessions, smtp) -> AsyncIterator[Stack]:
+    """A worker with the real activities (database + SMTP) on a fresh task queue."""
+    handler, port = smtp
+    resources = resources_for_tests(sessions, port)
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     async with build_worker(temporal_env.client, task_queue=task_queue, resources=resources):
         yield Stack(

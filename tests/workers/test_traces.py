@@ -2,6 +2,7 @@
 the Temporal client and worker (tracing interceptor), the workflow, its activities, the
 database and the SMTP server (aiosmtpd), exported to memory."""
 
+import dataclasses
 import json
 import uuid
 from collections.abc import Iterator
@@ -12,16 +13,15 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.client import Client
 
-from activities.notifications import MailIdentity
-from activities.smtp import SmtpMailer
 from api.app import create_app
 from infra.log import add_trace_id
 from infra.settings import Settings
 from infra.telemetry import client_options, install, instrument_app, instrument_engine
 from infra.temporal import data_converter
 from services.backend import Backend
+from tests.conftest import resources_for_tests
 from tests.support import bearer, http, unique_eoi, wait_for
-from workers.worker import Resources, build_worker, partner_links
+from workers.worker import build_worker
 
 
 @pytest.fixture(scope="module")
@@ -55,18 +55,7 @@ async def test_a_request_is_one_trace_down_to_smtp_and_sql(exported, temporal_en
     )
     instrument_engine(sessions.kw["bind"], provider)
     handler, port = smtp
-    resources = Resources(
-        engine=sessions.kw["bind"],
-        sessions=sessions,
-        mailer=SmtpMailer(host="127.0.0.1", port=port, timeout=5),
-        identity=MailIdentity(
-            sender="matchmaker@ssn4psi.org",
-            sender_name="SSN4PSI Matchmaker",
-            secretariat_email="secretariat@ssn4psi.org",
-            public_base_url="http://matchmaker.test",
-        ),
-        links=partner_links(Settings()),
-    )
+    resources = dataclasses.replace(resources_for_tests(sessions, port), engine=sessions.kw["bind"])
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     backend = Backend(client=client, sessions=sessions, task_queue=task_queue)
     app = create_app(settings, backend=backend)

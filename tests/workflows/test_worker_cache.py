@@ -5,15 +5,13 @@ import uuid
 
 import pytest
 
-from activities.notifications import MailIdentity
-from activities.smtp import SmtpMailer
 from domain.enums import PromptKind, Stage
 from domain.lifecycle import answers as a
 from infra.settings import Settings
-from tests.conftest import Stack
+from tests.conftest import Stack, resources_for_tests
 from tests.support import settings_for_tests
 from tests.workflows.helpers import Match
-from workers.worker import Resources, WorkerLimits, build_worker, partner_links
+from workers.worker import WorkerLimits, build_worker
 
 
 def test_the_limits_come_from_the_settings():
@@ -35,18 +33,7 @@ def test_the_cache_is_bounded_by_default():
 async def small_stack(temporal_env, sessions, smtp):
     """A worker that keeps two matches in memory, with the real activities."""
     handler, port = smtp
-    resources = Resources(
-        engine=None,  # type: ignore[arg-type] - the sessions fixture owns the engine
-        sessions=sessions,
-        mailer=SmtpMailer(host="127.0.0.1", port=port, timeout=5),
-        identity=MailIdentity(
-            sender="matchmaker@ssn4psi.org",
-            sender_name="SSN4PSI Matchmaker",
-            secretariat_email="secretariat@ssn4psi.org",
-            public_base_url="http://matchmaker.test",
-        ),
-        links=partner_links(Settings()),
-    )
+    resources = resources_for_tests(sessions, port)
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     limits = WorkerLimits(max_cached_workflows=2, max_concurrent_workflow_tasks=2)
     worker = build_worker(
