@@ -7,24 +7,17 @@ import sys
 from tests.support import ROOT
 
 
-def test_the_lifecycle_benchmark_runs_both_sides_with_real_work():
+def run_bench(script: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run a benchmark as a person would, from the project's root; fail with its error."""
     run = subprocess.run(
-        [
-            sys.executable,
-            "bench/lifecycle.py",
-            "--matches",
-            "2",
-            "--concurrency",
-            "2",
-            "--warm-up",
-            "1",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        [sys.executable, script, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
     assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+def test_the_lifecycle_benchmark_runs_both_sides_with_real_work():
+    run = run_bench("bench/lifecycle.py", "--matches", "2", "--concurrency", "2", "--warm-up", "1")
     out = run.stdout
     assert "Completing activity as failed" not in run.stderr
     shape = re.search(r"happy path per match: (\d+) activities, (\d+) updates", out)
@@ -38,23 +31,9 @@ def test_the_lifecycle_benchmark_runs_both_sides_with_real_work():
 
 
 def test_the_monitor_benchmark_runs_with_tiny_sizes_on_both_databases():
-    run = subprocess.run(
-        [
-            sys.executable,
-            "bench/monitor.py",
-            "--matches",
-            "300",
-            "--workshops",
-            "6",
-            "--repeat",
-            "3",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    run = run_bench(
+        "bench/monitor.py", "--matches", "300", "--workshops", "6", "--repeat", "3", timeout=600
     )
-    assert run.returncode == 0, run.stderr[-3000:]
     out = run.stdout
     assert "SQLite: 300 matches seeded" in out, out
     assert "PostgreSQL: 300 matches seeded" in out or "PostgreSQL: not installed" in out, out
@@ -66,14 +45,7 @@ def test_the_monitor_benchmark_runs_with_tiny_sizes_on_both_databases():
 
 
 def test_the_answer_benchmark_posts_each_answer_at_its_link_and_measures_both_sides():
-    run = subprocess.run(
-        [sys.executable, "bench/answer.py", "--answers", "3", "--rounds", "1", "--warm-up", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = run_bench("bench/answer.py", "--answers", "3", "--rounds", "1", "--warm-up", "1")
     out = run.stdout
     for name in ("bare q\\+u", "bare", "matchmaker"):
         assert re.search(rf"^{name} +3 answers in .* p50 +\d+\.\d ms +p99", out, re.MULTILINE), out
@@ -90,17 +62,19 @@ def test_the_answer_benchmark_posts_each_answer_at_its_link_and_measures_both_si
 
 
 def test_the_scale_benchmark_opens_matches_on_a_worker_process_and_queries_each():
-    run = subprocess.run(
-        [
-            *(sys.executable, "bench/scale.py", "--matches", "12", "--warm-up", "2"),
-            *("--width", "4", "--max-cached", "3", "--backend", "sqlite"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    run = run_bench(
+        "bench/scale.py",
+        "--matches",
+        "12",
+        "--warm-up",
+        "2",
+        "--width",
+        "4",
+        "--max-cached",
+        "3",
+        "--backend",
+        "sqlite",
     )
-    assert run.returncode == 0, run.stderr[-3000:]
     out = run.stdout
     assert re.search(r"^worker pid \d+: [\d.]+ MiB at start; workflow cache 3$", out, re.M), out
     assert re.search(r"^opened 12 matches, each waiting on its partners: ", out, re.M), out
