@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -15,6 +16,7 @@ from services.backend import Backend
 from services.errors import ConflictingEoi
 from services.outages import outages_refused
 from store import writes
+from store.units import run_unit
 from workflows import search_attributes as sa
 from workflows.contracts import MatchLifecycleInput
 from workflows.match_lifecycle import MatchLifecycle
@@ -106,7 +108,8 @@ async def _show(
     backend: Backend, *, eoi: ExpressionOfInterest, workflow_id: str, stage: Stage
 ) -> None:
     """Put the match in the read model unless it is there (the workflow may have been first)."""
-    async with backend.sessions() as session:
+
+    async def record(session: AsyncSession) -> None:
         await writes.create_match(
             session,
             eoi=eoi,
@@ -115,4 +118,6 @@ async def _show(
             status=MatchStatus.ACTIVE,
             next_deadline=None,
         )
-        await session.commit()
+
+    # matches of one workshop share rows: an import may meet PostgreSQL's deadlock detector
+    await run_unit(backend.sessions, record)

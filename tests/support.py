@@ -159,7 +159,7 @@ class PostgresServer:
             check=False,
             capture_output=True,
         )
-        shutil.rmtree(self.directory, ignore_errors=True)
+        shutil.rmtree(self.directory.parent, ignore_errors=True)  # the data, its log, the socket
 
 
 def start_postgres() -> PostgresServer | None:
