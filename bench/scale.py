@@ -34,6 +34,7 @@ from temporalio.client import Client  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from bench.cpu import port_of  # noqa: E402
+from bench.seed import quantile  # noqa: E402
 from domain.model import ExpressionOfInterest, match_id_for  # noqa: E402
 from infra.log import configure_logging  # noqa: E402
 from infra.settings import Settings  # noqa: E402
@@ -172,11 +173,6 @@ async def in_parallel(count: int, width: int, do) -> list[float]:  # type: ignor
 
     await asyncio.gather(*(lane() for _ in range(width)))
     return latencies
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def open_matches(
@@ -329,7 +325,7 @@ async def main(args: argparse.Namespace) -> int:
             f"queried {len(ids)}: {answered} answered with their own state in {queried:.1f} s "
             f"({len(ids) / queried:.1f}/s, {args.width} at once); "
             f"p50 {statistics.median(latencies) * 1000:.1f} ms, "
-            f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, "
+            f"p99 {quantile(latencies, 0.99) * 1000:.1f} ms, "
             f"max {max(latencies) * 1000:.1f} ms; worker peak {query_peak / MIB:.1f} MiB",
             flush=True,
         )
