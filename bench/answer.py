@@ -12,15 +12,13 @@ prints p50/p99 of both and the ratios (docs/benchmarks.md).
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import re
 import statistics
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email import message_from_bytes
 from pathlib import Path
@@ -28,28 +26,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
-import uvicorn  # noqa: E402
-from aiosmtpd.controller import Controller  # noqa: E402
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
-from activities.notifications import MailIdentity  # noqa: E402
-from activities.smtp import SmtpMailer  # noqa: E402
 from api.app import create_app  # noqa: E402
 from bench.bare import BareAnswer  # noqa: E402
-from bench.cpu import own_cpu, port_of, server_cpu  # noqa: E402
+from bench.cpu import own_cpu, server_cpu  # noqa: E402
+from bench.stack import BenchStack, app_client, bench_stack  # noqa: E402
 from domain.model import ExpressionOfInterest  # noqa: E402
 from infra.log import configure_logging  # noqa: E402
 from infra.settings import Settings  # noqa: E402
-from infra.temporal import binary_path, data_converter  # noqa: E402
 from services.backend import Backend  # noqa: E402
 from services.intake import submit_eoi  # noqa: E402
-from store.engine import make_engine, make_sessionmaker, upgrade_database  # noqa: E402
 from workers.cli import exit_without_teardown  # noqa: E402
-from workers.ports import free_port  # noqa: E402
-from workers.worker import Resources, WorkerLimits, build_worker, partner_links  # noqa: E402
-from workflows.search_attributes import ALL_KEYS  # noqa: E402
+from workers.worker import WorkerLimits, build_worker, partner_links, workflow_runner  # noqa: E402
 
+QUEUE = "bench-matchmaker"
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "eoi.json"
 ANSWER = {"decision": "confirm", "needs": "Rural clinics without a pharmacy", "exchange": "remote"}
 REFERENCE = re.compile(r"\b(match-[A-Za-z0-9._-]+)")  # in whatever language the email is
@@ -80,30 +71,6 @@ class Inbox:
         while match_id not in self.links:  # noqa: ASYNC110 - filled by the SMTP thread
             await asyncio.sleep(0.02)
         return self.links[match_id]
-
-
-class _QuietServer(uvicorn.Server):
-    """uvicorn as a task of this process, leaving signals alone."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-@contextlib.asynccontextmanager
-async def served(app, port: int) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
-    )
-    server = _QuietServer(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:  # noqa: ASYNC110 - uvicorn sets a flag, no event
-            await asyncio.sleep(0.01)
-        yield
-    finally:
-        server.should_exit = True
-        await task
 
 
 SERVER_PORT = [""]  # the dev server's port, once started
@@ -260,125 +227,83 @@ async def matchmaker_run(
     return await _timed("matchmaker", [post(p) for p in paths], after if settle else None)
 
 
-@contextlib.asynccontextmanager
-async def app_client(app, transport: str) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    if transport == "asgi":
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
-        ) as http:
-            yield http
-        return
-    port = free_port()
-    async with (
-        served(app, port),
-        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http,
-    ):
-        yield http
-
-
 async def main(args: argparse.Namespace) -> None:
     configure_logging(level="WARNING", json=False)
-    workdir = Path(tempfile.mkdtemp(prefix="matchmaker-bench-"))
-    db_url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
-    await asyncio.to_thread(upgrade_database, db_url)
     template = ExpressionOfInterest.model_validate_json(EXAMPLE.read_text())
     inbox = Inbox(template.adopter.contact.email)
-    smtp_port = free_port()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
-    smtp.start()
-    extra = ["--db-filename", str(workdir / "temporal.db")] if args.db_file else []
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(binary_path("temporal")),
-        data_converter=data_converter(Settings(env="dev", data_dir=workdir)),
-        search_attributes=ALL_KEYS,
-        ui=False,
-        dev_server_log_level="error",
-        dev_server_extra_args=extra,
-    )
-    SERVER_PORT[0] = port_of(env.client)
-    engine = make_engine(db_url)
     # the links lead to 127.0.0.1; one address sends every answer, so the per-address limit
     # of the partner pages is lifted (a real deployment sees many addresses)
     settings = Settings(
-        database_url=db_url,
-        task_queue="bench-matchmaker",
+        task_queue=QUEUE,
         public_base_url="http://127.0.0.1",
         allowed_hosts=["127.0.0.1"],
         partner_answers_per_minute=10**9,
     )
     links = partner_links(settings)
-    resources = Resources(
-        engine=engine,
-        sessions=make_sessionmaker(engine),
-        mailer=SmtpMailer(host="127.0.0.1", port=smtp_port),
-        identity=MailIdentity(
-            sender="matchmaker@ssn4psi.org",
-            sender_name="Matchmaker",
-            secretariat_email="secretariat@ssn4psi.org",
-            public_base_url=settings.public_base_url,
-        ),
-        links=links,
+    async with bench_stack(
+        inbox, public_base_url=settings.public_base_url, db_file=args.db_file, links=links
+    ) as stack:
+        await measure(args, stack, settings, inbox, links)
+
+
+async def measure(args, stack: BenchStack, settings: Settings, inbox: Inbox, links) -> None:  # type: ignore[no-untyped-def]
+    """Warm both sides up, then bare, matchmaker, bare, …, bare; print each run and the
+    ratios of each matchmaker run to the mean of the bare runs either side of it."""
+    SERVER_PORT[0] = stack.server_port
+    client = stack.client
+    backend = Backend(client=client, sessions=stack.resources.sessions, task_queue=QUEUE)
+    app = create_app(settings, backend=backend)
+    # both workers keep the same number of workflows between their steps (the SDK's default,
+    # 1,000: a run's matches stay in memory, as its bare workflows do), in the same runner
+    sandboxed = args.sandbox == "on"
+    mm_worker = build_worker(
+        client,
+        task_queue=QUEUE,
+        resources=stack.resources,
+        limits=WorkerLimits(max_cached_workflows=args.max_cached),
+        sandboxed=sandboxed,
     )
-    try:
-        client = env.client
-        backend = Backend(client=client, sessions=resources.sessions, task_queue="bench-matchmaker")
-        app = create_app(settings, backend=backend)
-        # both workers keep the same number of workflows between their steps (the SDK's
-        # default, 1,000: a run's matches stay in memory, as its bare workflows do)
-        mm_worker = build_worker(
-            client,
-            task_queue="bench-matchmaker",
-            resources=resources,
-            limits=WorkerLimits(max_cached_workflows=args.max_cached),
-        )
-        bare_worker = Worker(
-            client,
-            task_queue="bench-bare",
-            workflows=[BareAnswer],
-            max_cached_workflows=args.max_cached,
-        )
-        async with mm_worker, bare_worker, app_client(app, args.transport) as http:
-            await bare_run(client, args.warm_up, args.width)  # warm-up, not reported
-            await matchmaker_run(backend, http, inbox, links, args.warm_up, args.width)
-            # for reference: the two round trips the answer page makes (a query of the
-            # state, then the Update) on the bare workflow
-            reference = await bare_run(
-                client, args.answers, args.width, query=True, settle=args.settle
-            )
-            print(reference.line(), flush=True)
-            # every matchmaker run between two bare runs: bare, matchmaker, bare, …, bare
-            runs = []
-            for name in ["bare", *["matchmaker", "bare"] * args.rounds]:
-                if name == "bare":
-                    run = await bare_run(client, args.answers, args.width, settle=args.settle)
-                else:
-                    run = await matchmaker_run(
-                        backend, http, inbox, links, args.answers, args.width, settle=args.settle
-                    )
-                print(run.line(), flush=True)
-                runs.append(run)
-        bares = runs[0::2]
-        mms = runs[1::2]
-        for q, label in ((0.5, "p50"), (0.99, "p99")):
-            ratios = [
-                m.percentile(q) / statistics.mean((b.percentile(q), a.percentile(q)))
-                for m, b, a in zip(mms, bares, bares[1:], strict=False)
-            ]
-            print(
-                f"{label}: matchmaker / bare = {statistics.median(ratios):.2f} "
-                f"(median of {len(ratios)}, min {min(ratios):.2f}, max {max(ratios):.2f})"
-                + ("  target <= 1.5: " + ("met" if statistics.median(ratios) <= 1.5 else "NOT met"))
-                * (label == "p99")
-            )
+    bare_worker = Worker(
+        client,
+        task_queue="bench-bare",
+        workflows=[BareAnswer],
+        max_cached_workflows=args.max_cached,
+        workflow_runner=workflow_runner(sandboxed=sandboxed),
+    )
+    async with mm_worker, bare_worker, app_client(app, args.transport) as http:
+        await bare_run(client, args.warm_up, args.width)  # warm-up, not reported
+        await matchmaker_run(backend, http, inbox, links, args.warm_up, args.width)
+        # for reference: the two round trips the answer page makes (a query of the state,
+        # then the Update) on the bare workflow
+        reference = await bare_run(client, args.answers, args.width, query=True, settle=args.settle)
+        print(reference.line(), flush=True)
+        runs = []
+        for name in ["bare", *["matchmaker", "bare"] * args.rounds]:
+            if name == "bare":
+                run = await bare_run(client, args.answers, args.width, settle=args.settle)
+            else:
+                run = await matchmaker_run(
+                    backend, http, inbox, links, args.answers, args.width, settle=args.settle
+                )
+            print(run.line(), flush=True)
+            runs.append(run)
+    bares, mms = runs[0::2], runs[1::2]
+    for q, label in ((0.5, "p50"), (0.99, "p99")):
+        ratios = [
+            m.percentile(q) / statistics.mean((b.percentile(q), a.percentile(q)))
+            for m, b, a in zip(mms, bares, bares[1:], strict=False)
+        ]
         print(
-            f"transport: {args.transport}; settle: {'yes' if args.settle else 'no'}; "
-            f"workflow cache: {args.max_cached} on both sides; "
-            f"emails received by the SMTP catcher: {inbox.total}"
+            f"{label}: matchmaker / bare = {statistics.median(ratios):.2f} "
+            f"(median of {len(ratios)}, min {min(ratios):.2f}, max {max(ratios):.2f})"
+            + ("  target <= 1.5: " + ("met" if statistics.median(ratios) <= 1.5 else "NOT met"))
+            * (label == "p99")
         )
-    finally:
-        await env.shutdown()
-        await engine.dispose()
-        smtp.stop()
+    print(
+        f"transport: {args.transport}; settle: {'yes' if args.settle else 'no'}; "
+        f"workflow cache: {args.max_cached}, sandbox: {args.sandbox}, on both sides; "
+        f"emails received by the SMTP catcher: {inbox.total}"
+    )
 
 
 if __name__ == "__main__":
@@ -409,6 +334,13 @@ if __name__ == "__main__":
         default=1000,
         help="workflows each worker keeps between steps, on both sides alike (the SDK's "
         "default; a match's deployment keeps MATCHMAKER_WORKER_MAX_CACHED_WORKFLOWS, 250)",
+    )
+    parser.add_argument(
+        "--sandbox",
+        choices=["on", "off"],
+        default="off",
+        help="the workflow sandbox, on both sides alike: off as a production worker runs "
+        "(docker-compose.yml), on as the tests and the dev stack run",
     )
     parser.add_argument("--db-file", action="store_true", help="persist the dev server in SQLite")
     asyncio.run(main(parser.parse_args()))

@@ -14,7 +14,6 @@ import asyncio
 import gc
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -23,26 +22,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aiosmtpd.controller import Controller  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
-from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
-from activities.notifications import MailIdentity  # noqa: E402
-from activities.smtp import SmtpMailer
 from bench.bare import CHECKIN_SECONDS, BareLifecycle, noop  # noqa: E402
-from bench.cpu import own_cpu, port_of, server_cpu  # noqa: E402
+from bench.cpu import own_cpu, server_cpu  # noqa: E402
 from bench.drivers import INBOX, Tally, drive_bare, drive_match, shape_of  # noqa: E402
+from bench.stack import BenchStack, bench_stack  # noqa: E402
 from domain.policy import TimingPolicy  # noqa: E402
 from infra.log import configure_logging  # noqa: E402
-from infra.settings import Settings  # noqa: E402
-from infra.temporal import binary_path, data_converter  # noqa: E402
 from services.backend import Backend  # noqa: E402
-from store.engine import make_engine, make_sessionmaker, upgrade_database  # noqa: E402
 from workers.cli import exit_without_teardown  # noqa: E402
-from workers.ports import free_port  # noqa: E402
-from workers.worker import Resources, activities_of, build_worker  # noqa: E402
-from workflows.search_attributes import ALL_KEYS  # noqa: E402
+from workers.worker import activities_of, build_worker  # noqa: E402
 
 SERVER_PORT = [""]  # the dev server's port, once started
 
@@ -121,40 +112,25 @@ async def history_profile(client, run: Run, sample: int = 20) -> str:  # type: i
 
 async def main(args: argparse.Namespace) -> None:
     configure_logging(level="WARNING", json=False)
-    workdir = Path(tempfile.mkdtemp(prefix="matchmaker-bench-"))
-    db_url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
-    await asyncio.to_thread(upgrade_database, db_url)
 
     class Sink:
         async def handle_DATA(self, server, session, envelope):  # noqa: N802
             INBOX.receive(envelope.content, envelope.rcpt_tos)
             return "250 OK"
 
-    smtp_port = free_port()
-    smtp = Controller(Sink(), hostname="127.0.0.1", port=smtp_port)
-    smtp.start()
-    extra = ["--db-filename", str(workdir / "temporal.db")] if args.db_file else []
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(binary_path("temporal")),
-        data_converter=data_converter(Settings(env="dev", data_dir=workdir)),
-        search_attributes=ALL_KEYS,
-        ui=False,
-        dev_server_log_level="error",
-        dev_server_extra_args=extra,
-    )
-    SERVER_PORT[0] = port_of(env.client)
-    engine = make_engine(db_url)
-    resources = Resources(
-        engine=engine,
-        sessions=make_sessionmaker(engine),
-        mailer=SmtpMailer(host="127.0.0.1", port=smtp_port),
-        identity=MailIdentity(
-            sender="matchmaker@ssn4psi.org",
-            sender_name="Matchmaker",
-            secretariat_email="secretariat@ssn4psi.org",
-            public_base_url="http://127.0.0.1:8000",
-        ),
-    )
+    async with bench_stack(
+        Sink(),
+        public_base_url="http://127.0.0.1:8000",
+        database_url=args.database_url,
+        db_file=args.db_file,
+    ) as stack:
+        await measure_all(args, stack)
+
+
+async def measure_all(args: argparse.Namespace, stack: BenchStack) -> None:
+    """bare, matchmaker, bare, …, matchmaker, bare, then no-op; print the ratios."""
+    SERVER_PORT[0] = stack.server_port
+    client, resources = stack.client, stack.resources
     policy = TimingPolicy(
         reminder_days=(1,),
         escalation_day=2,
@@ -162,93 +138,87 @@ async def main(args: argparse.Namespace) -> None:
         checkin_interval_days=CHECKIN_SECONDS / 86400,
         checkin_reminder_days=CHECKIN_SECONDS * 0.95 / 86400,  # after the partner answered
     )
-    try:
-        client = env.client
-        mm_worker = build_worker(client, task_queue="bench-matchmaker", resources=resources)
-        bare_worker = Worker(
-            client,
-            task_queue="bench-bare",
-            workflows=[BareLifecycle],
-            activities=[noop, *activities_of(resources)],
+    mm_worker = build_worker(client, task_queue="bench-matchmaker", resources=resources)
+    bare_worker = Worker(
+        client,
+        task_queue="bench-bare",
+        workflows=[BareLifecycle],
+        activities=[noop, *activities_of(resources)],
+    )
+    async with mm_worker, bare_worker:
+        mm = Backend(client=client, sessions=resources.sessions, task_queue="bench-matchmaker")
+        sample = await drive_match(mm, policy, Tally(), settle=1.0)
+        shape = await shape_of(client, sample, token=sample.removeprefix("match-"))
+        steps = shape.activities + shape.updates
+        print(f"happy path per match: {shape.activities} activities, {shape.updates} updates")
+        print(f"  shape: {shape}")
+        await measure(
+            "warm-up",
+            args.warm_up,
+            args.warm_up,
+            steps,
+            lambda tally: drive_bare(client, "bench-bare", shape, tally),
         )
-        async with mm_worker, bare_worker:
-            mm = Backend(client=client, sessions=resources.sessions, task_queue="bench-matchmaker")
-            sample = await drive_match(mm, policy, Tally(), settle=1.0)
-            shape = await shape_of(client, sample, token=sample.removeprefix("match-"))
-            steps = shape.activities + shape.updates
-            print(f"happy path per match: {shape.activities} activities, {shape.updates} updates")
-            print(f"  shape: {shape}")
-            await measure(
-                "warm-up",
-                args.warm_up,
-                args.warm_up,
-                steps,
-                lambda tally: drive_bare(client, "bench-bare", shape, tally),
-            )
-            drivers = {
-                "bare": lambda tally: drive_bare(client, "bench-bare", shape, tally),
-                "matchmaker": lambda tally: drive_match(mm, policy, tally),
-                "no-op": lambda tally: drive_bare(client, "bench-bare", shape, tally, noop=True),
-            }
-            # Every matchmaker run sits between two bare runs (the database grows, and on a
-            # shared machine the load changes from one run to the next): with --rounds R,
-            # bare, matchmaker, bare, …, matchmaker, bare, then no-op.
-            order = (
-                ["bare", *["matchmaker", "bare"] * args.rounds, "no-op"]
-                if args.only is None
-                else [args.only]
-            )
-            runs = [
-                await measure(name, args.matches, args.concurrency, steps, drivers[name])
-                for name in order
-            ]
-            if args.events:
-                for run in {r.name: r for r in runs}.values():
-                    print(await history_profile(client, run))
-        for run in runs:
-            print(run.line())
-        if args.only is not None:
-            return
-        bares = [r for r in runs if r.name == "bare"]
-        mms = [r for r in runs if r.name == "matchmaker"]
-        bare = statistics.mean(r.per_second for r in bares)
-        mm = statistics.mean(r.per_second for r in mms)
-        floor = next(r.per_second for r in runs if r.name == "no-op")
-        # each matchmaker run against the mean of the bare runs just before and after it
-        ratios = [
-            m.per_second / statistics.mean((b.per_second, a.per_second))
-            for m, b, a in zip(mms, bares, bares[1:], strict=False)
+        drivers = {
+            "bare": lambda tally: drive_bare(client, "bench-bare", shape, tally),
+            "matchmaker": lambda tally: drive_match(mm, policy, tally),
+            "no-op": lambda tally: drive_bare(client, "bench-bare", shape, tally, noop=True),
+        }
+        # Every matchmaker run sits between two bare runs (the database grows, and on a
+        # shared machine the load changes from one run to the next): with --rounds R,
+        # bare, matchmaker, bare, …, matchmaker, bare, then no-op.
+        order = (
+            ["bare", *["matchmaker", "bare"] * args.rounds, "no-op"]
+            if args.only is None
+            else [args.only]
+        )
+        runs = [
+            await measure(name, args.matches, args.concurrency, steps, drivers[name])
+            for name in order
         ]
-        cpu = [
-            m.worker_cpu
-            / m.workflows
-            / statistics.mean((b.worker_cpu / b.workflows, a.worker_cpu / a.workflows))
-            for m, b, a in zip(mms, bares, bares[1:], strict=False)
-        ]
-        ratio = statistics.median(ratios)
-        print(f"emails received by the SMTP catcher: {INBOX.total}", flush=True)
-        print(
-            f"ratio matchmaker / bare = {ratio:.3f}  "
-            f"(target >= 0.85: {'met' if ratio >= 0.85 else 'NOT met'})"
-            + (
-                f"  median of {len(ratios)}, min {min(ratios):.3f}, max {max(ratios):.3f}"
-                if len(ratios) > 1
-                else ""
-            )
+        if args.events:
+            for run in {r.name: r for r in runs}.values():
+                print(await history_profile(client, run))
+    for run in runs:
+        print(run.line())
+    if args.only is not None:
+        return
+    bares = [r for r in runs if r.name == "bare"]
+    mms = [r for r in runs if r.name == "matchmaker"]
+    bare = statistics.mean(r.per_second for r in bares)
+    mm = statistics.mean(r.per_second for r in mms)
+    floor = next(r.per_second for r in runs if r.name == "no-op")
+    # each matchmaker run against the mean of the bare runs just before and after it
+    ratios = [
+        m.per_second / statistics.mean((b.per_second, a.per_second))
+        for m, b, a in zip(mms, bares, bares[1:], strict=False)
+    ]
+    cpu = [
+        m.worker_cpu
+        / m.workflows
+        / statistics.mean((b.worker_cpu / b.workflows, a.worker_cpu / a.workflows))
+        for m, b, a in zip(mms, bares, bares[1:], strict=False)
+    ]
+    ratio = statistics.median(ratios)
+    print(f"emails received by the SMTP catcher: {INBOX.total}", flush=True)
+    print(
+        f"ratio matchmaker / bare = {ratio:.3f}  "
+        f"(target >= 0.85: {'met' if ratio >= 0.85 else 'NOT met'})"
+        + (
+            f"  median of {len(ratios)}, min {min(ratios):.3f}, max {max(ratios):.3f}"
+            if len(ratios) > 1
+            else ""
         )
-        print(
-            "Python CPU per workflow, matchmaker / bare = "
-            + ", ".join(f"{c:.2f}" for c in cpu)
-            + " (worker+driver; rises with a run's length on a loaded machine)"
-        )
-        print(
-            f"for reference: matchmaker / no-op activities = {mm / floor:.3f}, "
-            f"bare / no-op activities = {bare / floor:.3f} (the cost of the work itself)"
-        )
-    finally:
-        await env.shutdown()
-        await engine.dispose()
-        smtp.stop()
+    )
+    print(
+        "Python CPU per workflow, matchmaker / bare = "
+        + ", ".join(f"{c:.2f}" for c in cpu)
+        + " (worker+driver; rises with a run's length on a loaded machine)"
+    )
+    print(
+        f"for reference: matchmaker / no-op activities = {mm / floor:.3f}, "
+        f"bare / no-op activities = {bare / floor:.3f} (the cost of the work itself)"
+    )
 
 
 if __name__ == "__main__":

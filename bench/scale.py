@@ -268,6 +268,7 @@ async def main(args: argparse.Namespace) -> int:
             "task_queue": TASK_QUEUE,
             "smtp_port": str(smtp_port),
             "worker_max_cached_workflows": str(args.max_cached),
+            "worker_workflow_sandbox": str(args.sandbox == "on").lower(),
             # the keys this process seals payloads with (none: both make the same dev key)
             "payload_keys": ",".join(k.get_secret_value() for k in settings.payload_keys),
             "log_level": "WARNING",
@@ -284,7 +285,7 @@ async def main(args: argparse.Namespace) -> int:
         run = uuid.uuid4().hex[:6]
         print(
             f"worker pid {worker.pid}: {rss(worker.pid) / MIB:.1f} MiB at start; "
-            f"workflow cache {args.max_cached}",
+            f"workflow cache {args.max_cached}, sandbox {args.sandbox}",
             flush=True,
         )
         # warm-up: the worker has imported and compiled what a match needs (its baseline)
@@ -372,6 +373,13 @@ if __name__ == "__main__":
         type=int,
         default=Settings.model_fields["worker_max_cached_workflows"].default,
         help="the worker's workflow cache (MATCHMAKER_WORKER_MAX_CACHED_WORKFLOWS)",
+    )
+    parser.add_argument(
+        "--sandbox",
+        choices=["on", "off"],
+        default="off",
+        help="the workflow sandbox (MATCHMAKER_WORKER_WORKFLOW_SANDBOX): off as docker-compose.yml "
+        "runs a worker",
     )
     parser.add_argument(
         "--backend",

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         gt=0,
         description="activities (emails, database writes) a worker runs at once",
     )
+    worker_workflow_sandbox: bool = Field(
+        default=True,
+        description="run the match workflow in Temporal's sandbox, which stops a "
+        "non-deterministic call as it is made. The tests and the replay checks always use it; "
+        "a production worker may turn it off to cut each match step's CPU (docs/operations.md)",
+    )
     temporal_ui_port: int = 8233
     temporal_ui_url: str | None = Field(
         default=None,

@@ -54,7 +54,7 @@ def test_the_answer_benchmark_posts_each_answer_at_its_link_and_measures_both_si
     # every answer was taken from the link in an email (1 warm-up and 3 measured matches);
     # the benchmark stops on any answer the page did not record
     emails = re.search(
-        r"^transport: http; settle: no; workflow cache: \d+ on both sides; emails received by the SMTP catcher: (\d+)",
+        r"^transport: http; settle: no; workflow cache: \d+, sandbox: off, on both sides; emails received by the SMTP catcher: (\d+)",
         out,
         re.M,
     )
@@ -76,7 +76,7 @@ def test_the_scale_benchmark_opens_matches_on_a_worker_process_and_queries_each(
         "sqlite",
     )
     out = run.stdout
-    assert re.search(r"^worker pid \d+: [\d.]+ MiB at start; workflow cache 3$", out, re.M), out
+    assert re.search(r"^worker pid \d+: [\d.]+ MiB at start; workflow cache 3, sandbox off$", out, re.M), out
     assert re.search(r"^opened 12 matches, each waiting on its partners: ", out, re.M), out
     tenths = re.search(
         r"^worker memory, the peak within each tenth of the matches opened \(MiB\):((?: \d+){10})$",

@@ -55,6 +55,13 @@ def test_secrets_are_required_from_the_environment(compose):
     assert env["MATCHMAKER_DATABASE_URL"].startswith("postgresql+asyncpg://")
 
 
+def test_the_production_worker_runs_the_workflow_outside_the_sandbox(compose):
+    # the tests and the replay checks run it in the sandbox (tests/workflows/test_replay.py)
+    value = _env(compose["services"]["worker"])["MATCHMAKER_WORKER_WORKFLOW_SANDBOX"]
+    assert Settings(worker_workflow_sandbox=value).worker_workflow_sandbox is False
+    assert "MATCHMAKER_WORKER_WORKFLOW_SANDBOX" not in _env(compose["services"]["api"])
+
+
 def test_project_services_are_built_and_run_real_commands(compose):
     commands = {c.name for c in get_command(app).commands.values()}  # type: ignore[attr-defined]
     for name in ("migrate", "api", "worker", "codec-server"):

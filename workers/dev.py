@@ -5,7 +5,6 @@ import contextlib
 import os
 import secrets
 import signal
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,18 +32,11 @@ from workers.codec_server import create_codec_app
 from workers.mailcatcher import start_mail_catcher
 from workers.observe import metrics_endpoint
 from workers.ports import free_port, port_is_free
+from workers.serving import QuietServer
 from workers.worker import WorkerLimits, build_worker, open_resources
 from workflows.search_attributes import ALL_KEYS
 
 logger = structlog.get_logger()
-
-
-class _QuietServer(uvicorn.Server):
-    """A uvicorn server that leaves signal handling to the supervisor."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 class DevStackError(RuntimeError):
@@ -272,6 +264,7 @@ async def run_dev(settings: Settings) -> int:
                 task_queue=settings.task_queue,
                 resources=resources,
                 limits=WorkerLimits.from_settings(settings),
+                sandboxed=settings.worker_workflow_sandbox,
             )
             app = create_app(
                 settings, backend=backend_for(settings, client=client, sessions=resources.sessions)
@@ -281,14 +274,14 @@ async def run_dev(settings: Settings) -> int:
                 settings, settings.api_metrics_port, sessions=resources.sessions
             )
             stack.enter_context(metrics)
-            server = _QuietServer(
+            server = QuietServer(
                 uvicorn.Config(
                     app,
                     **(uvicorn_options(settings) | {"port": ports.api}),
                     lifespan="on",
                 )
             )
-            codec = _QuietServer(
+            codec = QuietServer(
                 uvicorn.Config(
                     create_codec_app(
                         settings, codec=payload_codec(settings), sessions=resources.sessions

@@ -35,6 +35,7 @@ async def run_worker(settings: Settings) -> None:
             task_queue=settings.task_queue,
             resources=resources,
             limits=WorkerLimits.from_settings(settings),
+            sandboxed=settings.worker_workflow_sandbox,
         )
         freeze_startup_heap()
         with metrics_endpoint(settings, settings.worker_metrics_port):

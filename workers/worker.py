@@ -10,7 +10,7 @@ import structlog
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.notifications import MailIdentity, Notifications
@@ -34,6 +34,15 @@ SANDBOX = SandboxedWorkflowRunner(
         "email_validator", "idna", "pycountry", "pydantic_extra_types"
     )
 )
+# Without the sandbox: each step, replay and query costs less than half the CPU (docs/
+# operations.md, "The workflow sandbox"). The tests and the replay checks keep the sandbox,
+# so a non-deterministic call in workflows/ still fails there before it ships.
+UNSANDBOXED = UnsandboxedWorkflowRunner()
+
+
+def workflow_runner(*, sandboxed: bool) -> WorkflowRunner:
+    """The runner of the match workflow: Temporal's sandbox, or the workflow run as imported."""
+    return SANDBOX if sandboxed else UNSANDBOXED
 
 
 def _default(setting: str) -> int:
@@ -132,17 +141,19 @@ def build_worker(
     task_queue: str,
     resources: Resources,
     limits: WorkerLimits | None = None,
+    sandboxed: bool = True,
 ) -> Worker:
     """Register the workflows and the bound activity methods on one task queue. The workflow
     cache is bounded (``limits``): a match evicted from it is replayed from its history when it
-    next moves or is queried, so memory stays flat however many matches are open."""
+    next moves or is queried, so memory stays flat however many matches are open. ``sandboxed``
+    runs the workflow in Temporal's sandbox (Settings ``worker_workflow_sandbox``)."""
     load_reference_data()
     limits = limits or WorkerLimits()
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        workflow_runner=SANDBOX,
+        workflow_runner=workflow_runner(sandboxed=sandboxed),
         activities=activities_of(resources),
         max_cached_workflows=limits.max_cached_workflows,
         max_concurrent_workflow_tasks=limits.max_concurrent_workflow_tasks,

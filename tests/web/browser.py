@@ -1,14 +1,11 @@
 """Helpers for the partner pages in a real browser: the app over real HTTP, headless Chromium
 (Debian's, never a downloaded one), axe-core, screenshots kept as test artifacts."""
 
-import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import uvicorn
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright
 
@@ -24,34 +21,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 BLOCKING = ("serious", "critical")  # axe impacts a page must not have
-
-
-class _QuietServer(uvicorn.Server):
-    """uvicorn in the test's event loop, leaving signals to pytest."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-@contextlib.asynccontextmanager
-async def served(app: Any, port: int) -> AsyncIterator[str]:
-    """Serve ``app`` over HTTP on 127.0.0.1:``port`` for the block; yield its base URL."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
-    )
-    server = _QuietServer(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()  # raises what stopped it
-                raise RuntimeError("uvicorn stopped before it started")
-            await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
 
 
 @contextlib.asynccontextmanager

@@ -24,11 +24,11 @@ from tests.web.browser import (
     artifacts_dir,
     chromium,
     overflowing,
-    served,
     violations,
 )
 from tests.web.test_partner_pages import _text
 from workers.ports import free_port
+from workers.serving import served
 from workers.worker import Resources, build_worker, partner_links
 
 pytestmark = pytest.mark.skipif(

@@ -17,9 +17,10 @@ from domain.policy import TimingPolicy
 from infra.settings import Settings
 from infra.temporal import binary_path, data_converter, payload_codec, readable
 from tests.support import settings_for_tests, unique_eoi
-from tests.web.browser import CHROMIUM, artifacts_dir, chromium, served
+from tests.web.browser import CHROMIUM, artifacts_dir, chromium
 from workers.codec_server import create_codec_app
 from workers.ports import free_port
+from workers.serving import served
 from workflows.contracts import MatchLifecycleInput
 from workflows.match_lifecycle import MatchLifecycle
 from workflows.search_attributes import ALL_KEYS

@@ -13,7 +13,7 @@ from temporalio.worker import Replayer
 from domain.model import load_reference_data
 from infra.temporal import data_converter
 from tests.support import settings_for_tests
-from workers.worker import SANDBOX, WORKFLOWS
+from workers.worker import SANDBOX, UNSANDBOXED, WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -47,14 +47,17 @@ def test_the_paths_have_stored_histories(generation: str):
         assert {"recorded_visit_then_progress", "advanced_past_a_scheduled_visit"} <= names
 
 
+@pytest.mark.parametrize("runner", [SANDBOX, UNSANDBOXED], ids=["sandboxed", "unsandboxed"])
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
-async def test_history_replays(path: Path):
+async def test_history_replays(path: Path, runner):
+    """In the sandbox the tests run, and without it as a production worker may run: the same
+    commands either way."""
     load_reference_data()
     history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
     replayer = Replayer(
         workflows=WORKFLOWS,
         data_converter=data_converter(settings_for_tests()),
-        workflow_runner=SANDBOX,
+        workflow_runner=runner,
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

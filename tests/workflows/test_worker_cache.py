@@ -11,7 +11,7 @@ from infra.settings import Settings
 from tests.conftest import Stack, resources_for_tests
 from tests.support import settings_for_tests
 from tests.workflows.helpers import Match
-from workers.worker import WorkerLimits, build_worker
+from workers.worker import SANDBOX, UNSANDBOXED, WorkerLimits, build_worker
 
 
 def test_the_limits_come_from_the_settings():
@@ -29,15 +29,35 @@ def test_the_cache_is_bounded_by_default():
     assert 0 < WorkerLimits().max_cached_workflows <= 400
 
 
-@pytest.fixture
-async def small_stack(temporal_env, sessions, smtp):
-    """A worker that keeps two matches in memory, with the real activities."""
+async def test_the_sandbox_comes_from_the_settings(temporal_env):
+    resources = resources_for_tests(None, 25)  # the worker is built, never run
+    for setting, runner in ((True, SANDBOX), (False, UNSANDBOXED)):
+        settings = settings_for_tests(worker_workflow_sandbox=setting)
+        worker = build_worker(
+            temporal_env.client,
+            task_queue=f"never-polled-{uuid.uuid4().hex[:8]}",
+            resources=resources,
+            sandboxed=settings.worker_workflow_sandbox,
+        )
+        assert worker.config()["workflow_runner"] is runner
+    # the SDK's default, the tests' and the dev stack's: a non-deterministic call fails there
+    assert Settings().worker_workflow_sandbox is True
+
+
+@pytest.fixture(params=[True, False], ids=["sandboxed", "unsandboxed"])
+async def small_stack(request, temporal_env, sessions, smtp):
+    """A worker that keeps two matches in memory, with the real activities; in the workflow
+    sandbox, and without it as a production worker may run."""
     handler, port = smtp
     resources = resources_for_tests(sessions, port)
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     limits = WorkerLimits(max_cached_workflows=2, max_concurrent_workflow_tasks=2)
     worker = build_worker(
-        temporal_env.client, task_queue=task_queue, resources=resources, limits=limits
+        temporal_env.client,
+        task_queue=task_queue,
+        resources=resources,
+        limits=limits,
+        sandboxed=request.param,
     )
     assert worker.config()["max_cached_workflows"] == 2
     async with worker:

@@ -18,10 +18,11 @@ from services import intake
 from services.backend import Backend
 from store.tables import MatchRow
 from tests.support import unique_eoi, wait_for
-from tests.web.browser import CHROMIUM, artifacts_dir, chromium, overflowing, served, violations
+from tests.web.browser import CHROMIUM, artifacts_dir, chromium, overflowing, violations
 from tests.web.console.conftest import console_settings
 from tests.web.console.support import PASSWORD, console_user
 from workers.ports import free_port
+from workers.serving import served
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
