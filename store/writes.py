@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import case, literal, select, update
+from sqlalchemy import case, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,31 +47,41 @@ async def _insert_ignore(
     return max(result.rowcount, 0)
 
 
-async def _institution_id(session: AsyncSession, institution: Institution) -> int:
-    key = institution.name.casefold()
+async def _institution_ids(
+    session: AsyncSession, institutions: Sequence[Institution]
+) -> dict[tuple[str, str], int]:
+    """The ids of the institutions, each inserted unless it exists, by (name key, country).
+
+    Every writer inserts them in that one order, whatever role each plays: two matches whose
+    institutions are each other's adopter and provider would otherwise wait on each other's
+    uncommitted rows in opposite orders, and PostgreSQL would end one of them as a deadlock."""
+    keys = sorted({(i.name.casefold(), i.country): i for i in institutions}.items())
     await _insert_ignore(
         session,
         InstitutionRow,
-        {"name": institution.name, "name_key": key, "country": institution.country},
+        [{"name": i.name, "name_key": key, "country": country} for (key, country), i in keys],
     )
-    return (
-        await session.execute(
-            select(InstitutionRow.id).where(
-                InstitutionRow.name_key == key, InstitutionRow.country == institution.country
-            )
+    rows = await session.execute(
+        select(InstitutionRow.name_key, InstitutionRow.country, InstitutionRow.id).where(
+            tuple_(InstitutionRow.name_key, InstitutionRow.country).in_([k for k, _ in keys])
         )
-    ).scalar_one()
+    )
+    return {(key, country): id_ for key, country, id_ in rows}
 
 
-async def _contact_id(session: AsyncSession, contact: Contact) -> int:
+async def _contact_ids(session: AsyncSession, contacts: Sequence[Contact]) -> dict[str, int]:
+    """The ids of the contacts by email, each inserted unless it exists, in the order of their
+    emails (as :func:`_institution_ids`, for the same reason)."""
+    by_email = sorted({c.email: c for c in contacts}.items())
     await _insert_ignore(
         session,
         ContactRow,
-        {"email": contact.email, "name": contact.name, "language": contact.language},
+        [{"email": e, "name": c.name, "language": c.language} for e, c in by_email],
     )
-    return (
-        await session.execute(select(ContactRow.id).where(ContactRow.email == contact.email))
-    ).scalar_one()
+    rows = await session.execute(
+        select(ContactRow.email, ContactRow.id).where(ContactRow.email.in_(dict(by_email)))
+    )
+    return dict(rows.tuples().all())
 
 
 async def save_eoi(session: AsyncSession, *, eoi: ExpressionOfInterest) -> bool:
@@ -81,8 +91,9 @@ async def save_eoi(session: AsyncSession, *, eoi: ExpressionOfInterest) -> bool:
         WorkshopRow,
         {"id": eoi.workshop.id, "title": eoi.workshop.title, "held_on": eoi.workshop.date},
     )
-    provider_id = await _institution_id(session, eoi.solution.provider)
-    provider_contact_id = await _contact_id(session, eoi.solution.contact)
+    provider, adopter = eoi.solution.provider, eoi.adopter.institution
+    institutions = await _institution_ids(session, [provider, adopter])
+    contacts = await _contact_ids(session, [eoi.solution.contact, eoi.adopter.contact])
     await _insert_ignore(
         session,
         SolutionRow,
@@ -90,12 +101,10 @@ async def save_eoi(session: AsyncSession, *, eoi: ExpressionOfInterest) -> bool:
             "id": eoi.solution.id,
             "title": eoi.solution.title,
             "focus_area": eoi.solution.focus_area.value,
-            "provider_institution_id": provider_id,
-            "provider_contact_id": provider_contact_id,
+            "provider_institution_id": institutions[provider.name.casefold(), provider.country],
+            "provider_contact_id": contacts[eoi.solution.contact.email],
         },
     )
-    adopter_id = await _institution_id(session, eoi.adopter.institution)
-    adopter_contact_id = await _contact_id(session, eoi.adopter.contact)
     return 1 == await _insert_ignore(
         session,
         EoiRow,
@@ -103,8 +112,8 @@ async def save_eoi(session: AsyncSession, *, eoi: ExpressionOfInterest) -> bool:
             "id": eoi.id,
             "workshop_id": eoi.workshop.id,
             "solution_id": eoi.solution.id,
-            "adopter_institution_id": adopter_id,
-            "adopter_contact_id": adopter_contact_id,
+            "adopter_institution_id": institutions[adopter.name.casefold(), adopter.country],
+            "adopter_contact_id": contacts[eoi.adopter.contact.email],
             "interest_statement": eoi.interest_statement,
             "submitted_at": eoi.submitted_at,
             "payload": eoi.model_dump(mode="json"),

@@ -1,4 +1,5 @@
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from alembic import command
@@ -62,6 +63,104 @@ async def test_reference_data_is_shared_between_eois(sessions):
             await session.execute(select(func.count()).select_from(InstitutionRow))
         ).scalar_one() == 2
         assert (await session.execute(select(func.count()).select_from(EoiRow))).scalar_one() == 2
+
+
+def _crossed(eoi):
+    """The EOI with its institutions and contacts in each other's roles."""
+    provider, adopter = eoi.solution, eoi.adopter
+    return eoi.model_copy(
+        update={
+            "solution": provider.model_copy(
+                update={"provider": adopter.institution, "contact": adopter.contact}
+            ),
+            "adopter": adopter.model_copy(
+                update={"institution": provider.provider, "contact": provider.contact}
+            ),
+        }
+    )
+
+
+def _fresh_parties(eoi):
+    """The EOI with a solution, institutions and contacts no other EOI has."""
+    tag = uuid.uuid4().hex[:8]
+    provider, adopter = eoi.solution, eoi.adopter
+    return eoi.model_copy(
+        update={
+            "solution": provider.model_copy(
+                update={
+                    "id": f"sol-{tag}",
+                    "provider": provider.provider.model_copy(update={"name": f"Agency {tag} P"}),
+                    "contact": provider.contact.model_copy(update={"email": f"p-{tag}@gov.test"}),
+                }
+            ),
+            "adopter": adopter.model_copy(
+                update={
+                    "institution": adopter.institution.model_copy(
+                        update={"name": f"Agency {tag} A"}
+                    ),
+                    "contact": adopter.contact.model_copy(update={"email": f"a-{tag}@gov.test"}),
+                }
+            ),
+        }
+    )
+
+
+async def test_matches_whose_partners_swap_roles_are_recorded_at_once(sessions):
+    # Each pair of EOIs names the same two institutions and contacts, new ones, in swapped
+    # roles, and all are recorded at once. Taken in the order of their roles, two writers
+    # would each insert one institution and wait on the other's (a deadlock, which PostgreSQL
+    # ends by failing one of them); taken in one order, the second waits and goes on.
+    async with sessions() as session:
+        await _record(session, unique_eoi())  # the workshop exists: no writer waits on it
+        await session.commit()
+    eois = []
+    for _ in range(8):
+        first = _fresh_parties(unique_eoi())
+        second = _crossed(first).model_copy(
+            update={
+                "id": unique_eoi().id,
+                "solution": _crossed(first).solution.model_copy(
+                    update={"id": f"{first.solution.id}-x"}
+                ),
+            }
+        )
+        eois += [first, second]
+
+    async def record(eoi):
+        async with sessions() as session:
+            assert await _record(session, eoi) is True
+            await session.commit()
+
+    await asyncio.gather(*(record(eoi) for eoi in eois))
+    async with sessions() as session:
+        count = select(func.count()).select_from
+        assert (await session.execute(count(InstitutionRow))).scalar_one() == 2 + 16
+        assert (await session.execute(count(ContactRow))).scalar_one() == 2 + 16
+        assert (await session.execute(count(EoiRow))).scalar_one() == 1 + 16
+
+
+async def test_reference_rows_are_inserted_in_one_order_whatever_their_roles(sessions, monkeypatch):
+    inserted: list[tuple[str, list]] = []
+    insert_ignore = repository._insert_ignore
+
+    async def spy(session, table, values):
+        inserted.append((table.__tablename__, values))
+        return await insert_ignore(session, table, values)
+
+    monkeypatch.setattr(repository, "_insert_ignore", spy)
+    eoi = unique_eoi()
+    for each in (eoi, _crossed(eoi)):
+        inserted.clear()
+        async with sessions() as session:
+            await _record(session, each)
+            await session.commit()
+        rows = dict(inserted)
+        assert [(r["name_key"], r["country"]) for r in rows["institutions"]] == sorted(
+            (i.name.casefold(), i.country) for i in (eoi.solution.provider, eoi.adopter.institution)
+        )
+        assert [r["email"] for r in rows["contacts"]] == sorted(
+            (eoi.solution.contact.email, eoi.adopter.contact.email)
+        )
 
 
 async def test_history_is_idempotent_per_sequence_number(sessions):
