@@ -33,7 +33,7 @@ from domain.enums import Party
 from infra.console_links import console_match_url
 from infra.metrics import EMAIL_ATTEMPTS
 from infra.signing import PartnerLinks
-from store import writes as repository
+from store import outbox
 
 logger = structlog.get_logger()
 
@@ -205,7 +205,7 @@ class Notifications:
 
     async def _deliver(
         self,
-        claim: repository.OutboxClaim,
+        claim: outbox.OutboxClaim,
         data: SendEmailInput,
         address: str,
         rendered: RenderedEmail,
@@ -249,7 +249,7 @@ class Notifications:
         """Give an email up: its outbox row becomes ``failed`` unless it was sent after all."""
         with database_errors("giving the email up"):
             async with self._sessions() as session:
-                failed = await repository.fail_outbox(
+                failed = await outbox.fail_outbox(
                     session, business_key=data.business_key, error=data.error
                 )
                 await session.commit()
@@ -262,24 +262,22 @@ class Notifications:
         )
         return MarkUndeliverableResult(already_sent=not failed)
 
-    async def _mark(
-        self, row_id: int, *, status: repository.OutboxStatus, error: str | None
-    ) -> None:
+    async def _mark(self, row_id: int, *, status: outbox.OutboxStatus, error: str | None) -> None:
         # an attempt back to ``pending`` was deferred: it is retried
         EMAIL_ATTEMPTS.labels(result="deferred" if status == "pending" else status).inc()
         with database_errors("recording the attempt"):
             async with self._sessions() as session:
-                await repository.mark_outbox(session, row_id=row_id, status=status, error=error)
+                await outbox.mark_outbox(session, row_id=row_id, status=status, error=error)
                 await session.commit()
 
     async def _claim(
         self, data: SendEmailInput, address: str, *, subject: str
-    ) -> repository.OutboxClaim:
+    ) -> outbox.OutboxClaim:
         """Start an attempt: the email's outbox row turns ``sending`` (unless sent)."""
         domain = self._identity.sender.rsplit("@", 1)[-1]
         with database_errors("claiming the email in the outbox"):
             async with self._sessions() as session:
-                claim = await repository.claim_outbox(
+                claim = await outbox.claim_outbox(
                     session,
                     business_key=data.email.key,
                     message_id=message_id_for(data.email.key, domain=domain),
@@ -293,7 +291,7 @@ class Notifications:
 
     async def _not_buildable(
         self,
-        claim: repository.OutboxClaim,
+        claim: outbox.OutboxClaim,
         exc: EmailNotBuildable,
         log: structlog.stdlib.BoundLogger,
     ) -> ApplicationError:

@@ -58,11 +58,11 @@ class MatchRecords:
         log = logger.bind(workflow_id=activity.info().workflow_id, match_id=data.match_id)
         with database_errors("recording the history"):
             async with self._sessions() as session:
-                appended = await repository.append_history_entries(
-                    session, match_id=data.match_id, entries=[e.model_dump() for e in data.entries]
-                )
-                await repository.update_match(
-                    session, match_id=data.match_id, **data.snapshot.model_dump()
+                appended = await repository.record_step(
+                    session,
+                    match_id=data.match_id,
+                    entries=[e.model_dump() for e in data.entries],
+                    **data.snapshot.model_dump(),
                 )
                 await session.commit()
         log.info(

@@ -3,7 +3,6 @@
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -31,8 +30,7 @@ from services.errors import (
     MoveRefused,
 )
 from web import console, match_page, partner
-
-STATIC = Path(partner.__file__).parent / "static"
+from web.assets import STATIC_DIR, STATIC_PATH
 
 
 def _field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -137,7 +135,7 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
     app.include_router(partner.router)
     app.include_router(match_page.router)
     console.install(app)  # the Secretariat's pages: HTML, a session cookie the credential
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static")
     # the last added runs first: every request is logged, even one refused for its host
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)

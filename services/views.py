@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from domain.enums import Party
 from domain.lifecycle.state import MatchState
 from domain.policy import TimingPolicy
+from store.outbox import OutboxStatus
 from store.queries import (
     COUNT_CAP,
     MAX_LIMIT,
@@ -16,7 +17,6 @@ from store.queries import (
     MatchFilter,
     MatchSort,
 )
-from store.writes import OutboxStatus
 from workflows.contracts import PromptView, UpdateResult
 
 __all__ = [

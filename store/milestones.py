@@ -2,7 +2,7 @@
 figures), kept on its row from the history entries the writers append, and the funnel's
 cells moved with them."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import update
@@ -25,14 +25,18 @@ async def advance_milestones(
     row = await funnel_cells.match_row(session, match_id=match_id, columns=MILESTONE_COLUMNS)
     if row is None or not entries:
         return
-    before = Milestones(**{c: row[c] for c in MILESTONE_COLUMNS})
-    after = advance(before, entries)
-    if after != before:
-        await session.execute(
-            update(table).where(table.c.id == match_id).values(**after.model_dump())
-        )
+    after = advanced(row, entries)
+    if after:
+        await session.execute(update(table).where(table.c.id == match_id).values(**after))
         await funnel_cells.move(
             session,
             before=funnel_cells.facts(row),
-            after=funnel_cells.facts({**row, **after.model_dump()}),
+            after=funnel_cells.facts({**row, **after}),
         )
+
+
+def advanced(row: Mapping[str, Any], entries: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The milestone columns that the entries move on a match's row (empty: none)."""
+    before = Milestones(**{c: row[c] for c in MILESTONE_COLUMNS})
+    after = advance(before, entries)
+    return {} if after == before else after.model_dump()

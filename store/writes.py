@@ -2,17 +2,16 @@
 work); idempotent through unique keys."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import case, literal, select, tuple_, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.model import Contact, ExpressionOfInterest, Institution
 from store import funnel_cells
-from store.milestones import advance_milestones
+from store.milestones import MILESTONE_COLUMNS, advance_milestones, advanced
 from store.tables import (
     Base,
     CaseStudyRow,
@@ -21,14 +20,15 @@ from store.tables import (
     InstitutionRow,
     MatchHistoryRow,
     MatchRow,
-    OutboxRow,
     SolutionRow,
     WorkshopRow,
     utcnow,
 )
 
+_matches = MatchRow.__table__
 
-def _insert(session: AsyncSession, table: type[Base]) -> Any:
+
+def dialect_insert(session: AsyncSession, table: type[Base]) -> Any:
     """A dialect-specific INSERT on a table (Core, so no ORM unit of work is involved)."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -43,7 +43,9 @@ async def _insert_ignore(
     A list of rows is one multi-row statement."""
     if isinstance(values, list) and not values:
         return 0
-    result = await session.execute(_insert(session, table).values(values).on_conflict_do_nothing())
+    result = await session.execute(
+        dialect_insert(session, table).values(values).on_conflict_do_nothing()
+    )
     return max(result.rowcount, 0)
 
 
@@ -174,6 +176,30 @@ def waiting_on_column(parties: Sequence[str]) -> str:
     return ",".join(sorted(parties))
 
 
+def _position(
+    stage: str,
+    status: str,
+    next_deadline: datetime | None,
+    close_reason: str | None,
+    waiting_on: Sequence[str] | None,
+    needs_attention: bool | None,
+) -> dict[str, Any]:
+    """The match row's columns of the workflow's position (None: whom it waits on and its
+    attention left as they are)."""
+    values: dict[str, Any] = {
+        "stage": stage,
+        "status": status,
+        "next_deadline": next_deadline,
+        "close_reason": close_reason,
+        "updated_at": utcnow(),
+    }
+    if waiting_on is not None:
+        values["waiting_on"] = waiting_on_column(waiting_on)
+    if needs_attention is not None:
+        values["needs_attention"] = needs_attention
+    return values
+
+
 async def update_match(
     session: AsyncSession,
     *,
@@ -187,20 +213,9 @@ async def update_match(
 ) -> None:
     """Set the current stage, status, next deadline and close reason of a match, and whom it
     waits on and whether it needs attention when told (None leaves those as they are)."""
-    table = MatchRow.__table__
-    values: dict[str, Any] = {
-        "stage": stage,
-        "status": status,
-        "next_deadline": next_deadline,
-        "close_reason": close_reason,
-        "updated_at": utcnow(),
-    }
-    if waiting_on is not None:
-        values["waiting_on"] = waiting_on_column(waiting_on)
-    if needs_attention is not None:
-        values["needs_attention"] = needs_attention
+    values = _position(stage, status, next_deadline, close_reason, waiting_on, needs_attention)
     before = await funnel_cells.match_row(session, match_id=match_id)
-    await session.execute(update(table).where(table.c.id == match_id).values(**values))
+    await session.execute(update(_matches).where(_matches.c.id == match_id).values(**values))
     if before is not None:
         await funnel_cells.move(
             session,
@@ -214,127 +229,50 @@ async def append_history_entries(
 ) -> int:
     """Append history entries in one statement; entries already there (same match and seq)
     are skipped. Return how many were appended."""
-    recorded_at = utcnow()
-    appended = await _insert_ignore(
-        session,
-        MatchHistoryRow,
-        [{**entry, "match_id": match_id, "recorded_at": recorded_at} for entry in entries],
-    )
+    appended = await _append(session, match_id=match_id, entries=entries)
     await advance_milestones(session, match_id=match_id, entries=entries)
     return appended
 
 
-# The life of an outbox row: ``sending`` while an attempt talks to the mail server, then
-# ``sent``, ``pending`` (deferred: retried), ``bounced`` (refused for good) or ``failed``
-# (given up: cannot be built, or not delivered within the retry bound).
-OutboxStatus = Literal["pending", "sending", "sent", "bounced", "failed"]
-
-
-@dataclass(frozen=True)
-class OutboxClaim:
-    """The outbox row of one email, as a delivery attempt sees it."""
-
-    id: int
-    message_id: str
-    previous_status: OutboxStatus | None
-    """The status before this attempt; None on the first. ``sending``: an earlier attempt
-    died during its SMTP conversation, and the server may have taken its email."""
-
-    @property
-    def already_sent(self) -> bool:
-        return self.previous_status == "sent"
-
-
-async def claim_outbox(
+async def record_step(
     session: AsyncSession,
     *,
-    business_key: str,
-    message_id: str,
     match_id: str,
-    kind: str,
-    recipient: str,
-    subject: str,
-) -> OutboxClaim:
-    """Start a delivery attempt on the outbox row of a business key, creating it on first
-    sight: the row counts the attempt and turns ``sending`` (a row given up stays ``failed``,
-    so that only a late success changes it). A row already sent is left as it is."""
-    table = OutboxRow.__table__
-    before = (
-        await session.execute(
-            select(table.c.id, table.c.message_id, table.c.status)
-            .where(table.c.business_key == business_key)
-            .with_for_update()
+    entries: Sequence[dict[str, Any]],
+    stage: str,
+    status: str,
+    next_deadline: datetime | None,
+    close_reason: str | None = None,
+    waiting_on: Sequence[str] | None = None,
+    needs_attention: bool | None = None,
+) -> int:
+    """One step of a match, as its workflow records it: :func:`append_history_entries` then
+    :func:`update_match`, with the match's row read once and written once, and the funnel's
+    cells moved once, from where the match was to where it is. Return how many entries were
+    appended."""
+    appended = await _append(session, match_id=match_id, entries=entries)
+    values = _position(stage, status, next_deadline, close_reason, waiting_on, needs_attention)
+    row = await funnel_cells.match_row(session, match_id=match_id, columns=MILESTONE_COLUMNS)
+    if row is not None and entries:
+        values.update(advanced(row, entries))
+    await session.execute(update(_matches).where(_matches.c.id == match_id).values(**values))
+    if row is not None:
+        after = {**row, **values}
+        await funnel_cells.move(
+            session, before=funnel_cells.facts(row), after=funnel_cells.facts(after)
         )
-    ).one_or_none()
-    if before is not None and before.status == "sent":
-        return OutboxClaim(id=before.id, message_id=before.message_id, previous_status="sent")
-    insert = _insert(session, OutboxRow).values(
-        business_key=business_key,
-        message_id=message_id,
-        match_id=match_id,
-        kind=kind,
-        recipient=recipient,
-        subject=subject,
-        status="sending",
-        attempts=1,
-        created_at=utcnow(),
+    return appended
+
+
+async def _append(
+    session: AsyncSession, *, match_id: str, entries: Sequence[dict[str, Any]]
+) -> int:
+    recorded_at = utcnow()
+    return await _insert_ignore(
+        session,
+        MatchHistoryRow,
+        [{**entry, "match_id": match_id, "recorded_at": recorded_at} for entry in entries],
     )
-    claimed = (
-        await session.execute(
-            insert.on_conflict_do_update(
-                index_elements=[table.c.business_key],
-                set_={
-                    "attempts": table.c.attempts + 1,
-                    "status": case(
-                        (table.c.status == "failed", table.c.status), else_=literal("sending")
-                    ),
-                },
-                where=table.c.status != "sent",
-            ).returning(table.c.id, table.c.message_id)
-        )
-    ).one_or_none()
-    if claimed is None:  # sent by a concurrent attempt since we looked
-        sent = (
-            await session.execute(
-                select(table.c.id, table.c.message_id).where(table.c.business_key == business_key)
-            )
-        ).one()
-        return OutboxClaim(id=sent.id, message_id=sent.message_id, previous_status="sent")
-    previous = before.status if before is not None else None
-    return OutboxClaim(id=claimed.id, message_id=claimed.message_id, previous_status=previous)
-
-
-async def mark_outbox(
-    session: AsyncSession, *, row_id: int, status: OutboxStatus, error: str | None
-) -> None:
-    """Record the outcome of one delivery attempt. A row sent stays sent; a row given up
-    (``failed``) takes only a late success: an attempt still running when the retry bound
-    passed must not turn it back to pending."""
-    values: dict[str, Any] = {"status": status, "last_error": error}
-    table = OutboxRow.__table__
-    statement = update(table).where(table.c.id == row_id, table.c.status != "sent")
-    if status == "sent":
-        values["sent_at"] = utcnow()
-    else:
-        statement = statement.where(table.c.status != "failed")
-    await session.execute(statement.values(**values))
-
-
-async def fail_outbox(session: AsyncSession, *, business_key: str, error: str) -> bool:
-    """Mark the email of a business key undeliverable unless it was sent; tell whether it was
-    marked (an email never attempted gets no row: there is nothing to mark)."""
-    table = OutboxRow.__table__
-    result = await session.execute(
-        update(table)
-        .where(table.c.business_key == business_key, table.c.status != "sent")
-        .values(status="failed", last_error=error)
-    )
-    if result.rowcount:
-        return True
-    sent = await session.execute(
-        select(table.c.id).where(table.c.business_key == business_key, table.c.status == "sent")
-    )
-    return sent.first() is None
 
 
 async def save_case_study(

@@ -76,7 +76,9 @@ def test_the_scale_benchmark_opens_matches_on_a_worker_process_and_queries_each(
         "sqlite",
     )
     out = run.stdout
-    assert re.search(r"^worker pid \d+: [\d.]+ MiB at start; workflow cache 3, sandbox off$", out, re.M), out
+    assert re.search(
+        r"^worker pid \d+: [\d.]+ MiB at start; workflow cache 3, sandbox off$", out, re.M
+    ), out
     assert re.search(r"^opened 12 matches, each waiting on its partners: ", out, re.M), out
     tenths = re.search(
         r"^worker memory, the peak within each tenth of the matches opened \(MiB\):((?: \d+){10})$",

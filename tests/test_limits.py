@@ -12,7 +12,7 @@ from domain.lifecycle import answers as a
 from domain.lifecycle import events as ev
 from domain.model import Email, ExpressionOfInterest
 from domain.text import EMAIL_LOCAL_MAX, EMAIL_MAX
-from store import writes
+from store import outbox, writes
 from store.tables import (
     CaseStudyRow,
     ContactRow,
@@ -172,7 +172,7 @@ async def test_the_longest_accepted_input_is_stored_on_every_backend(sessions):
             ],
         )
         key = f"{eoi.match_id}/follow_up/introduction_adopter-1/{longest_email}/1"
-        await writes.claim_outbox(
+        await outbox.claim_outbox(
             session,
             business_key=key,
             message_id="<x@example.org>",

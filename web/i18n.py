@@ -19,6 +19,7 @@ from infra.i18n import (
     number,
     translations,
 )
+from web.assets import static_url
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -83,6 +84,7 @@ def templates_for(language: str) -> Jinja2Templates:
     from web.history import told  # the history's words use Said, defined here
 
     env.globals["told"] = told
+    env.globals["static_url"] = static_url
     return Jinja2Templates(env=env)
 
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from alembic import command
 from sqlalchemy import func, select
 
-from store import queries
+from store import outbox, queries
 from store import writes as repository
 from store.engine import alembic_config
 from store.tables import ContactRow, EoiRow, InstitutionRow, MatchHistoryRow
@@ -163,6 +163,32 @@ async def test_reference_rows_are_inserted_in_one_order_whatever_their_roles(ses
         )
 
 
+async def test_a_step_is_recorded_once_with_its_position(sessions):
+    eoi = unique_eoi()
+    entry = {
+        "seq": 2,
+        "kind": "answered",
+        "stage": "follow_up",
+        "actor": "adopter",
+        "summary": "interested",
+        "data": {},
+        "occurred_at": NOW,
+    }
+    position = {"stage": "field_visit", "status": "active", "next_deadline": None}
+    async with sessions() as session:
+        await _record(session, eoi)
+        step = dict(match_id=eoi.match_id, entries=[entry], waiting_on=["provider"], **position)
+        assert await repository.record_step(session, **step) == 1
+        assert await repository.record_step(session, **step) == 0  # the same step again
+        await session.commit()
+    async with sessions() as session:
+        match = await queries.get_match(session, match_id=eoi.match_id)
+        assert (match.stage, match.status, match.next_deadline) == ("field_visit", "active", None)
+        assert match.waiting_on == "provider"
+        count = select(func.count()).select_from(MatchHistoryRow)
+        assert (await session.execute(count)).scalar_one() == 1
+
+
 async def test_history_is_idempotent_per_sequence_number(sessions):
     eoi = unique_eoi()
     entry = dict(
@@ -264,13 +290,13 @@ async def test_an_outbox_row_counts_attempts_until_it_is_sent(sessions):
     email = _email(eoi, message_id="<m@x.org>")
     async with sessions() as session:
         await _record(session, eoi)
-        first = await repository.claim_outbox(session, **email)
-        second = await repository.claim_outbox(session, **email)
+        first = await outbox.claim_outbox(session, **email)
+        second = await outbox.claim_outbox(session, **email)
         assert first.id == second.id and not first.already_sent and not second.already_sent
-        await repository.mark_outbox(session, row_id=first.id, status="sent", error=None)
+        await outbox.mark_outbox(session, row_id=first.id, status="sent", error=None)
         await session.commit()
     async with sessions() as session:
-        third = await repository.claim_outbox(session, **email)
+        third = await outbox.claim_outbox(session, **email)
         assert third.already_sent and third.id == first.id and third.message_id == "<m@x.org>"
         [row] = await queries.list_outbox(session, match_id=eoi.match_id)
         assert row.attempts == 2 and row.status == "sent" and row.sent_at is not None
@@ -281,17 +307,17 @@ async def test_an_email_given_up_stays_failed_unless_it_was_sent_after_all(sessi
     email = _email(eoi, message_id="<f@x.org>")
     async with sessions() as session:
         await _record(session, eoi)
-        claim = await repository.claim_outbox(session, **email)
-        assert await repository.fail_outbox(
+        claim = await outbox.claim_outbox(session, **email)
+        assert await outbox.fail_outbox(
             session, business_key=email["business_key"], error="not delivered within 24 hours"
         )
         # the attempt still running at the bound fails again: the row stays given up
-        await repository.mark_outbox(session, row_id=claim.id, status="pending", error="421")
+        await outbox.mark_outbox(session, row_id=claim.id, status="pending", error="421")
         [row] = await queries.list_outbox(session, match_id=eoi.match_id)
         assert (row.status, row.last_error) == ("failed", "not delivered within 24 hours")
         # or it got through after all: that is the truth, and a sent row is never given up
-        await repository.mark_outbox(session, row_id=claim.id, status="sent", error=None)
-        assert not await repository.fail_outbox(
+        await outbox.mark_outbox(session, row_id=claim.id, status="sent", error=None)
+        assert not await outbox.fail_outbox(
             session, business_key=email["business_key"], error="late"
         )
         await session.commit()
@@ -343,18 +369,18 @@ async def test_a_claim_turns_the_row_sending_and_tells_the_status_before(session
 
     async with sessions() as session:
         await _record(session, eoi)
-        first = await repository.claim_outbox(session, **email)
+        first = await outbox.claim_outbox(session, **email)
         assert first.previous_status is None and await status() == "sending"
         # a transient failure puts it back to pending; the next attempt sees that
-        await repository.mark_outbox(session, row_id=first.id, status="pending", error="451")
-        second = await repository.claim_outbox(session, **email)
+        await outbox.mark_outbox(session, row_id=first.id, status="pending", error="451")
+        second = await outbox.claim_outbox(session, **email)
         assert second.previous_status == "pending" and await status() == "sending"
         # an attempt that died mid-conversation left it sending: the next one is told
-        third = await repository.claim_outbox(session, **email)
+        third = await outbox.claim_outbox(session, **email)
         assert third.previous_status == "sending" and not third.already_sent
         assert {first.id, second.id, third.id} == {first.id}
-        await repository.mark_outbox(session, row_id=third.id, status="sent", error=None)
-        fourth = await repository.claim_outbox(session, **email)
+        await outbox.mark_outbox(session, row_id=third.id, status="sent", error=None)
+        fourth = await outbox.claim_outbox(session, **email)
         assert fourth.already_sent and fourth.previous_status == "sent"
         await session.commit()
     async with sessions() as session:
@@ -367,14 +393,14 @@ async def test_a_claim_leaves_a_bounced_row_to_a_new_attempt_and_a_failed_row_fa
     async with sessions() as session:
         for eoi in (bounced, failed):
             await _record(session, eoi)
-        claim = await repository.claim_outbox(session, **_email(bounced, message_id="<b@x.org>"))
-        await repository.mark_outbox(session, row_id=claim.id, status="bounced", error="550")
-        again = await repository.claim_outbox(session, **_email(bounced, message_id="<b@x.org>"))
+        claim = await outbox.claim_outbox(session, **_email(bounced, message_id="<b@x.org>"))
+        await outbox.mark_outbox(session, row_id=claim.id, status="bounced", error="550")
+        again = await outbox.claim_outbox(session, **_email(bounced, message_id="<b@x.org>"))
         assert again.previous_status == "bounced"
         email = _email(failed, message_id="<f2@x.org>")
-        claim = await repository.claim_outbox(session, **email)
-        await repository.mark_outbox(session, row_id=claim.id, status="failed", error="poison")
-        again = await repository.claim_outbox(session, **email)
+        claim = await outbox.claim_outbox(session, **email)
+        await outbox.mark_outbox(session, row_id=claim.id, status="failed", error="poison")
+        again = await outbox.claim_outbox(session, **email)
         assert again.previous_status == "failed"
         await session.commit()
     async with sessions() as session:
@@ -389,7 +415,7 @@ async def test_a_long_subject_is_stored_whole(sessions):
     email = {**_email(eoi, message_id="<l@x.org>"), "subject": "Support requested " + "x" * 400}
     async with sessions() as session:
         await _record(session, eoi)
-        await repository.claim_outbox(session, **email)
+        await outbox.claim_outbox(session, **email)
         await session.commit()
     async with sessions() as session:
         [row] = await queries.list_outbox(session, match_id=eoi.match_id)

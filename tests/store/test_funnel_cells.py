@@ -96,8 +96,9 @@ async def _cells(session) -> dict:  # type: ignore[no-untyped-def]
 
 
 async def _close(sessions, match_id: str, reason: str, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    """Close a match as its workflow records a step: entries and position in one write."""
     async with sessions() as session:
-        await writes.append_history_entries(
+        await writes.record_step(
             session,
             match_id=match_id,
             entries=[
@@ -111,10 +112,6 @@ async def _close(sessions, match_id: str, reason: str, at: datetime) -> None:  #
                     "occurred_at": at,
                 }
             ],
-        )
-        await writes.update_match(
-            session,
-            match_id=match_id,
             stage="closed",
             status="closed",
             next_deadline=None,

@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from services.console_auth import ConsoleUser
+from web.assets import static_url
 
 TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
 
@@ -46,6 +47,7 @@ def _environment() -> Jinja2Templates:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True)
     env.filters["when"] = _when
     env.filters["day"] = lambda m: "—" if m is None else m.astimezone(UTC).strftime("%Y-%m-%d")
+    env.globals["static_url"] = static_url
     return Jinja2Templates(env=env)
 
 
