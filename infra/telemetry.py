@@ -3,16 +3,19 @@
 Update, the workflow and its activities to SMTP and the database. Tracing is off unless
 ``otlp_endpoint`` is set: no provider, no interceptor, no instrumentation, no cost."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import Status
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from infra.log import MaskEmails
 from infra.settings import Settings
 
 logger = structlog.get_logger()
@@ -48,8 +51,57 @@ def tracer_provider(settings: Settings, *, service: str) -> TracerProvider | Non
 
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     endpoint = f"{settings.otlp_endpoint.rstrip('/')}/v1/traces"
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    exporter = MaskedSpanExporter(OTLPSpanExporter(endpoint=endpoint), log_mask(settings))
+    provider.add_span_processor(BatchSpanProcessor(exporter))
     return install(provider)
+
+
+def log_mask(settings: Settings) -> MaskEmails:
+    """The process's email mask: the same in its logs and its traces, keyed by the secret."""
+    return MaskEmails(settings.signing_secret.get_secret_value().encode())
+
+
+class MaskedSpanExporter(SpanExporter):
+    """Export spans with every email address masked as the logs mask it: in their attributes,
+    their status (an exception's message, as instrumentations set it) and their events (an
+    exception's message and stack trace). A database error quoting a row, or an SMTP refusal
+    naming its recipient, never carries a partner's address to the trace backend."""
+
+    def __init__(self, inner: SpanExporter, mask: MaskEmails) -> None:
+        self._inner = inner
+        self._mask = mask
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self._inner.export([self._masked(span) for span in spans])
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+    def _masked(self, span: ReadableSpan) -> ReadableSpan:
+        scrub = self._mask.scrub
+        status = span.status
+        if status.description and "@" in status.description:
+            status = Status(status.status_code, self._mask.text(status.description))
+        return ReadableSpan(
+            name=self._mask.text(span.name),
+            context=span.context,
+            parent=span.parent,
+            resource=span.resource,
+            attributes=scrub(dict(span.attributes or {})),
+            events=[
+                Event(event.name, scrub(dict(event.attributes or {})), event.timestamp)
+                for event in span.events
+            ],
+            links=span.links,
+            kind=span.kind,
+            status=status,
+            start_time=span.start_time,
+            end_time=span.end_time,
+            instrumentation_scope=span.instrumentation_scope,
+        )
 
 
 def install(provider: TracerProvider) -> TracerProvider:

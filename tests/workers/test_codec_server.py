@@ -77,6 +77,30 @@ async def test_the_ui_token_path_opens_only_with_the_configured_token(app, setti
         assert bad.status_code == 401 and "Aigerim" not in bad.text
 
 
+async def test_an_address_that_keeps_guessing_is_refused_for_a_while(settings, sessions):
+    app = create_codec_app(
+        settings_for_tests(codec_ui_token="ui-token-" + "x" * 24, api_auth_failures_per_minute=3),
+        codec=payload_codec(settings),
+        sessions=sessions,
+    )
+    staff = await bearer(sessions, Role.STAFF)
+    async with http(app) as client:
+        guesses = [
+            await client.post("/decode", content=body(), headers={"Authorization": "Bearer x"}),
+            await client.post(f"/ui/ui-token-{'y' * 24}/decode", content=body()),
+            await client.post("/decode", content=body(), headers={"Authorization": "Bearer z"}),
+        ]
+        assert [g.status_code for g in guesses] == [401, 401, 401]
+        # past the bound, even a right key or token waits: nothing is looked at
+        for refused in (
+            await client.post("/decode", content=body(), headers=staff),
+            await client.post(f"/ui/ui-token-{'x' * 24}/decode", content=body()),
+        ):
+            assert refused.status_code == 429, refused.text
+            assert int(refused.headers["retry-after"]) >= 1
+            assert "too many failed authentications" in refused.json()["detail"]
+
+
 async def test_cors_answers_the_ui_origin_only(app, sessions):
     preflight = {
         "Access-Control-Request-Method": "POST",
