@@ -42,11 +42,11 @@ class MatchRecords:
                 )
                 # the workflow's position, whether intake showed the match first or not (the
                 # row as created knows neither whom the match waits on nor its attention)
-                await repository.update_match(
-                    session, match_id=match_id, **data.snapshot.model_dump()
-                )
-                await repository.append_history_entries(
-                    session, match_id=match_id, entries=[e.model_dump() for e in data.entries]
+                await repository.record_step(
+                    session,
+                    match_id=match_id,
+                    entries=[e.model_dump() for e in data.entries],
+                    **data.snapshot.model_dump(),
                 )
                 await session.commit()
         log.info("match recorded", created=created)

@@ -71,6 +71,19 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def not_refused(request: Request, limiter: FailureLimiter) -> str:
+    """The caller's address, once it has not failed too often (else 429 with Retry-After)."""
+    client = client_address(request)
+    wait = limiter.retry_after(client)
+    if wait is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many failed authentications from this address; try again later",
+            headers={"Retry-After": str(wait)},
+        )
+    return client
+
+
 async def authenticate(
     request: Request,
     backend: BackendDep,
@@ -80,14 +93,7 @@ async def authenticate(
     """The caller named by the request's API key; 401 without a valid one, 429 for an address
     that failed too often. Names the caller in ``request.state`` for the access log."""
     limiter = get_failure_limiter(request)
-    client = client_address(request)
-    wait = limiter.retry_after(client)
-    if wait is not None:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            "too many failed authentications from this address; try again later",
-            headers={"Retry-After": str(wait)},
-        )
+    client = not_refused(request, limiter)
     token = credentials.credentials if credentials is not None else header_key
     try:
         principal = await access.authenticate(backend.sessions, token=token)

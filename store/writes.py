@@ -213,15 +213,17 @@ async def update_match(
 ) -> None:
     """Set the current stage, status, next deadline and close reason of a match, and whom it
     waits on and whether it needs attention when told (None leaves those as they are)."""
-    values = _position(stage, status, next_deadline, close_reason, waiting_on, needs_attention)
-    before = await funnel_cells.match_row(session, match_id=match_id)
-    await session.execute(update(_matches).where(_matches.c.id == match_id).values(**values))
-    if before is not None:
-        await funnel_cells.move(
-            session,
-            before=funnel_cells.facts(before),
-            after=funnel_cells.facts({**before, "stage": stage, "close_reason": close_reason}),
-        )
+    await record_step(
+        session,
+        match_id=match_id,
+        entries=[],
+        stage=stage,
+        status=status,
+        next_deadline=next_deadline,
+        close_reason=close_reason,
+        waiting_on=waiting_on,
+        needs_attention=needs_attention,
+    )
 
 
 async def append_history_entries(

@@ -22,7 +22,7 @@ from google.protobuf import json_format
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.api.common.v1 import Payloads
 
-from api.deps import client_address
+from api.deps import not_refused
 from api.throttle import FailureLimiter
 from domain.access import Role
 from infra.payload_codec import (
@@ -75,20 +75,8 @@ def create_codec_app(
     # guessing a key or the UI's token: refused per address past the API's own bound
     failures = FailureLimiter(limit=settings.api_auth_failures_per_minute)
 
-    def not_refused(request: Request) -> str:
-        """The caller's address, once it is known not to have failed too often (else 429)."""
-        client = client_address(request)
-        wait = failures.retry_after(client)
-        if wait is not None:
-            raise HTTPException(
-                status.HTTP_429_TOO_MANY_REQUESTS,
-                "too many failed authentications from this address; try again later",
-                headers={"Retry-After": str(wait)},
-            )
-        return client
-
     async def authorised(request: Request) -> None:
-        client = not_refused(request)
+        client = not_refused(request, failures)
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip() or sessions is None:
@@ -144,7 +132,7 @@ def create_codec_app(
 
     @app.post("/ui/{token}/{operation}")
     async def through_ui(token: str, operation: str, request: Request) -> Response:
-        client = not_refused(request)
+        client = not_refused(request, failures)
         if ui_token is None or not hmac.compare_digest(token.encode(), ui_token.encode()):
             failures.failed(client)
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown codec endpoint token")
