@@ -25,7 +25,7 @@ def test_the_limits_come_from_the_settings():
 
 
 def test_the_cache_is_bounded_by_default():
-    # the SDK's own default keeps 1,000 matches, ~0.3 MiB each in the sandbox (bench/scale.py)
+    # the SDK's own default keeps 1,000 matches, ~0.24 MiB each in the sandbox (bench/scale.py)
     assert 0 < WorkerLimits().max_cached_workflows <= 400
 
 
