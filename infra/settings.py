@@ -266,6 +266,11 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def log_mask_key(self) -> bytes:
+        """The key of the email mask in the logs and the traces (infra/log.MaskEmails)."""
+        return self.signing_secret.get_secret_value().encode()
+
+    @property
     def link_secrets(self) -> list[str]:
         """Every secret a partner link may be signed with; the first one signs."""
         secrets = [self.signing_secret, *self.previous_signing_secrets]

@@ -58,7 +58,7 @@ def tracer_provider(settings: Settings, *, service: str) -> TracerProvider | Non
 
 def log_mask(settings: Settings) -> MaskEmails:
     """The process's email mask: the same in its logs and its traces, keyed by the secret."""
-    return MaskEmails(settings.signing_secret.get_secret_value().encode())
+    return MaskEmails(settings.log_mask_key)
 
 
 class MaskedSpanExporter(SpanExporter):

@@ -53,7 +53,7 @@ def _settings(**overrides: object) -> Settings:
     configure_logging(
         level=settings.log_level,
         json=settings.log_json,
-        mask_key=settings.signing_secret.get_secret_value().encode(),
+        mask_key=settings.log_mask_key,
     )
     return settings
 
