@@ -34,6 +34,22 @@ def exported() -> Iterator[tuple[TracerProvider, InMemorySpanExporter]]:
     exporter.shutdown()
 
 
+_INTAKE_SPANS = {
+    "POST /api/eois",
+    "StartWorkflow:MatchLifecycle",
+    "RunWorkflow:MatchLifecycle",
+    "RunActivity:send_email",
+    "RunActivity:record_match",
+    "smtp send",
+}
+_ANSWER_SPANS = {
+    "POST /api/matches/{match_id}/answers",
+    "StartWorkflowUpdate:answer",
+    "HandleUpdate:answer",
+    "RunActivity:record_history",
+}
+
+
 def _names(spans: list[ReadableSpan]) -> set[str]:
     return {span.name for span in spans}
 
@@ -69,8 +85,11 @@ async def test_a_request_is_one_trace_down_to_smtp_and_sql(exported, temporal_en
         body = json.loads(unique_eoi().model_dump_json())
         match_id = (await api.post("/api/eois", json=body)).json()["match_id"]
         await wait_for(lambda: len(handler.messages) == 2)
+        # a parent span ends after its children: wait for every span asserted below, not
+        # only the innermost ones
         await wait_for(
             lambda: sum(s.name == "smtp send" for s in exporter.get_finished_spans()) == 2
+            and _INTAKE_SPANS <= _names(exporter.get_finished_spans())
         )
         intake = _trace_of(list(exporter.get_finished_spans()), "POST /api/eois")
 
@@ -86,9 +105,7 @@ async def test_a_request_is_one_trace_down_to_smtp_and_sql(exported, temporal_en
             json={"prompt_id": prompt, "party": "adopter", "answer": answer},
         )
         assert answered.status_code == 200
-        await wait_for(
-            lambda: "RunActivity:record_history" in _names(exporter.get_finished_spans())
-        )
+        await wait_for(lambda: _ANSWER_SPANS <= _names(exporter.get_finished_spans()))
         after = list(exporter.get_finished_spans())
         answer_trace = _trace_of(after, "POST /api/matches/{match_id}/answers")
         handled = _trace_of(after, "HandleUpdate:answer")
