@@ -10,13 +10,21 @@ from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formatdate, quote
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
 import structlog
 from email_validator import EmailNotValidError, validate_email
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    FunctionLoader,
+    StrictUndefined,
+    TemplateError,
+    select_autoescape,
+)
 from markupsafe import Markup
 
 from activities.failures import cut
@@ -39,6 +47,14 @@ class EmailNotBuildable(Exception):
     def __init__(self, reason: str, *, remedy: str = CORRECT_THE_CONTACT) -> None:
         # short: the outbox row, the match's history and the Secretariat's email show it
         super().__init__(f"{cut(reason, limit=240)}; {remedy}")
+
+
+def _html_macros(files: FileSystemLoader, name: str) -> tuple[str, str, Any] | None:
+    """The source of ``_macros.j2`` under an HTML name, so autoescape applies to it."""
+    if name != "_macros.html.j2":
+        return None
+    source, filename, uptodate = files.get_source(Environment(), "_macros.j2")
+    return source, filename, uptodate
 
 
 @dataclass(frozen=True)
@@ -64,8 +80,11 @@ class TemplateRenderer:
         """One environment per language: its catalog and its date and number formats."""
         env = self._environments.get(language)
         if env is None:
+            files = FileSystemLoader(self._directory)
             env = Environment(
-                loader=FileSystemLoader(self._directory),
+                # the macros are compiled twice: as HTML (escaping) for the HTML templates,
+                # which import "_macros.html.j2", and as text for the text ones
+                loader=ChoiceLoader([files, FunctionLoader(partial(_html_macros, files))]),
                 autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
                 undefined=StrictUndefined,
                 trim_blocks=True,

@@ -529,3 +529,36 @@ async def test_a_partners_copy_of_a_support_request_keeps_its_signed_link(sessio
     [message] = handler.to(eoi.solution.contact.email)
     for body in _bodies(message):
         assert "http://127.0.0.1:8000/match/" in body and "/console/" not in body
+
+
+_MARKUP = '<a href="https://evil.example/">click</a><form action="https://evil.example/">'
+# every free text a person can set that reaches an email: names, institutions, titles,
+# statements, notes, reasons, messages
+_FREE_TEXT = frozenset(
+    {"name", "title", "interest_statement", "why", "support_needed", "note", "message",
+     "summary", "lessons", "provider_notes", "needs", "learned", "customisations", "reason_text",
+     "notes", "venue", "city", "agenda", "meeting_url_text"}
+)  # fmt: skip
+
+
+def _tainted(value):
+    """The value with markup put into every free-text field, models and dicts alike."""
+    if hasattr(value, "model_dump"):
+        value = value.model_dump()
+    if isinstance(value, dict):
+        return {
+            key: (_MARKUP + item if key in _FREE_TEXT and isinstance(item, str) else _tainted(item))
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_tainted(item) for item in value]
+    return value
+
+
+@pytest.mark.parametrize("kind", [*PromptKind, *NoticeKind])
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_no_free_text_reaches_an_html_email_raw(kind, language):
+    context = _tainted(sample_context(kind.value, language=language))
+    html = TemplateRenderer().render(kind.value, context).html
+    assert "evil.example" in html  # the text is there ...
+    assert "<a href=\"https://evil.example" not in html and "<form" not in html  # ... escaped
