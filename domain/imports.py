@@ -139,6 +139,10 @@ def parse_json(data: bytes, *, today: date) -> ParsedImport:
             RowError(field="file", message=f"not JSON: {exc.msg} at line {exc.lineno}; {shape}")
         )
         return out
+    except RecursionError:
+        # the decoder recurses once per level: an EOI is a few levels deep, never hundreds
+        out.errors.append(RowError(field="file", message=f"nested too deeply; {shape}"))
+        return out
     if isinstance(document, dict):
         unknown = sorted(set(document) - {"workshop_policy", "eois"})
         if unknown or not isinstance(document.get("eois"), list):

@@ -15,6 +15,9 @@ from pydantic import AfterValidator, StringConstraints
 # Column sizes shared by the input models and the tables.
 ID_MAX = 64  # workshop, solution and EOI ids
 NAME_MAX = 200  # names of people and institutions, titles of workshops and solutions
+# a name's casefolded key: casefolding turns one character into at most three ("ß" -> "ss",
+# "ﬃ" -> "ffi")
+NAME_KEY_MAX = 3 * NAME_MAX
 ACTOR_MAX = 200  # who did something (a user, a partner on whose behalf)
 REASON_MAX = 2000  # reasons and notes of Secretariat actions
 TEXT_MAX = 5000  # what partners write (needs, lessons, plans)

@@ -12,7 +12,10 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create an async engine; SQLite gets foreign keys, WAL, a busy timeout, one connection."""
+    """Create an async engine; SQLite gets foreign keys, WAL, a busy timeout, one connection.
+
+    No error or echoed statement carries its parameters: they hold names and addresses, and an
+    error's text reaches the logs."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -22,6 +25,7 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(
             url,
             echo=echo,
+            hide_parameters=True,
             connect_args={"timeout": 30},
             pool_size=1,
             max_overflow=0,
@@ -47,7 +51,9 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # guesses costly (a funnel or an overview over thousands of matches, just after they
         # changed) took longer than the query itself (bench/console.py)
         connect_args["server_settings"] = {"jit": "off"}
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args)
+    return create_async_engine(
+        url, echo=echo, hide_parameters=True, pool_pre_ping=True, connect_args=connect_args
+    )
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

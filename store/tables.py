@@ -23,7 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from domain.funnel_cells import FACT_COLUMNS
-from domain.text import ACTOR_MAX, EMAIL_MAX, ID_MAX, NAME_MAX
+from domain.text import ACTOR_MAX, EMAIL_MAX, ID_MAX, NAME_KEY_MAX, NAME_MAX
 
 PASSWORD_HASH_MAX = 200
 
@@ -75,7 +75,7 @@ class InstitutionRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX))
-    name_key: Mapped[str] = mapped_column(String(NAME_MAX))
+    name_key: Mapped[str] = mapped_column(String(NAME_KEY_MAX))
     country: Mapped[str] = mapped_column(String(2))
 
 

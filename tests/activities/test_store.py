@@ -2,8 +2,10 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from alembic import command
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from store import outbox, queries
 from store import writes as repository
@@ -420,3 +422,35 @@ async def test_a_long_subject_is_stored_whole(sessions):
     async with sessions() as session:
         [row] = await queries.list_outbox(session, match_id=eoi.match_id)
         assert row.subject == email["subject"]
+
+
+async def test_a_name_that_casefolds_longer_than_itself_is_stored(sessions):
+    # "ß" casefolds to "ss": a name of 200 characters has a key of 400
+    eoi = _fresh_parties(unique_eoi())
+    long_name = "ß" * 200
+    eoi = eoi.model_copy(
+        update={
+            "adopter": eoi.adopter.model_copy(
+                update={
+                    "institution": eoi.adopter.institution.model_copy(update={"name": long_name})
+                }
+            )
+        }
+    )
+    async with sessions() as session:
+        await _record(session, eoi)
+        await session.commit()
+        names = (await session.execute(select(InstitutionRow.name_key))).scalars().all()
+    assert "ss" * 200 in names
+
+
+async def test_a_failed_statement_does_not_carry_its_parameters(sessions):
+    # an error's text reaches the logs: the names and addresses bound to it must not
+    name = "Institution of Secret Name"
+    async with sessions() as session:
+        with pytest.raises(DBAPIError) as raised:
+            await session.execute(
+                text("INSERT INTO institutions (name, name_key, country) VALUES (:n, :k, :c)"),
+                {"n": name, "k": None, "c": "KZ"},  # name_key may not be NULL
+            )
+    assert name not in str(raised.value)

@@ -247,6 +247,8 @@ def test_json_errors_name_the_item_and_the_field_path():
         (b"[]", "no EOI"),
         (b'{"eois": [], "extra": 1}', "unknown keys extra"),
         (b"\xff[]", "not UTF-8"),
+        (b"[" * 1000 + b"]" * 1000, "nested too deeply"),
+        (b'[{"id": ' + b"[" * 100_000 + b"]" * 100_000 + b"}]", "nested too deeply"),
     ],
 )
 def test_json_a_malformed_file_says_what_is_accepted(data, words):
