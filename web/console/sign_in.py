@@ -82,8 +82,13 @@ async def sign_in(request: Request, backend: BackendDep) -> Response:
     next_path = auth.safe_next(form.get("next"))
     email = form.get("email", "")[:FIELD_MAX].strip()
     password = form.get("password", "")
-    if cross_site(request) or not hmac.compare_digest(
-        form.get(auth.CSRF_FIELD, "").encode(), request.cookies.get(PRE_COOKIE, "-").encode()
+    sent, kept = form.get(auth.CSRF_FIELD, ""), request.cookies.get(PRE_COOKIE, "")
+    # both must be there: a missing cookie matched by a guessable field is no proof
+    if (
+        cross_site(request)
+        or not sent
+        or not kept
+        or not hmac.compare_digest(sent.encode(), kept.encode())
     ):
         logger.warning("console sign-in refused", reason="csrf")
         return _form_page(

@@ -73,6 +73,17 @@ async def test_the_sign_in_form_needs_its_own_token(browser, console_app):
     assert (await browser.get("/console")).status_code == 303
 
 
+@pytest.mark.parametrize("token", ["-", ""])
+async def test_the_sign_in_form_without_its_cookie_is_refused(browser, console_app, token):
+    email = await console_user(_sessions(console_app))
+    browser.cookies.clear()  # never shown the form: no cookie to match
+    answer = await browser.post(
+        "/console/sign-in", data={"email": email, "password": PASSWORD, "csrf": token}
+    )
+    assert answer.status_code == 403
+    assert (await browser.get("/console")).status_code == 303
+
+
 @pytest.mark.parametrize(
     "target",
     ["//evil.example/x", "https://evil.example/console", "/elsewhere", "/console\\@evil", ""],
