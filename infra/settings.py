@@ -1,5 +1,6 @@
 """Runtime configuration: one pydantic-settings class, read once per entry point."""
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -101,6 +102,12 @@ class Settings(BaseSettings):
         default_factory=_default_allowed_hosts,
         description="Host headers the API answers (comma-separated; *.example.org allowed); "
         "default: loopback and the host of public_base_url",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="addresses or networks of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (comma-separated); empty: none, the client is the "
+        "connection's peer",
     )
     api_max_body_bytes: int = Field(
         default=1_048_576, gt=0, description="request bodies beyond this are refused with 413"
@@ -243,6 +250,21 @@ class Settings(BaseSettings):
             return [_as_host_header(str(host)) for host in value if str(host).strip()]
         return value
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        """Read ``MATCHMAKER_TRUSTED_PROXIES=10.0.0.5,172.16.0.0/12`` as a list."""
+        if isinstance(value, str):
+            value = [proxy.strip() for proxy in value.split(",") if proxy.strip()]
+        for proxy in value if isinstance(value, list | tuple) else ():
+            try:
+                ipaddress.ip_network(str(proxy), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{proxy!r} is not an IP address or network (e.g. 10.0.0.5, 172.16.0.0/12)"
+                ) from None
+        return value
+
     @field_validator("previous_signing_secrets", mode="before")
     @classmethod
     def _split_secrets(cls, value: object) -> object:
@@ -264,6 +286,14 @@ class Settings(BaseSettings):
         if len(set(ids)) != len(ids):
             raise ValueError("MATCHMAKER_PAYLOAD_KEYS names a key id twice; each id once")
         return value
+
+    def proxy_options(self) -> dict[str, Any]:
+        """uvicorn's options for forwarded headers: believed only from the trusted proxies
+        (uvicorn itself trusts 127.0.0.1 by default, so any loopback client could say who it
+        is)."""
+        if not self.trusted_proxies:
+            return {"proxy_headers": False}
+        return {"proxy_headers": True, "forwarded_allow_ips": list(self.trusted_proxies)}
 
     @property
     def log_mask_key(self) -> bytes:

@@ -62,6 +62,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "log_config": None,
         "access_log": False,
         "timeout_graceful_shutdown": settings.api_graceful_shutdown_seconds,
+        **settings.proxy_options(),
     }
 
 

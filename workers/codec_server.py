@@ -177,6 +177,7 @@ async def serve_codec(settings: Settings) -> None:
             port=settings.codec_port,
             log_config=None,
             access_log=False,
+            **settings.proxy_options(),
         )
         await uvicorn.Server(config).serve()
 

@@ -291,6 +291,7 @@ async def run_dev(settings: Settings) -> int:
                     log_config=None,
                     access_log=False,
                     lifespan="off",
+                    **settings.proxy_options(),
                 )
             )
             freeze_startup_heap()

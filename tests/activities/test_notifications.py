@@ -561,4 +561,4 @@ def test_no_free_text_reaches_an_html_email_raw(kind, language):
     context = _tainted(sample_context(kind.value, language=language))
     html = TemplateRenderer().render(kind.value, context).html
     assert "evil.example" in html  # the text is there ...
-    assert "<a href=\"https://evil.example" not in html and "<form" not in html  # ... escaped
+    assert '<a href="https://evil.example' not in html and "<form" not in html  # ... escaped

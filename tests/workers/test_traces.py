@@ -88,8 +88,10 @@ async def test_a_request_is_one_trace_down_to_smtp_and_sql(exported, temporal_en
         # a parent span ends after its children: wait for every span asserted below, not
         # only the innermost ones
         await wait_for(
-            lambda: sum(s.name == "smtp send" for s in exporter.get_finished_spans()) == 2
-            and _INTAKE_SPANS <= _names(exporter.get_finished_spans())
+            lambda: (
+                sum(s.name == "smtp send" for s in exporter.get_finished_spans()) == 2
+                and _INTAKE_SPANS <= _names(exporter.get_finished_spans())
+            )
         )
         intake = _trace_of(list(exporter.get_finished_spans()), "POST /api/eois")
 
