@@ -14,6 +14,10 @@ from opentelemetry import trace
 # domain (masking what only looks like an address costs nothing), plain on the local part so
 # that a mask does not swallow what stands before it (a key's "…/", a repr's quote).
 EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
+# a Message-ID as Matchmaker makes them (activities/mail.message_id_for): 40 hex digits of a
+# digest, no person's address; kept readable so a logged email can be found in the mail
+# server's log
+MESSAGE_ID_LOCAL = re.compile(r"[0-9a-f]{40}")
 # what structlog and the stdlib bridge carry through the chain and must stay objects
 UNTOUCHED = frozenset({"exc_info", "_record", "_from_structlog"})
 SCALARS = (int, float, bool, type(None))
@@ -35,7 +39,15 @@ class MaskEmails:
 
     def text(self, value: str) -> str:
         """The string with every address in it masked."""
-        return EMAIL.sub(lambda found: self.mask(found.group()), value) if "@" in value else value
+        return EMAIL.sub(self._masked, value) if "@" in value else value
+
+    def _masked(self, found: re.Match[str]) -> str:
+        address = found.group()
+        local = address.split("@", 1)[0]
+        before = found.string[found.start() - 1 : found.start()]
+        if before == "<" and MESSAGE_ID_LOCAL.fullmatch(local):
+            return address  # <digest@domain>: a Message-ID
+        return self.mask(address)
 
     def scrub(self, value: Any) -> Any:
         """The value with every address in it masked, containers walked."""

@@ -82,3 +82,15 @@ def test_the_mask_is_stable_per_address_and_keyed():
     assert one.mask("ana@example.org") != one.mask("bo@example.org")
     assert one.mask("ana@example.org") != MaskEmails(b"other").mask("ana@example.org")
     assert EMAIL.fullmatch(one.mask("ana@example.org")) is None
+
+
+def test_a_message_id_stays_readable_while_addresses_around_it_are_masked():
+    from activities.mail import message_id_for
+
+    mask = MaskEmails(b"k")
+    message_id = message_id_for("match-NS21-014/introduction_adopter-1/1", domain="ssn4psi.org")
+    line = f"possible duplicate {message_id} to ana@example.org, {'a' * 40}@example.org"
+    assert mask.text(line) == (
+        f"possible duplicate {message_id} to {mask.mask('ana@example.org')}, "
+        f"{mask.mask('a' * 40 + '@example.org')}"  # the same shape, not in angle brackets
+    )
