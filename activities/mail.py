@@ -28,6 +28,7 @@ from jinja2 import (
 from markupsafe import Markup
 
 from activities.failures import cut
+from activities.invitations import invitation_ics
 from infra.i18n import days_until, jinja_filters, language_of, translations
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -62,6 +63,8 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+    calendar: str = ""  # an iCalendar invitation or cancellation (text/calendar), if any
+    calendar_method: str = ""
 
 
 class TemplateRenderer:
@@ -109,6 +112,8 @@ class TemplateRenderer:
         ``today`` (the send date, UTC by default) says how many days are left to answer."""
         language = language_of((context.get("recipient") or {}).get("language"))
         answer_by = context.get("answer_by")
+        if today is None and context.get("today"):  # the stack's compressed calendar
+            today = date.fromisoformat(str(context["today"]))
         today = today or datetime.now(UTC).date()
         context = {
             **context,
@@ -129,7 +134,28 @@ class TemplateRenderer:
             raise EmailNotBuildable(
                 f"template {kind}.txt.j2 sets no subject", remedy=FIX_THE_TEMPLATE
             )
-        return RenderedEmail(subject=subject, text=wrap_text(str(module), self._width), html=html)
+        text = wrap_text(str(module), self._width)
+        if not context.get("invitation"):
+            return RenderedEmail(subject=subject, text=text, html=html)
+        try:
+            calendar = invitation_ics(
+                invitation=context["invitation"],
+                plan=context["plan"],
+                summary=" ".join(str(getattr(module, "event_summary", subject)).split()),
+                description=" ".join(str(getattr(module, "event_description", text)).split()),
+                location=" ".join(str(getattr(module, "event_location", "")).split()),
+                organizer_email=context["secretariat_email"],
+                organizer_name="SSN4PSI Secretariat",
+                attendee_email=context["recipient"]["email"],
+                attendee_name=context["recipient"]["name"],
+                language=language,
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise EmailNotBuildable(
+                f"invitation of {kind}: {type(exc).__name__}: {exc}", remedy=FIX_THE_TEMPLATE
+            ) from exc
+        method = str(context["invitation"]["method"])
+        return RenderedEmail(subject, text, html, calendar=calendar, calendar_method=method)
 
 
 _ITEM = re.compile(r"^(\s*(?:[-*]|\d+\.)\s+|\s+)")
@@ -252,6 +278,10 @@ def build_message(
             message["Reply-To"] = smtp_address(reply_to)
         message.attach(MIMEText(email.text, "plain", _UTF8))
         message.attach(MIMEText(email.html, "html", _UTF8))
+        if email.calendar:  # last: the alternative mail programs show as the invitation
+            invitation = MIMEText(email.calendar, "calendar", _UTF8)
+            invitation.set_param("method", email.calendar_method)
+            message.attach(invitation)
     except (MessageError, ValueError) as exc:  # UnicodeError is a ValueError
         raise EmailNotBuildable(f"header: {type(exc).__name__}: {exc}") from exc
     return message

@@ -90,6 +90,16 @@ def sample_context(
         "reason": "lapsed",
         "summary": "no answer after two reminders",
     }
+    context.update(changed=False, by_secretariat=False, declined_by="adopter")
+    if kind in ("visit_invitation", "visit_cancellation"):
+        cancel = kind == "visit_cancellation"
+        context["invitation"] = {
+            "uid": f"{eoi.match_id}-visit-1",
+            "sequence": 1 if cancel else 0,
+            "method": "CANCEL" if cancel else "REQUEST",
+        }
+        context["reason"] = "" if cancel else "the partners agreed the dates by telephone"
+        context["by_secretariat"] = not cancel
     if secretariat:
         context["console_url"] = console_match_url(base, eoi.match_id)
     elif links:

@@ -91,6 +91,10 @@ class NoticeKind(StrEnum):
     RECORD_FAILURE = "record_failure"
     THANKS = "thanks"
     CLOSED = "closed"
+    # rules version 3
+    VISIT_INVITATION = "visit_invitation"
+    VISIT_CANCELLATION = "visit_cancellation"
+    MATCH_CLOSED = "match_closed"
 
 
 class PromptStatus(StrEnum):

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 
-from domain.policy import TimingPolicy
+from domain.policy import SECONDS_PER_DAY, TimingPolicy
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,12 @@ class Backend:
     policy: TimingPolicy = field(default_factory=TimingPolicy)
     # /healthz says the outbox is behind when an email has waited longer than this
     outbox_alert_seconds: float = 900.0
+    # a training or demo stack's day (settings.day_seconds): dates live on its calendar
+    day_seconds: float = SECONDS_PER_DAY
+
+    @property
+    def compressed_days(self) -> bool:
+        return self.day_seconds != SECONDS_PER_DAY
 
     def workflow_url(self, workflow_id: str) -> str:
         """The match's page in the Temporal Web UI."""

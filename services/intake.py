@@ -13,6 +13,7 @@ from domain.model import ExpressionOfInterest
 from domain.policy import TimingPolicy
 from infra.temporal import readable
 from services.backend import Backend
+from services.calendar import stack_calendar
 from services.errors import ConflictingEoi
 from services.outages import outages_refused
 from store import writes
@@ -60,7 +61,12 @@ async def submit_eoi(
     try:
         handle = await client.start_workflow(
             MatchLifecycle.run,
-            MatchLifecycleInput(eoi=eoi, policy=policy or backend.policy, imported=imported),
+            MatchLifecycleInput(
+                eoi=eoi,
+                policy=policy or backend.policy,
+                calendar=await stack_calendar(backend),
+                imported=imported,
+            ),
             id=workflow_id,
             task_queue=backend.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

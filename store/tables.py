@@ -321,3 +321,12 @@ class ConsoleSessionRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, doc="the absolute end")
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StackCalendarRow(Base):
+    """Day 0 of the stack's calendar: the instant it first started a match (one row)."""
+
+    __tablename__ = "stack_calendar"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -29,6 +29,7 @@ def backend_for(settings: Settings, *, client: Client, sessions) -> Backend:  # 
         temporal_ui_url=f"http://127.0.0.1:{settings.temporal_ui_port}",
         policy=settings.timing_policy,
         outbox_alert_seconds=settings.outbox_alert_seconds,
+        day_seconds=settings.day_seconds,
     )
 
 

@@ -2,6 +2,7 @@
 
 from pydantic import BaseModel, Field
 
+from domain.calendar import Calendar
 from domain.enums import CloseReason, MatchStatus, Party, Stage
 from domain.lifecycle.effects import SendEmail
 from domain.lifecycle.imported import ImportedHistory
@@ -15,6 +16,9 @@ TASK_QUEUE = "matchmaker"  # the one task queue workers poll and clients start o
 class MatchLifecycleInput(BaseModel):
     eoi: ExpressionOfInterest
     policy: TimingPolicy = Field(default_factory=TimingPolicy)
+    calendar: Calendar | None = Field(
+        default=None, description="the stack's compressed calendar; None: real days"
+    )
     state: MatchState | None = Field(default=None, description="carried by continue-as-new")
     imported: ImportedHistory | None = Field(
         default=None, description="a match under way when imported: start at its stage"

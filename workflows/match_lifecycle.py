@@ -24,6 +24,9 @@ STEADY_TIMER = "one-timer-per-deadline"
 # A new match follows the newest rules; one started before versions existed follows version 1
 # for its whole life (the version is part of the state carried across continue-as-new).
 RULES_V2 = "rules-version-2"
+# Version 3: dates on the stack's calendar, partners told how their match ended, one escalation
+# per moment, field visits as calendar invitations.
+RULES_V3 = "rules-version-3"
 # Answers and actions return once their decision is adopted; one pump performs the effects
 # (history in order, emails in parallel, bounded retries). Before it, every update waited for
 # its emails: an SMTP outage froze the match's answers, actions and timers.
@@ -60,13 +63,30 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
         if data.state is not None:
             self._state: MatchState | None = data.state
         else:
-            version = RULES_VERSION if workflow.patched(RULES_V2) else 1
+            version = (
+                RULES_VERSION
+                if workflow.patched(RULES_V3)
+                else 2
+                if workflow.patched(RULES_V2)
+                else 1
+            )
             if data.imported is not None:  # new input: no earlier history holds it
                 self._first = start_imported(
-                    data.eoi, data.policy, workflow.now(), data.imported, rules_version=version
+                    data.eoi,
+                    data.policy,
+                    workflow.now(),
+                    data.imported,
+                    rules_version=version,
+                    calendar=data.calendar,
                 )
             else:
-                self._first = start(data.eoi, data.policy, workflow.now(), rules_version=version)
+                self._first = start(
+                    data.eoi,
+                    data.policy,
+                    workflow.now(),
+                    rules_version=version,
+                    calendar=data.calendar,
+                )
             self._state = self._first.state
         self._ready = self._first is None
         if self._pump is not None:
@@ -107,6 +127,7 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
                     MatchLifecycleInput(
                         eoi=data.eoi,
                         policy=data.policy,
+                        calendar=data.calendar,
                         state=self.state_,
                         imported=data.imported,  # the import compares a file with it
                         history_limit=data.history_limit,

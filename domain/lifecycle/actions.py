@@ -85,7 +85,7 @@ def _extend(run: Run, action: e.ExtendDeadline) -> None:
     policy = run.s.policy
     for prompt in targets:
         assert prompt.lapse_at is not None
-        prompt.lapse_at += timedelta(days=action.days)
+        prompt.lapse_at += run.calendar_days(action.days)
         if prompt.escalated or (prompt.escalate_at and prompt.escalate_at <= run.at):
             # escalate again if the extension runs out without an answer
             prompt.escalated = False
@@ -93,7 +93,9 @@ def _extend(run: Run, action: e.ExtendDeadline) -> None:
                 days=policy.lapse_day - policy.escalation_day
             )
         run.s.attention.pop(prompt.id, None)
-    new = ", ".join(f"{p.id} → {p.lapse_at.date().isoformat()}" for p in targets if p.lapse_at)
+    new = ", ".join(
+        f"{p.id} → {run.s.clock.today(p.lapse_at).isoformat()}" for p in targets if p.lapse_at
+    )
     run.record(
         "deadline_extended",
         f"Deadline extended by {action.days} days ({new}): {action.reason}",
@@ -106,12 +108,12 @@ def _move_check_in(run: Run, action: e.ExtendDeadline) -> None:
     """Version 2: a check-in's deadline is the next check-in; move it and clear the alert."""
     s = run.s
     assert s.next_checkin_at is not None
-    s.next_checkin_at += timedelta(days=action.days)
+    s.next_checkin_at += run.calendar_days(action.days)
     s.attention.pop("check_ins", None)
+    moved_to = s.clock.today(s.next_checkin_at).isoformat()
     run.record(
         "deadline_extended",
-        f"Next check-in moved by {action.days} days, to {s.next_checkin_at.date().isoformat()}: "
-        f"{action.reason}",
+        f"Next check-in moved by {action.days} days, to {moved_to}: {action.reason}",
         actor=_actor(action),
         days=action.days,
         next_checkin_at=s.next_checkin_at.isoformat(),
@@ -212,7 +214,7 @@ def _schedule_visit(run: Run, action: e.ScheduleVisit) -> None:
             "the visit has taken place and its report is awaited", code="visit_report_awaited"
         )
     run.check_plan(action.plan)
-    run.schedule_visit(action.plan, actor=_actor(action))
+    run.schedule_visit(action.plan, actor=_actor(action), reason=action.reason)
 
 
 def _cancel_visit(run: Run, action: e.CancelVisit) -> None:
@@ -237,8 +239,8 @@ def _record_visit(run: Run, action: e.RecordVisit) -> None:
             code="record_visit_stage",
             stage=s.stage,
         )
-    today = run.at.date().isoformat()
-    if plan.end >= run.at.date():
+    today = run.today.isoformat()
+    if plan.end >= run.today:
         raise InvalidMove(
             f"a recorded visit must have ended before today ({today}), not on {plan.end}",
             code="recorded_visit_not_ended",

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.calendar import Calendar
 from domain.enums import Stage
 from domain.lifecycle.effects import Decision
 from domain.lifecycle.run import ENTRY_PROMPT, STAGE_ORDER, Run, day_start
@@ -88,9 +89,10 @@ def start_imported(
     imported: ImportedHistory,
     *,
     rules_version: int = RULES_VERSION,
+    calendar: Calendar | None = None,
 ) -> Decision:
     """Open a match at its current stage with its past milestones as imported history."""
-    state = MatchState.opened(eoi, policy, at, rules_version=rules_version)
+    state = MatchState.opened(eoi, policy, at, rules_version=rules_version, calendar=calendar)
     run = Run(state, min(eoi.submitted_at, at))
     run.record(
         "match_recorded",

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from domain.calendar import Calendar
 from domain.enums import NoticeKind, Party, PromptKind
 from domain.lifecycle import events as e
 from domain.lifecycle.actions import apply_action
@@ -24,9 +25,11 @@ def start(
     at: datetime,
     *,
     rules_version: int = RULES_VERSION,
+    calendar: Calendar | None = None,
 ) -> Decision:
-    """Open a match under a rules version: record it and ask both partners."""
-    state = MatchState.opened(eoi, policy, at, rules_version=rules_version)
+    """Open a match under a rules version: record it and ask both partners (on the stack's
+    calendar from version 3 on)."""
+    state = MatchState.opened(eoi, policy, at, rules_version=rules_version, calendar=calendar)
     run = Run(state, at)
     run.record(
         "match_recorded",

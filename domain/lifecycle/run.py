@@ -1,6 +1,6 @@
 """The working copy one decision mutates, with the moves every rule shares."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from domain.enums import (
@@ -12,12 +12,12 @@ from domain.enums import (
     PromptStatus,
     Stage,
 )
-from domain.lifecycle.answers import VisitPlan
 from domain.lifecycle.case_study import render_case_study
 from domain.lifecycle.copying import working_copy
 from domain.lifecycle.effects import Decision, DraftCaseStudy, SendEmail
 from domain.lifecycle.refusals import InvalidMove
-from domain.lifecycle.state import HISTORY_KEPT, HistoryEntry, MatchState, Prompt, Visit
+from domain.lifecycle.state import HISTORY_KEPT, HistoryEntry, MatchState, Prompt
+from domain.lifecycle.visits import VisitMoves
 
 STAGE_ORDER = [Stage.FOLLOW_UP, Stage.FIELD_VISIT, Stage.ADAPTATION, Stage.OUTCOME, Stage.CLOSED]
 ENTRY_PROMPT = {
@@ -42,7 +42,7 @@ def day_start(day: Any) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=UTC)
 
 
-class Run:
+class Run(VisitMoves):
     """Collects the effects of one decision while it changes a deep copy of the state."""
 
     def __init__(self, state: MatchState, at: datetime) -> None:
@@ -64,6 +64,21 @@ class Run:
     def v2(self) -> bool:
         """The match follows rules version 2 or later."""
         return self.s.rules_version >= 2
+
+    @property
+    def v3(self) -> bool:
+        """The match follows rules version 3 or later: its stack's calendar, partners told how
+        it ended, one escalation per moment, visits as calendar invitations."""
+        return self.s.rules_version >= 3
+
+    @property
+    def today(self) -> date:
+        """The calendar's date now (real days, or the stack's compressed calendar)."""
+        return self.s.clock.today(self.at)
+
+    def calendar_days(self, count: float) -> timedelta:
+        """``count`` days the Secretariat or a partner names, as a real duration."""
+        return self.s.clock.days(count) if self.v3 else timedelta(days=count)
 
     def refuse_before_v2(self, what: str, *, why: str = "") -> None:
         """Refuse what version 1 never accepted (old matches must replay as they ran).
@@ -122,10 +137,19 @@ class Run:
                     **prompt.context,
                     "prompt_id": prompt.id,
                     "reminder": prompt.sends > 1,
-                    "answer_by": prompt.lapse_at.date().isoformat() if prompt.lapse_at else None,
+                    "answer_by": (
+                        self.s.clock.today(prompt.lapse_at).isoformat() if prompt.lapse_at else None
+                    ),
+                    **self._calendar_context(),
                 },
             )
         )
+
+    def _calendar_context(self) -> dict[str, Any]:
+        """On a compressed calendar, the email counts days left from the calendar's today."""
+        if self.s.calendar is None:
+            return {}
+        return {"today": self.today.isoformat()}
 
     def notice(self, kind: NoticeKind, party: Party, **context: Any) -> SendEmail:
         """Email a notice (numbered, so no two notices of a match share a business key)."""
@@ -215,78 +239,15 @@ class Run:
         self.s.stage, self.s.close_reason, self.s.closed_by = Stage.CLOSED, reason, actor
         if reason != CloseReason.COMPLETED:
             self.notice(NoticeKind.CLOSED, Party.SECRETARIAT, reason=reason, summary=summary)
-
-    # -- field visit --------------------------------------------------------------------------
-    def check_plan(self, plan: VisitPlan) -> None:
-        if plan.start <= self.at.date():
-            raise InvalidMove(
-                f"the visit must start after today ({self.at.date().isoformat()}), "
-                f"not on {plan.start.isoformat()}",
-                code="visit_starts_too_soon",
-                today=self.at.date(),
-                start=plan.start,
-            )
-
-    def schedule_visit(self, plan: VisitPlan, *, actor: str) -> None:
-        for prompt in self.s.open_prompts():
-            if prompt.kind in (PromptKind.VISIT_PROPOSAL, PromptKind.VISIT_CONFIRMATION):
-                self.finish(prompt, PromptStatus.WITHDRAWN)
-        reminder = day_start(plan.start) - timedelta(days=self.s.policy.visit_reminder_days)
-        self.s.visit = Visit(
-            plan=plan,
-            confirmed=True,
-            reminder_at=reminder if reminder > self.at else None,
-            ends_at=day_start(plan.end) + timedelta(days=1),
-        )
-        self.record(
-            "visit_scheduled",
-            f"{plan.format} visit {plan.start}–{plan.end}, delegation of {plan.delegation_size}",
-            actor=actor,
-            plan=plan.model_dump(mode="json"),
-        )
-
-    def leave_field_visit(self, why: str, *, actor: str) -> None:
-        """Version 2: a visit stays in the field_visit stage; leaving it ends the visit's timers.
-
-        A visit still ahead (or under way) is recorded as cancelled; its plan stays as a record.
-        """
-        if self.v2 and self.s.stage == Stage.FIELD_VISIT:
-            self.call_off_visit(why, actor=actor)
-
-    def call_off_visit(self, why: str, *, actor: str) -> None:
-        """End the visit's timers; record it as cancelled if it was still ahead."""
-        visit = self.s.visit
-        if not (visit and visit.pending()):
-            return
-        ahead = visit.ends_at is not None
-        visit.reminder_at, visit.ends_at = None, None
-        if ahead:
-            visit.cancelled = True
-            plan = visit.plan
-            self.record(
-                "visit_cancelled",
-                f"Visit of {plan.start}–{plan.end} cancelled: {why}",
-                actor=actor,
-                plan=plan.model_dump(mode="json"),
-            )
-
-    def visit_cancelled(self, reason: str, *, actor: str) -> None:
-        self.withdraw_open()
-        self.s.visit = None
-        if self.s.reschedules >= self.s.policy.max_reschedules:
-            self.close(
-                CloseReason.CANCELLED,
-                f"Visit cancelled after {self.s.reschedules} reschedules: {reason}",
-                actor=actor,
-            )
-            return
-        self.s.reschedules += 1
-        self.record(
-            "visit_cancelled",
-            f"Visit cancelled, rescheduling ({self.s.reschedules}): {reason}",
-            actor=actor,
-        )
-        self.open_prompt(PromptKind.VISIT_PROPOSAL, Party.ADOPTER, reschedule=self.s.reschedules)
+            if self.v3:  # the partners are told too, each in their language
+                declined_by = data.get("party") if reason == CloseReason.DECLINED else None
+                for party in (Party.ADOPTER, Party.PROVIDER):
+                    self.notice(
+                        NoticeKind.MATCH_CLOSED,
+                        party,
+                        reason=reason,
+                        declined_by=str(declined_by) if declined_by else None,
+                    )
 
     # -- result -------------------------------------------------------------------------------
     def refresh_status(self) -> None:

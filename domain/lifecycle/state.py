@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, computed_field
 
+from domain.calendar import REAL_DAYS, Calendar
 from domain.enums import CloseReason, MatchStatus, Party, PromptKind, PromptStatus, Stage
 from domain.lifecycle.answers import AdaptationPlanAnswer, OutcomeReport, VisitPlan
 from domain.model import Contact, ExpressionOfInterest
@@ -16,8 +17,8 @@ HISTORY_KEPT = 200  # entries carried in workflow state; the database keeps all 
 # across continue-as-new): a rule change ships as a new version, so matches started under an
 # older one replay and behave as they always did. State recorded before versions existed
 # reads as version 1. The recipe: docs/lifecycle.md, "Changing the rules".
-RULES_VERSION = 2  # the version new matches start with
-RULES_VERSIONS = (1, 2)
+RULES_VERSION = 3  # the version new matches start with
+RULES_VERSIONS = (1, 2, 3)
 
 
 class HistoryEntry(BaseModel):
@@ -95,6 +96,9 @@ class MatchState(BaseModel):
     rules_version: int = Field(default=1, ge=1, le=RULES_VERSION)
     eoi: ExpressionOfInterest
     policy: TimingPolicy
+    calendar: Calendar | None = Field(
+        default=None, description="the stack's compressed calendar (rules v3); None: real days"
+    )
     contacts: dict[Party, Contact]
     stage: Stage = Stage.FOLLOW_UP
     status: MatchStatus = MatchStatus.ACTIVE
@@ -110,6 +114,10 @@ class MatchState(BaseModel):
     attention: dict[str, str] = Field(default_factory=dict, description="why it needs attention")
     exchange: dict[Party, str] = Field(default_factory=dict)
     visit: Visit | None = None
+    # rules version 3: the visit as an event in the partners' calendars (RFC 5545)
+    visit_events: int = Field(default=0, description="calendar events made (each its own UID)")
+    visit_sequence: int = Field(default=0, description="SEQUENCE of the current event")
+    visit_invited: bool = Field(default=False, description="its invitation stands")
     reschedules: int = 0
     plan: AdaptationPlanAnswer | None = None
     next_checkin_at: datetime | None = None
@@ -121,14 +129,22 @@ class MatchState(BaseModel):
 
     @classmethod
     def opened(
-        cls, eoi: ExpressionOfInterest, policy: TimingPolicy, at: datetime, *, rules_version: int
+        cls,
+        eoi: ExpressionOfInterest,
+        policy: TimingPolicy,
+        at: datetime,
+        *,
+        rules_version: int,
+        calendar: Calendar | None = None,
     ) -> "MatchState":
-        """The state of a match that opens now: its EOI's contacts, nothing asked yet."""
+        """The state of a match that opens now: its EOI's contacts, nothing asked yet (a
+        compressed calendar is kept from rules version 3 on)."""
         return cls(
             match_id=eoi.match_id,
             rules_version=rules_version,
             eoi=eoi,
             policy=policy,
+            calendar=calendar if rules_version >= 3 and calendar and calendar.compressed else None,
             contacts={Party.ADOPTER: eoi.adopter.contact, Party.PROVIDER: eoi.solution.contact},
             started_at=at,
         )
@@ -136,6 +152,11 @@ class MatchState(BaseModel):
     @property
     def closed(self) -> bool:
         return self.stage == Stage.CLOSED
+
+    @property
+    def clock(self) -> Calendar:
+        """The calendar its dates live on (real days unless the stack compresses them)."""
+        return self.calendar or REAL_DAYS
 
     def open_prompts(self) -> list[Prompt]:
         return [p for p in self.prompts if p.is_open]

@@ -7,6 +7,7 @@ from domain.enums import CloseReason, Party, PromptKind, Stage
 from domain.lifecycle import events as e
 from domain.lifecycle.actions import apply_action
 from domain.lifecycle.answers import VisitPlan
+from domain.lifecycle.effects import SendEmail
 from domain.lifecycle.run import InvalidMove, Run
 from domain.lifecycle.state import MatchState, Prompt
 from domain.model import Contact
@@ -17,8 +18,15 @@ _VISIT_PLANNING = (PromptKind.VISIT_PROPOSAL, PromptKind.VISIT_CONFIRMATION)
 
 def suggest(run: Run) -> None:
     """Add the suggested moves to the decision's escalation notices (context only)."""
-    for notice, prompt_id in run.escalations:
-        notice.context["suggested_actions"] = suggested_actions(run.s, run.at, prompt_id)
+    about: dict[int, tuple[SendEmail, list[str | None]]] = {}
+    for notice, prompt_id in run.escalations:  # a notice may name several silent prompts
+        about.setdefault(id(notice), (notice, []))[1].append(prompt_id)
+    for notice, prompt_ids in about.values():
+        moves: dict[tuple[str, str], dict] = {}
+        for prompt_id in prompt_ids:
+            for move in suggested_actions(run.s, run.at, prompt_id):
+                moves.setdefault((move["kind"], repr(sorted(move["params"].items()))), move)
+        notice.context["suggested_actions"] = list(moves.values())
 
 
 def suggested_actions(state: MatchState, at: datetime, prompt_id: str | None) -> list[dict]:
@@ -49,7 +57,7 @@ Candidate = tuple[e.Event, dict[str, Any], str]
 
 
 def _about_prompt(state: MatchState, at: datetime, prompt: Prompt) -> list[Candidate]:
-    due = f" (due {prompt.lapse_at.date().isoformat()})" if prompt.lapse_at else ""
+    due = f" (due {state.clock.today(prompt.lapse_at).isoformat()})" if prompt.lapse_at else ""
     found: list[Candidate] = [
         (
             e.ExtendDeadline(days=14, prompt_id=prompt.id, reason=_REASON),
@@ -64,7 +72,7 @@ def _about_prompt(state: MatchState, at: datetime, prompt: Prompt) -> list[Candi
         _change_contact(state, prompt.party),
     ]
     if prompt.kind in _VISIT_PLANNING:
-        tomorrow = (at + timedelta(days=1)).date()
+        tomorrow = state.clock.today(at) + timedelta(days=1)
         plan = VisitPlan(start=tomorrow, end=tomorrow, format="virtual", delegation_size=1)
         found += [
             (
@@ -89,7 +97,7 @@ def _about_prompt(state: MatchState, at: datetime, prompt: Prompt) -> list[Candi
 def _about_check_ins(state: MatchState) -> list[Candidate]:
     found: list[Candidate] = []
     if state.next_checkin_at:
-        when = state.next_checkin_at.date().isoformat()
+        when = state.clock.today(state.next_checkin_at).isoformat()
         found.append(
             (
                 e.ExtendDeadline(days=14, reason=_REASON),

@@ -54,16 +54,35 @@ def _remind(run: Run, prompt: Prompt) -> None:
 def _escalate(run: Run, prompt: Prompt) -> None:
     prompt.escalated = True
     prompt.escalations += 1
-    days = (run.at - prompt.opened_at).days
+    days = run.s.clock.days_between(prompt.opened_at, run.at)
     why = f"no answer from the {prompt.party} to {prompt.kind} after {days} days"
     run.s.attention[prompt.id] = why
-    notice = run.notice(NoticeKind.ESCALATION, Party.SECRETARIAT, why=why, prompt_id=prompt.id)
-    run.escalations.append((notice, prompt.id))
     run.record("escalated", why[0].upper() + why[1:], prompt_id=prompt.id)
+    silent = {"party": str(prompt.party), "kind": str(prompt.kind), "days": days}
+    if run.v3:
+        # one notice per moment, naming every silent party: both partners' questions of a
+        # stage fall due together
+        for notice, _ in run.escalations:
+            if notice.context.get("due") == prompt.escalate_at.isoformat():
+                notice.context["silent"].append(silent)
+                notice.context["why"] += f"; and from the {prompt.party} to {prompt.kind}"
+                run.escalations.append((notice, prompt.id))
+                return
+        notice = run.notice(
+            NoticeKind.ESCALATION,
+            Party.SECRETARIAT,
+            why=why,
+            prompt_id=prompt.id,
+            silent=[silent],
+            due=prompt.escalate_at.isoformat(),
+        )
+    else:
+        notice = run.notice(NoticeKind.ESCALATION, Party.SECRETARIAT, why=why, prompt_id=prompt.id)
+    run.escalations.append((notice, prompt.id))
 
 
 def _lapse(run: Run, prompt: Prompt) -> None:
-    days = (run.at - prompt.opened_at).days
+    days = run.s.clock.days_between(prompt.opened_at, run.at)
     run.finish(prompt, PromptStatus.EXPIRED)
     run.close(
         CloseReason.LAPSED,

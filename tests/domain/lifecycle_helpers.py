@@ -2,6 +2,7 @@
 
 from datetime import UTC, date, datetime, timedelta
 
+from domain.calendar import Calendar
 from domain.enums import Party, PromptKind
 from domain.lifecycle import answers as a
 from domain.lifecycle import decide, next_timer, start
@@ -16,9 +17,19 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 class Driver:
     def __init__(
-        self, policy: TimingPolicy | None = None, *, rules_version: int = RULES_VERSION
+        self,
+        policy: TimingPolicy | None = None,
+        *,
+        rules_version: int = RULES_VERSION,
+        calendar: Calendar | None = None,
     ) -> None:
-        decision = start(example_eoi(), policy or TimingPolicy(), T0, rules_version=rules_version)
+        decision = start(
+            example_eoi(),
+            policy or TimingPolicy(),
+            T0,
+            rules_version=rules_version,
+            calendar=calendar,
+        )
         self.now = T0
         self.state: MatchState = decision.state
         self.decisions: list[Decision] = [decision]

@@ -29,7 +29,11 @@ def actions(suggestions: list[dict]) -> list[str]:
 
 def test_a_silent_partner_in_follow_up(version):
     d = Driver(rules_version=version)
-    adopter, provider = escalate(d, 21)
+    if version >= 3:  # one notice for both (test_one_escalation_names_every_silent_party)
+        [moves] = escalate(d, 21)
+        adopter, provider = moves[:4], moves[4:]
+    else:
+        adopter, provider = escalate(d, 21)
     assert actions(adopter) == ["extend-deadline", "resend", "change-contact", "close"]
     assert adopter[0]["params"] == {"prompt_id": "introduction_adopter-1"}
     assert adopter[2]["params"] == {"party": "adopter"}
@@ -88,11 +92,33 @@ def test_an_awaited_visit_report_can_be_recorded_under_version_2(version):
 def test_nothing_is_suggested_when_the_match_closed_in_the_same_decision(version):
     d = Driver(rules_version=version)
     decision = d.apply(e.Tick(), T0 + timedelta(days=40))
-    assert d.state.closed and suggested(decision) == [[], []]
+    assert d.state.closed and suggested(decision) == ([[]] if version >= 3 else [[], []])
 
 
 def test_the_escalation_email_context_keeps_its_earlier_fields(version):
     d = Driver(rules_version=version)
     d.advance(22)
     [first, *_] = [m for dec in d.decisions for m in dec.emails if "why" in m.context]
-    assert list(first.context) == ["why", "prompt_id", "suggested_actions"]
+    earlier = ["why", "prompt_id", "suggested_actions"]
+    if version >= 3:
+        earlier[2:2] = ["silent", "due"]
+    assert list(first.context) == earlier
+
+
+def test_one_escalation_names_every_silent_party_under_version_3():
+    d = Driver(rules_version=3)
+    before = len(d.decisions)
+    d.advance(21)
+    notices = [m for dec in d.decisions[before:] for m in dec.emails if m.template == "escalation"]
+    [notice] = notices
+    assert [s["party"] for s in notice.context["silent"]] == ["adopter", "provider"]
+    assert all(s["days"] == 21 for s in notice.context["silent"])
+    assert "adopter" in notice.context["why"] and "provider" in notice.context["why"]
+    moves = notice.context["suggested_actions"]
+    assert [m["action"] for m in moves].count("close") == 1  # the same move once
+    assert {m["params"].get("prompt_id") for m in moves if m["action"] == "resend"} == {
+        "introduction_adopter-1",
+        "introduction_provider-2",
+    }
+    # each silent question still needs attention on its own
+    assert set(d.state.attention) == {"introduction_adopter-1", "introduction_provider-2"}

@@ -52,7 +52,9 @@ async def test_silence_reminds_on_days_7_and_14_escalates_on_21_lapses_on_30(
     adopter = match.eoi.adopter.contact.email
     assert len(match.mails(adopter, "Reminder ")) == 2
     assert match.mails(adopter, "Reminder 1: ") and match.mails(adopter, "Reminder 2: ")
-    assert len(match.mails("secretariat@ssn4psi.org", "Needs attention")) == 2
+    # one notice names both silent partners (rules v3)
+    assert len(match.mails("secretariat@ssn4psi.org", "Needs attention")) == 1
+    assert len(match.mails(adopter, "ended")) == 1  # each partner is told it closed
     await keep_history(match.handle, "lapsed")
 
 

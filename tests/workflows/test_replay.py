@@ -19,7 +19,13 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 # Each generation of the workflow's commands: today's, and those older runs still follow.
-GENERATIONS = ("", ".pre-changed-attributes", ".pre-effect-pump", ".pre-parallel-effects")
+GENERATIONS = (
+    "",
+    ".pre-rules-v3",
+    ".pre-changed-attributes",
+    ".pre-effect-pump",
+    ".pre-parallel-effects",
+)
 
 
 @pytest.mark.parametrize("generation", GENERATIONS)
@@ -43,8 +49,10 @@ def test_the_paths_have_stored_histories(generation: str):
         "continued_as_new_adaptation",
         "secretariat_actions",
     } <= names
-    if not generation:  # paths that exist only since rules version 2
+    if generation in ("", ".pre-rules-v3"):  # paths that exist only since rules version 2
         assert {"recorded_visit_then_progress", "advanced_past_a_scheduled_visit"} <= names
+    if not generation:  # since rules version 3
+        assert "visit_invited_changed_cancelled" in names
 
 
 @pytest.mark.parametrize("runner", [SANDBOX, UNSANDBOXED], ids=["sandboxed", "unsandboxed"])
