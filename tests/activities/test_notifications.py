@@ -562,3 +562,15 @@ def test_no_free_text_reaches_an_html_email_raw(kind, language):
     html = TemplateRenderer().render(kind.value, context).html
     assert "evil.example" in html  # the text is there ...
     assert '<a href="https://evil.example' not in html and "<form" not in html  # ... escaped
+
+
+@pytest.mark.parametrize("kind", [*PromptKind])
+@pytest.mark.parametrize("links", [True, False])
+def test_no_email_asks_a_partner_to_quote_an_internal_id(kind, links):
+    context = sample_context(kind.value, links=links)
+    rendered = TemplateRenderer().render(kind.value, context)
+    for body in (rendered.text, rendered.html):
+        assert context["prompt_id"] not in body and "quote" not in body
+    # and it reads on a phone: the width of the device, links that wrap
+    assert '<meta name="viewport" content="width=device-width' in rendered.html
+    assert "overflow-wrap: anywhere" in rendered.html
