@@ -570,7 +570,7 @@ def test_no_email_asks_a_partner_to_quote_an_internal_id(kind, links):
     context = sample_context(kind.value, links=links)
     rendered = TemplateRenderer().render(kind.value, context)
     for body in (rendered.text, rendered.html):
-        assert context["prompt_id"] not in body and "quote" not in body
+        assert context["prompt_id"] not in body and "quote the reference" not in body
     # and it reads on a phone: the width of the device, links that wrap
     assert '<meta name="viewport" content="width=device-width' in rendered.html
     assert "overflow-wrap: anywhere" in rendered.html
