@@ -47,6 +47,8 @@ def invitation_ics(
     event.add("description", vText(description, params={"LANGUAGE": language}))
     if location:
         event.add("location", vText(location, params={"LANGUAGE": language}))
+    if plan.get("meeting_url"):
+        event.add("url", plan["meeting_url"])
     event.add("transp", "TRANSPARENT" if plan.get("format") == "virtual" else "OPAQUE")
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     organizer = vCalAddress(f"mailto:{organizer_email}")

@@ -142,7 +142,7 @@ class TemplateRenderer:
                 invitation=context["invitation"],
                 plan=context["plan"],
                 summary=" ".join(str(getattr(module, "event_summary", subject)).split()),
-                description=" ".join(str(getattr(module, "event_description", text)).split()),
+                description=str(getattr(module, "event_description", text)).strip(),
                 location=" ".join(str(getattr(module, "event_location", "")).split()),
                 organizer_email=context["secretariat_email"],
                 organizer_name="SSN4PSI Secretariat",

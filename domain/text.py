@@ -23,6 +23,7 @@ REASON_MAX = 2000  # reasons and notes of Secretariat actions
 TEXT_MAX = 5000  # what partners write (needs, lessons, plans)
 EMAIL_MAX = 254  # RFC 5321 path (256) without its angle brackets
 EMAIL_LOCAL_MAX = 64  # RFC 5321 local part
+URL_MAX = 2000  # a web address (what browsers and servers commonly accept)
 
 # C0 controls, DEL, C1 controls, and the Unicode line and paragraph separators.
 _NOT_IN_A_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -81,3 +82,20 @@ Reason = Annotated[str, _line(REASON_MAX, 3), AfterValidator(printable)]
 Text = Annotated[str, _line(TEXT_MAX, 0), AfterValidator(printable)]
 # What partners must write.
 RequiredText = Annotated[str, _line(TEXT_MAX, 1), AfterValidator(printable)]
+# An optional line: a venue, a city; may be empty.
+OptionalLine = Annotated[str, _line(NAME_MAX, 0), AfterValidator(one_line)]
+
+_WEB_ADDRESS = re.compile(r"https?://[^\s/?#]+\.[^\s/?#]+\S*")
+
+
+def web_address(value: str) -> str:
+    """Refuse what is not a web address a browser opens (a meeting link)."""
+    if value and not _WEB_ADDRESS.fullmatch(value):
+        raise ValueError("must be a web address starting with https:// (or http://)")
+    return value
+
+
+# A meeting link; may be empty.
+WebAddress = Annotated[
+    str, _line(URL_MAX, 0), AfterValidator(one_line), AfterValidator(web_address)
+]

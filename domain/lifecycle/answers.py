@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from domain.enums import CheckInStatus, Exchange, OutcomeResult, PromptKind, VisitFormat
-from domain.text import RequiredText, Text
+from domain.text import OptionalLine, RequiredText, Text, WebAddress
 
 # The rules about several fields of an answer: a stable code (the error's ``type``, which a
 # page translates) and the English sentence (the error's message, which the API shows).
@@ -56,12 +56,23 @@ class ShareAnswer(_Answer):
 
 
 class VisitPlan(_Answer):
-    """Dates, format and delegation size of a field visit."""
+    """Dates, format and delegation size of a field visit; where it happens (a venue and a
+    city, or the meeting link of a virtual one), its agenda and the delegates' names."""
 
     start: date
     end: date
     format: VisitFormat
     delegation_size: int = Field(ge=1, le=100)
+    venue: OptionalLine = ""
+    city: OptionalLine = ""
+    meeting_url: WebAddress = ""
+    agenda: Text = ""
+    delegates: Text = Field(default="", description="the delegates' names, one a line")
+
+    def details(self) -> dict[str, str]:
+        """The details given (venue, city, meeting link, agenda, delegates), by name."""
+        names = ("venue", "city", "meeting_url", "agenda", "delegates")
+        return {name: value for name in names if (value := getattr(self, name))}
 
     @model_validator(mode="after")
     def _ordered(self) -> "VisitPlan":

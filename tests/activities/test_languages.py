@@ -68,7 +68,9 @@ def _values(value) -> list[str]:
         return [s for v in value.values() for s in _values(v)]
     if isinstance(value, list | tuple):
         return [s for v in value for s in _values(v)]
-    return [str(value)] if isinstance(value, str) and len(value) > 1 else []
+    if not (isinstance(value, str) and len(value) > 1):
+        return []
+    return [value, *value.splitlines()]  # an agenda's lines stand on their own lines
 
 
 def _lines(text: str) -> set[str]:

@@ -537,7 +537,7 @@ _MARKUP = '<a href="https://evil.example/">click</a><form action="https://evil.e
 _FREE_TEXT = frozenset(
     {"name", "title", "interest_statement", "why", "support_needed", "note", "message",
      "summary", "lessons", "provider_notes", "needs", "learned", "customisations", "reason_text",
-     "notes", "venue", "city", "agenda", "meeting_url_text"}
+     "notes", "venue", "city", "agenda", "delegates", "meeting_url"}
 )  # fmt: skip
 
 
