@@ -43,6 +43,11 @@ PLAN = [
     FormField("plan.end", "Last day of the visit", "date"),
     FormField("plan.format", "Format", "select", tuple(f.value for f in VisitFormat)),
     FormField("plan.delegation_size", "People in the delegation", "number"),
+    FormField("plan.venue", "Venue", required=False, hint="where the delegation meets"),
+    FormField("plan.city", "City", required=False),
+    FormField("plan.meeting_url", "Meeting link", "url", required=False, hint="a virtual visit"),
+    FormField("plan.agenda", "Agenda", "textarea", required=False),
+    FormField("plan.delegates", "Delegates", "textarea", required=False, hint="one name a line"),
 ]
 CLOSE_REASONS = tuple(r.value for r in CloseReason if r not in (CloseReason.COMPLETED,))
 

@@ -30,6 +30,17 @@ def test_a_form_becomes_the_action_or_says_which_field_is_wrong():
          "plan.delegation_size": "4", "reason": "agreed"},
     )  # fmt: skip
     assert errors == {"_form": "the visit must end on or after its first day"}
+    fields = {"plan.start": "2027-03-02", "plan.end": "2027-03-03", "plan.format": "virtual",
+              "plan.delegation_size": "2", "reason": "agreed by telephone"}  # fmt: skip
+    action, errors = action_of(
+        visit,
+        values_of(visit, {**fields, "plan.meeting_url": "https://meet.example.org/ssn",
+                          "plan.agenda": "Day 1: the centre", "plan.venue": ""}),
+    )  # fmt: skip
+    assert errors == {} and action.plan.meeting_url == "https://meet.example.org/ssn"
+    assert action.plan.agenda == "Day 1: the centre" and action.plan.venue == ""
+    _, errors = action_of(visit, values_of(visit, {**fields, "plan.meeting_url": "meet at 3"}))
+    assert set(errors) == {"plan.meeting_url"}
 
 
 async def _started(client):  # type: ignore[no-untyped-def]
