@@ -14,6 +14,7 @@ from activities.contracts import (
     RecordMatchResult,
 )
 from activities.failures import database_errors
+from domain.policy import SECONDS_PER_DAY
 from store import writes as repository
 
 logger = structlog.get_logger()
@@ -22,8 +23,11 @@ logger = structlog.get_logger()
 class MatchRecords:
     """Writes the read model; every method is one unit of work with one commit, and idempotent."""
 
-    def __init__(self, sessions: async_sessionmaker) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker, *, day_seconds: float = SECONDS_PER_DAY
+    ) -> None:
         self._sessions = sessions
+        self._day_seconds = day_seconds  # days in stage are the stack's calendar days
 
     @activity.defn
     async def record_match(self, data: RecordMatchInput) -> RecordMatchResult:
@@ -47,6 +51,7 @@ class MatchRecords:
                     match_id=match_id,
                     entries=[e.model_dump() for e in data.entries],
                     **data.snapshot.model_dump(),
+                    day_seconds=self._day_seconds,
                 )
                 await session.commit()
         log.info("match recorded", created=created)
@@ -63,6 +68,7 @@ class MatchRecords:
                     match_id=data.match_id,
                     entries=[e.model_dump() for e in data.entries],
                     **data.snapshot.model_dump(),
+                    day_seconds=self._day_seconds,
                 )
                 await session.commit()
         log.info(

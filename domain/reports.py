@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from domain.enums import CloseReason, Stage
+from domain.policy import SECONDS_PER_DAY
 
 # The stages a match passes through, in order; ``completed`` is the funnel's last step (closed
 # with an outcome recorded), the other close reasons are exits counted beside it.
@@ -74,7 +75,12 @@ def _visit_held(kind: str, data: Mapping[str, Any]) -> bool:
     )
 
 
-def advance(current: Milestones, entries: Iterable[Mapping[str, Any]]) -> Milestones:
+def advance(
+    current: Milestones,
+    entries: Iterable[Mapping[str, Any]],
+    *,
+    day_seconds: float = SECONDS_PER_DAY,
+) -> Milestones:
     """The milestones after these history entries (each with ``kind``, ``stage``,
     ``occurred_at`` and ``data``), in any order and any number of times: the result is the
     same (a stage's time is the first entry into it, the last movement the latest)."""
@@ -103,14 +109,15 @@ def advance(current: Milestones, entries: Iterable[Mapping[str, Any]]) -> Milest
         entered = ordered[index]
         left = next((t for t in ordered[index + 1 :] if t is not None), None)
         values[f"days_{stage.value}"] = (
-            None if entered is None or left is None else days_between(entered, left)
+            None if entered is None or left is None else days_between(entered, left, day_seconds)
         )
     return Milestones(**values)
 
 
-def days_between(start: datetime, end: datetime) -> float:
-    """Days from one moment to a later one (never negative)."""
-    return max((end - start) / timedelta(days=1), 0.0)
+def days_between(start: datetime, end: datetime, day_seconds: float = SECONDS_PER_DAY) -> float:
+    """Days from one moment to a later one (never negative), on a stack whose day lasts
+    ``day_seconds`` (a training stack's calendar counts its own days)."""
+    return max((end - start) / timedelta(seconds=day_seconds), 0.0)
 
 
 def median(histogram: Mapping[int | float, int]) -> float | None:
@@ -195,9 +202,9 @@ def funnel_row(counts: FunnelCounts) -> FunnelRow:
     )
 
 
-def stalled_before(now: datetime, days: int) -> datetime:
+def stalled_before(now: datetime, days: int, day_seconds: float = SECONDS_PER_DAY) -> datetime:
     """A match not closed whose last movement is before this moment has stalled."""
-    return now - timedelta(days=days)
+    return now - timedelta(seconds=days * day_seconds)
 
 
 class NetworkFigures(BaseModel):

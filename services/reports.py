@@ -139,7 +139,7 @@ async def stalled(
 ) -> StalledList:
     """The open matches that have not moved for ``days`` days, longest still first."""
     now = now or datetime.now(UTC)
-    before = arithmetic.stalled_before(now, days)
+    before = arithmetic.stalled_before(now, days, backend.day_seconds)
     async with backend.sessions() as session:
         rows, total = await store.stalled_matches(
             session, before=before, filters=filters or ReportFilter(), limit=limit, offset=offset
@@ -154,7 +154,7 @@ async def stalled(
                 stage=r.stage,
                 status=r.status,
                 last_moved_at=(moved := r.last_moved_at or r.created_at),
-                days_still=round(arithmetic.days_between(moved, now), 1),
+                days_still=round(arithmetic.days_between(moved, now, backend.day_seconds), 1),
             )
             for r in rows
         ]

@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.model import Contact, ExpressionOfInterest, Institution
+from domain.policy import SECONDS_PER_DAY
 from store import funnel_cells
 from store.milestones import MILESTONE_COLUMNS, advance_milestones, advanced
 from store.tables import (
@@ -247,6 +248,7 @@ async def record_step(
     close_reason: str | None = None,
     waiting_on: Sequence[str] | None = None,
     needs_attention: bool | None = None,
+    day_seconds: float = SECONDS_PER_DAY,
 ) -> int:
     """One step of a match, as its workflow records it: :func:`append_history_entries` then
     :func:`update_match`, with the match's row read once and written once, and the funnel's
@@ -256,7 +258,7 @@ async def record_step(
     values = _position(stage, status, next_deadline, close_reason, waiting_on, needs_attention)
     row = await funnel_cells.match_row(session, match_id=match_id, columns=MILESTONE_COLUMNS)
     if row is not None and entries:
-        values.update(advanced(row, entries))
+        values.update(advanced(row, entries, day_seconds=day_seconds))
     await session.execute(update(_matches).where(_matches.c.id == match_id).values(**values))
     if row is not None:
         after = {**row, **values}

@@ -17,6 +17,7 @@ from activities.notifications import MailIdentity, Notifications
 from activities.records import MatchRecords
 from activities.smtp import SmtpMailer
 from domain.model import load_reference_data
+from domain.policy import SECONDS_PER_DAY
 from infra.settings import Settings
 from infra.signing import PartnerLinks
 from infra.telemetry import instrument_engine
@@ -75,6 +76,7 @@ class Resources:
     mailer: SmtpMailer
     identity: MailIdentity
     links: PartnerLinks | None = None  # None: emails ask partners to reply instead
+    day_seconds: float = SECONDS_PER_DAY  # the stack's day: days in stage are counted in it
 
 
 @asynccontextmanager
@@ -106,6 +108,7 @@ async def open_resources(
                 link_lifetime_days=settings.link_lifetime_days,
             ),
             links=partner_links(settings),
+            day_seconds=settings.day_seconds,
         )
     finally:
         await mailer.aclose()
@@ -119,7 +122,7 @@ def partner_links(settings: Settings) -> PartnerLinks:
 
 def activities_of(resources: Resources) -> list[Callable[..., Any]]:
     """The activity methods, bound to the worker's database and mailer."""
-    records = MatchRecords(resources.sessions)
+    records = MatchRecords(resources.sessions, day_seconds=resources.day_seconds)
     notifications = Notifications(
         sessions=resources.sessions,
         mailer=resources.mailer,

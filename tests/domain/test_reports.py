@@ -119,6 +119,23 @@ def test_year_buckets_and_the_stalled_rule():
     assert stalled_before(T0, 14) == T0 - timedelta(days=14)
 
 
+def test_a_training_stacks_days_are_its_own():
+    # a day of a minute: ten minutes in follow-up are ten days, as the partners' emails say
+    minute = 60.0
+    entries = [
+        {"kind": "match_recorded", "stage": "follow_up", "occurred_at": T0, "data": {}},
+        {
+            "kind": "stage_entered",
+            "stage": "field_visit",
+            "occurred_at": T0 + timedelta(minutes=10),
+            "data": {},
+        },
+    ]
+    assert advance(Milestones(), entries, day_seconds=minute).days_follow_up == 10
+    assert advance(Milestones(), entries).days_follow_up == pytest.approx(10 / 1440)
+    assert stalled_before(T0, 14, minute) == T0 - timedelta(minutes=14)
+
+
 def _figures(**changes) -> NetworkFigures:
     base = dict(
         workshops=5,

@@ -2,6 +2,7 @@
 included, with every answer given through the link in the partner's latest email, on a stack
 whose day lasts a minute (MATCHMAKER_DAY_SECONDS=60), on Temporal's time-skipping server."""
 
+import dataclasses
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from services import steering
 from services.backend import Backend
 from services.calendar import stack_calendar
 from services.intake import submit_eoi
+from store.tables import MatchRow
 from tests.conftest import resources_for_tests
 from tests.support import http, settings_for_tests, unique_eoi, wait_for
 from workers.worker import build_worker
@@ -78,7 +80,7 @@ class Partners:
 async def compressed(temporal_env, sessions, smtp) -> AsyncIterator[tuple]:
     """A worker, the partner pages and the services of a stack whose day lasts a minute."""
     handler, port = smtp
-    resources = resources_for_tests(sessions, port)
+    resources = dataclasses.replace(resources_for_tests(sessions, port), day_seconds=DAY_SECONDS)
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
     policy = TimingPolicy().scaled(DAY_SECONDS / SECONDS_PER_DAY)
     backend = Backend(
@@ -173,6 +175,10 @@ async def test_one_match_through_every_stage_from_the_emails_alone(compressed, t
     kinds = [h.kind for h in state.history]
     assert "visit_ended" in kinds and "visit_recorded" not in kinds  # no Secretariat stand-in
     assert not [h for h in state.history if h.actor.startswith("secretariat")]
+    # the funnel counts the stack's days: a calendar month and more in adaptation
+    async with backend.sessions() as session:
+        row = await session.get(MatchRow, eoi.match_id)
+    assert row.days_adaptation >= 31 and row.days_follow_up < 2
     # the deadline in the visit report's email is a date of the stack's calendar
     report = next(p for p in state.prompts if p.kind == "visit_report")
     [asked] = [m for m in partners.mail.to(adopter) if "field visit go" in str(m["Subject"])]
