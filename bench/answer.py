@@ -31,6 +31,7 @@ from temporalio.worker import Worker  # noqa: E402
 from api.app import create_app  # noqa: E402
 from bench.bare import BareAnswer  # noqa: E402
 from bench.cpu import own_cpu, server_cpu  # noqa: E402
+from bench.drivers import to_visit_proposed  # noqa: E402
 from bench.stack import BenchStack, app_client, bench_stack  # noqa: E402
 from domain.model import ExpressionOfInterest  # noqa: E402
 from infra.log import configure_logging  # noqa: E402
@@ -48,23 +49,37 @@ LINK = re.compile(r"https?://[^/\s]+(/respond/[A-Za-z0-9_.\-]+)")
 
 
 class Inbox:
-    """The adopter's link of each match, read from the emails the SMTP catcher receives."""
+    """The adopter's first link of each match, and the provider's links, read from the emails
+    the SMTP catcher receives."""
 
-    def __init__(self, adopter: str) -> None:
-        self.adopter = adopter.lower()
+    def __init__(self, adopter: str, provider: str = "") -> None:
+        self.adopter, self.provider = adopter.lower(), provider.lower()
         self.links: dict[str, str] = {}
+        self.provider_links: dict[str, list[str]] = {}
+        self.invitations = 0  # emails carrying a calendar invitation
         self.total = 0
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         self.total += 1
-        if self.adopter in (r.lower() for r in envelope.rcpt_tos):
+        to = {r.lower() for r in envelope.rcpt_tos}
+        if self.adopter in to or self.provider in to:
             message = message_from_bytes(envelope.content)
-            text = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+            parts = list(message.walk())
+            self.invitations += any(p.get_content_type() == "text/calendar" for p in parts)
+            text = next(p for p in parts if p.get_content_type() == "text/plain")
             body = text.get_payload(decode=True).decode()
             reference, link = REFERENCE.search(body), LINK.search(body)
-            if reference and link and reference.group(1) not in self.links:
+            if reference and link and self.adopter in to and reference.group(1) not in self.links:
                 self.links[reference.group(1)] = link.group(1)
+            if reference and link and self.provider in to:
+                self.provider_links.setdefault(reference.group(1), []).append(link.group(1))
         return "250 OK"
+
+    async def provider_link(self, match_id: str, number: int) -> str:
+        """The path of the provider's ``number``-th link of the match, once it has come."""
+        while len(self.provider_links.get(match_id, ())) < number:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        return self.provider_links[match_id][number - 1]
 
     async def link(self, match_id: str) -> str:
         """The path of the match's first link to the adopter, once its email has come."""
@@ -197,9 +212,13 @@ async def matchmaker_run(
     width: int,
     *,
     settle: bool = False,
+    answer: str = "introduction",
 ) -> Run:  # type: ignore[no-untyped-def]
     """N matches started through intake and their emails received (not timed), then the
-    adopter's answer at each link (timed): one POST with the form a browser sends."""
+    adopter's answer at each link (timed): one POST with the form a browser sends. With
+    ``answer="visit"``, each match is first taken (untimed, by Update) to a proposed field
+    visit, and the timed answer is the provider's confirmation at the link in their email: the
+    one that sends both delegations their calendar invitation."""
     template = ExpressionOfInterest.model_validate_json(EXAMPLE.read_text())
 
     async def start(_: object) -> str:
@@ -209,10 +228,15 @@ async def matchmaker_run(
 
     ids = await _gathered(list(range(n)), start, width)
     paths = [await inbox.link(match_id) for match_id in ids]
+    form_answer = ANSWER
+    if answer == "visit":
+        await _gathered(ids, lambda match_id: to_visit_proposed(backend, str(match_id)), width)
+        paths = [await inbox.provider_link(match_id, 2) for match_id in ids]
+        form_answer = {"decision": "confirm"}
     await settled(backend.client, ids, width)
 
     def post(path: str):  # type: ignore[no-untyped-def]
-        form = {"csrf": links.form_key(path.removeprefix("/respond/")), **ANSWER}
+        form = {"csrf": links.form_key(path.removeprefix("/respond/")), **form_answer}
 
         async def call() -> None:
             response = await http.post(path, data=form)
@@ -230,7 +254,7 @@ async def matchmaker_run(
 async def main(args: argparse.Namespace) -> None:
     configure_logging(level="WARNING", json=False)
     template = ExpressionOfInterest.model_validate_json(EXAMPLE.read_text())
-    inbox = Inbox(template.adopter.contact.email)
+    inbox = Inbox(template.adopter.contact.email, template.solution.contact.email)
     # the links lead to 127.0.0.1; one address sends every answer, so the per-address limit
     # of the partner pages is lifted (a real deployment sees many addresses)
     settings = Settings(
@@ -283,7 +307,14 @@ async def measure(args, stack: BenchStack, settings: Settings, inbox: Inbox, lin
                 run = await bare_run(client, args.answers, args.width, settle=args.settle)
             else:
                 run = await matchmaker_run(
-                    backend, http, inbox, links, args.answers, args.width, settle=args.settle
+                    backend,
+                    http,
+                    inbox,
+                    links,
+                    args.answers,
+                    args.width,
+                    settle=args.settle,
+                    answer=args.answer,
                 )
             print(run.line(), flush=True)
             runs.append(run)
@@ -302,7 +333,8 @@ async def measure(args, stack: BenchStack, settings: Settings, inbox: Inbox, lin
     print(
         f"transport: {args.transport}; settle: {'yes' if args.settle else 'no'}; "
         f"workflow cache: {args.max_cached}, sandbox: {args.sandbox}, on both sides; "
-        f"emails received by the SMTP catcher: {inbox.total}"
+        f"emails received by the SMTP catcher: {inbox.total} "
+        f"({inbox.invitations} with a calendar invitation); answer: {args.answer}"
     )
 
 
@@ -343,5 +375,12 @@ if __name__ == "__main__":
         "(docker-compose.yml), on as the tests and the dev stack run",
     )
     parser.add_argument("--db-file", action="store_true", help="persist the dev server in SQLite")
+    parser.add_argument(
+        "--answer",
+        choices=["introduction", "visit"],
+        default="introduction",
+        help="introduction: the adopter confirms interest; visit: the provider confirms a "
+        "proposed field visit, which sends both delegations a calendar invitation",
+    )
     asyncio.run(main(parser.parse_args()))
     exit_without_teardown(0)

@@ -10,6 +10,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
@@ -260,3 +261,21 @@ async def shape_of(client: Client, workflow_id: str, token: str) -> Shape:
                 Call(activity=attrs.activity_type.name, input=payload.data.decode())
             )
     return Shape(token=token, groups=groups)
+
+
+async def to_visit_proposed(backend: Backend, match_id: str) -> None:
+    """Both partners agree to a field visit and the adopter proposes its dates (Updates)."""
+    handle = backend.client.get_workflow_handle(match_id)
+    start = date.today() + timedelta(days=30)
+    plan = a.VisitPlan(
+        start=start, end=start + timedelta(days=2), format="in_person", delegation_size=4,
+        venue="Union Digital Centre", city="Gazipur", agenda="Day 1: the centre at work",
+    )  # fmt: skip
+    for prompt_id, party, given in (
+        ("introduction_adopter-1", Party.ADOPTER,
+         a.InterestAnswer(decision="confirm", needs="rural access", exchange="field_visit")),
+        ("introduction_provider-2", Party.PROVIDER, a.ShareAnswer(decision="accept")),
+        ("visit_proposal-3", Party.ADOPTER, a.VisitProposal(plan=plan)),
+    ):  # fmt: skip
+        event = ev.Answered(prompt_id=prompt_id, party=party, answer=given)
+        await handle.execute_update(MatchLifecycle.answer, event)

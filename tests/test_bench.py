@@ -89,3 +89,14 @@ def test_the_scale_benchmark_opens_matches_on_a_worker_process_and_queries_each(
     # more matches than the cache holds: most were rebuilt from their history to answer
     assert re.search(r"^queried 12: 12 answered with their own state in ", out, re.M), out
     assert re.search(r"^target: peak <= 300 MiB and every match answers: (met|NOT met)$", out, re.M)
+
+
+def test_the_answer_benchmark_can_time_the_visit_confirmation_that_sends_the_invitations():
+    run = run_bench(
+        "bench/answer.py", "--answers", "2", "--rounds", "1", "--warm-up", "1", "--answer", "visit"
+    )
+    out = run.stdout
+    assert re.search(r"^matchmaker +2 answers in .* p99", out, re.MULTILINE), out
+    # each confirmed visit invited both delegations
+    invited = re.search(r"\((\d+) with a calendar invitation\); answer: visit$", out, re.M)
+    assert invited and int(invited.group(1)) == 2 * 2, out
