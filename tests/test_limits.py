@@ -11,7 +11,7 @@ from sqlalchemy import Column, String, Text
 from domain.lifecycle import answers as a
 from domain.lifecycle import events as ev
 from domain.model import Email, ExpressionOfInterest
-from domain.text import EMAIL_LOCAL_MAX, EMAIL_MAX
+from domain.text import EMAIL_LOCAL_MAX, EMAIL_MAX, NAME_MAX
 from store import outbox, writes
 from store.tables import (
     CaseStudyRow,
@@ -47,7 +47,7 @@ STORED: list[tuple[type[BaseModel], str, Column]] = [
     (ExpressionOfInterest, "solution.id", SolutionRow.__table__.c.id),
     (ExpressionOfInterest, "solution.title", SolutionRow.__table__.c.title),
     (ExpressionOfInterest, "solution.provider.name", InstitutionRow.__table__.c.name),
-    (ExpressionOfInterest, "adopter.institution.name", InstitutionRow.__table__.c.name_key),
+    (ExpressionOfInterest, "adopter.institution.name", InstitutionRow.__table__.c.name),
     (ExpressionOfInterest, "adopter.contact.name", ContactRow.__table__.c.name),
     (ExpressionOfInterest, "interest_statement", EoiRow.__table__.c.interest_statement),
     (ev.AddNote, "by", MatchHistoryRow.__table__.c.actor),
@@ -65,6 +65,12 @@ def test_every_input_limit_is_its_columns(model, path, column):
         return  # unbounded: any limit fits
     assert isinstance(column.type, String)
     assert limit == column.type.length, f"{path}: input {limit}, column {column.type.length}"
+
+
+def test_a_names_casefolded_key_holds_three_times_the_name():
+    # casefolding turns one character into at most three ("ß" -> "ss", "ﬃ" -> "ffi")
+    longest = max(len(chr(c).casefold()) for c in range(0x110000))
+    assert InstitutionRow.__table__.c.name_key.type.length == longest * NAME_MAX
 
 
 def test_free_text_lands_in_unbounded_columns():
