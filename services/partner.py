@@ -8,11 +8,11 @@ from the token (and the content), so a form submitted twice is applied once.
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from domain.enums import Party, PromptKind, Stage
 from domain.lifecycle import events as ev
-from domain.lifecycle.answers import Answer, CheckInAnswer
+from domain.lifecycle.answers import Answer, CheckInAnswer, VisitPlan
 from domain.lifecycle.state import HistoryEntry, MatchState, Prompt
 from domain.partner_view import partner_history
 from infra.signing import LinkClaims, LinkExpired, PartnerLinks
@@ -55,6 +55,27 @@ class PartnerView:
     @property
     def may_ask_for_help(self) -> bool:
         return not self.state.closed and self.state.rules_version >= 2
+
+    def day(self, instant: datetime) -> date:
+        """The date of an instant on the match's calendar (the stack's, when it compresses
+        days): every date a partner reads."""
+        return self.state.clock.today(instant)
+
+    @property
+    def visit_ahead(self) -> VisitPlan | None:
+        """The agreed visit still ahead (or under way), whose report will be asked after it."""
+        visit = self.state.visit
+        if self.state.closed or visit is None or not visit.confirmed or visit.ends_at is None:
+            return None
+        return visit.plan
+
+    @property
+    def report_asked_on(self) -> date | None:
+        """When the adopter will be asked how the visit went: the day after its last."""
+        visit = self.state.visit
+        if self.visit_ahead is None or visit is None or visit.ends_at is None:
+            return None
+        return self.day(visit.ends_at)
 
 
 @dataclass(frozen=True)
