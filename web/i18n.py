@@ -7,12 +7,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 from infra.i18n import (
     DEFAULT_LANGUAGE,
+    format_locale,
     jinja_filters,
     language_of,
     long_date,
@@ -70,6 +72,18 @@ def translator(language: str):  # type: ignore[no-untyped-def]
     return translate
 
 
+def plural_count(value: float, language: str) -> int:
+    """The whole number that picks the plural form a language gives ``value`` (gettext counts
+    in whole numbers): 2.5 days is "2,5 jours", "2,5 дня" (as 2), "1,5 jour" (as 1) by the
+    language's plural rules (CLDR, from Babel); a whole value is itself."""
+    if float(value).is_integer():
+        return int(value)
+    rule = Locale.parse(format_locale(language)).plural_form
+    category = rule(value)
+    # Russian's fractions ("other") take the genitive singular, the form of 2 (дня)
+    return next((n for n in range(200) if rule(n) == category), 2)
+
+
 @cache
 def templates_for(language: str) -> Jinja2Templates:
     """The pages' templates with one language's catalog and formats (built once, on first use)."""
@@ -80,6 +94,7 @@ def templates_for(language: str) -> Jinja2Templates:
     env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
     env.filters["translate"] = translator(language)  # escaped like any value, unlike _()
     env.filters.update(jinja_filters(language))
+    env.filters["plural_count"] = lambda v: plural_count(v, language)
     env.filters["strong"] = lambda v: Markup("<strong>%s</strong>") % v
     from web.history import told  # the history's words use Said, defined here
 
