@@ -130,3 +130,41 @@ def words(html: str) -> str:
     text = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
     text = unescape(re.sub(r"<[^>]+>", " ", text))
     return re.sub(r"[ \t\r\n]+", " ", text).strip()
+
+
+def every_page(language: str, answers: list[Any] = ()) -> dict[str, str]:  # type: ignore[assignment]
+    """Every page a partner may see of one match, by name: each question's form, the page of
+    the match while questions are awaited and once it is closed (the whole history), a question
+    answered, and the page after each of ``answers``."""
+    from domain.enums import PromptStatus
+
+    shown = {f"respond {kind}": respond(kind, language) for kind in PromptKind}
+    for kind in (PromptKind.INTRODUCTION_ADOPTER, PromptKind.VISIT_CONFIRMATION):
+        page = prompt_page(kind)
+        view = PartnerView(claims=page.claims, state=page.state, history=page.history)
+        urls = {p.id: f"/respond/token{n}" for n, p in enumerate(view.open_prompts())}
+        shown[f"match awaiting {kind}"] = render(
+            "match.html", language, page=view, answer_urls=urls
+        )
+        answered = page.prompt.model_copy(
+            update={
+                "status": PromptStatus.ANSWERED,
+                "answer": {"decision": "confirm", "needs": "x"},
+            }
+        )
+        closed = type(page)(page.claims, page.state, page.history, answered)
+        shown[f"answered {kind}"] = render(
+            "problem.html",
+            language,
+            page=closed,
+            answer=answered.answer,
+            title="This question is closed",
+            message="This question has already been answered. This is what was recorded:",
+        )
+    shown["match closed"] = render("match.html", language, page=match_view())
+    for n, answer in enumerate(answers):
+        dumped = answer.model_dump(mode="json")
+        shown[f"recorded {n} {answer.kind}"] = render(
+            "recorded.html", language, answer=dumped, stage="adaptation"
+        )
+    return shown

@@ -6,9 +6,8 @@ import re
 
 import pytest
 
-from domain.enums import PromptKind, PromptStatus
-from services.partner import PartnerView
-from tests.web.offline import match_view, prompt_page, render, respond, words
+from domain.enums import PromptKind
+from tests.web.offline import every_page, match_view, words
 
 KINDS = "|".join(kind.value for kind in PromptKind)
 PROMPT_ID = re.compile(rf"\b({KINDS})-\d+\b")
@@ -16,33 +15,9 @@ PROMPT_ID = re.compile(rf"\b({KINDS})-\d+\b")
 CODE = re.compile(rf"\b({KINDS})\b|\bintroduction (adopter|provider)\b", re.I)
 
 
-def _pages(language: str) -> dict[str, str]:
-    """Every page a partner may see of one match, rendered offline."""
-    shown = {f"respond {kind}": respond(kind, language) for kind in PromptKind}
-    for kind in (PromptKind.INTRODUCTION_ADOPTER, PromptKind.VISIT_CONFIRMATION):
-        page = prompt_page(kind)
-        view = PartnerView(claims=page.claims, state=page.state, history=page.history)
-        urls = {p.id: f"/respond/token{n}" for n, p in enumerate(view.open_prompts())}
-        shown[f"match awaiting {kind}"] = render(
-            "match.html", language, page=view, answer_urls=urls
-        )
-        answered = page.prompt.model_copy(
-            update={
-                "status": PromptStatus.ANSWERED,
-                "answer": {"decision": "confirm", "needs": "x"},
-            }
-        )
-        closed = type(page)(page.claims, page.state, page.history, answered)
-        shown[f"answered {kind}"] = render(
-            "problem.html", language, page=closed, answer=answered.answer, title="t", message="m"
-        )
-    shown["match closed"] = render("match.html", language, page=match_view())
-    return shown
-
-
 @pytest.mark.parametrize("language", ["en", "fr", "es", "ru"])
 def test_no_page_names_a_question_by_its_id_or_code(language):
-    for name, html in _pages(language).items():
+    for name, html in every_page(language).items():
         text = words(html)
         assert not PROMPT_ID.search(html), (name, PROMPT_ID.search(html))
         assert not CODE.search(text), (name, CODE.search(text), text)
@@ -52,7 +27,7 @@ def test_no_page_names_a_question_by_its_id_or_code(language):
 @pytest.mark.parametrize("language", ["en", "fr", "es", "ru"])
 def test_the_match_id_is_only_a_small_reference(language):
     match_id = match_view().match_id
-    for name, html in _pages(language).items():
+    for name, html in every_page(language).items():
         text = words(html)
         assert text.count(match_id) <= 1, (name, text)
         if match_id in text:
