@@ -210,3 +210,11 @@ def test_the_page_of_a_question_already_answered_tells_what_was_recorded():
     people = number(120000, "fr")
     assert f"étendue à grande échelle et a touché {people} personnes" in text, text
     assert "Start small" in text and "scaled" not in text
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "ru"])
+def test_what_a_partner_wrote_is_escaped(language):
+    answer = a.InterestAnswer(decision="confirm", needs='<script>alert("x")</script> & co')
+    html = render("recorded.html", language, answer=answer.model_dump(mode="json"), stage="outcome")
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; co" in html
