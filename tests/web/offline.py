@@ -3,6 +3,7 @@ pure rules (tests/domain/lifecycle_helpers.py), each page rendered in any langua
 same templates and catalogs the app uses."""
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from html import unescape
@@ -132,7 +133,7 @@ def words(html: str) -> str:
     return re.sub(r"[ \t\r\n]+", " ", text).strip()
 
 
-def every_page(language: str, answers: list[Any] = ()) -> dict[str, str]:  # type: ignore[assignment]
+def every_page(language: str, answers: Sequence[Any] = ()) -> dict[str, str]:
     """Every page a partner may see of one match, by name: each question's form, the page of
     the match while questions are awaited and once it is closed (the whole history), a question
     answered, and the page after each of ``answers``."""
