@@ -63,14 +63,24 @@ def as_date(value: date | datetime | str) -> date:
     return datetime.fromisoformat(str(value)).date()
 
 
+# French writes the first of the month as an ordinal: « le 1er mars », never « le 1 mars ».
+_FIRST_OF_MONTH = {"fr": {"long": "d'er' MMMM y", "full": "EEEE d'er' MMMM y"}}
+
+
+def _date(value: date | datetime | str, language: str, form: str) -> str:
+    day = as_date(value)
+    pattern = _FIRST_OF_MONTH.get(language, {}).get(form) if day.day == 1 else None
+    return format_date(day, format=pattern or form, locale=format_locale(language))
+
+
 def long_date(value: date | datetime | str, language: str) -> str:
-    """3 March 2026, 3 mars 2026, 3 de marzo de 2026, 3 марта 2026 г."""
-    return format_date(as_date(value), format="long", locale=format_locale(language))
+    """3 March 2026, 3 mars 2026 (1er mars 2026), 3 de marzo de 2026, 3 марта 2026 г."""
+    return _date(value, language, "long")
 
 
 def full_date(value: date | datetime | str, language: str) -> str:
     """The long date with its weekday: Tuesday, 3 March 2026; mardi 3 mars 2026."""
-    return format_date(as_date(value), format="full", locale=format_locale(language))
+    return _date(value, language, "full")
 
 
 def number(value: float | int, language: str) -> str:

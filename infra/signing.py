@@ -6,13 +6,18 @@ HMAC-SHA256 (itsdangerous). Secrets rotate: every secret of the list is accepted
 signs. A token is deterministic for its content, so an email sent again carries the same link.
 """
 
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from itsdangerous import BadSignature, Signer, URLSafeSerializer
 
 SALT = "matchmaker.partner-link.v1"
+# How much of its signature a link cut short must keep for its claims to be believed: 12
+# characters of base64 are 72 bits, more than anyone can guess.
+CUT_KEEPS = 12
 
 
 class LinkError(Exception):
@@ -47,6 +52,7 @@ class PartnerLinks:
             raise ValueError("partner links need at least one non-empty signing secret")
         # itsdangerous signs with the last key of its list and accepts them all
         self._serializer = URLSafeSerializer(list(reversed(secrets)), salt=SALT)
+        self._signers = [Signer(secret, salt=SALT) for secret in secrets]  # one per secret
         self._forms = Signer(list(reversed(secrets)), salt=f"{SALT}.form")
         self.grace = grace
 
@@ -75,14 +81,7 @@ class PartnerLinks:
     def read(self, token: str, *, now: datetime) -> LinkClaims:
         """The claims of a genuine, unexpired token; LinkTampered or LinkExpired otherwise."""
         try:
-            payload = self._serializer.loads(token)
-            match_id, prompt_id, party, expires = payload
-            claims = LinkClaims(
-                match_id=str(match_id),
-                prompt_id=str(prompt_id) or None,
-                party=str(party),
-                expires_at=datetime.fromtimestamp(int(expires), tz=UTC),
-            )
+            claims = _claims(self._serializer.loads(token))
         except (BadSignature, ValueError, TypeError) as exc:
             raise LinkTampered(
                 "this link is not one Matchmaker sent: it may have been cut short or changed "
@@ -91,3 +90,38 @@ class PartnerLinks:
         if now >= claims.expires_at:
             raise LinkExpired(claims)
         return claims
+
+    def trusted_claims(self, token: str) -> LinkClaims | None:
+        """The claims of a token this Matchmaker signed, expired or not, or of one cut short
+        (a mail client broke the line) whose claims are whole and whose signature, as far as
+        it goes and for at least ``CUT_KEEPS`` characters, is theirs. None when no claim can
+        be believed (changed, or cut too short to tell). A page uses them to find the
+        partner's language, never for access: ``read`` alone opens a link."""
+        try:
+            genuine, payload = self._serializer.loads_unsafe(token)
+            claims = _claims(payload) if payload is not None else None
+        except (ValueError, TypeError):
+            return None
+        if genuine or claims is None:
+            return claims
+        value, _, signature = token.rpartition(".")
+        if len(signature) < CUT_KEEPS:
+            return None
+        for signer in self._signers:
+            whole = signer.get_signature(value).decode()
+            if len(signature) < len(whole) and hmac.compare_digest(
+                whole[: len(signature)], signature
+            ):
+                return claims
+        return None
+
+
+def _claims(payload: Any) -> LinkClaims:
+    """The claims of a token's payload; ValueError or TypeError when it holds none."""
+    match_id, prompt_id, party, expires = payload
+    return LinkClaims(
+        match_id=str(match_id),
+        prompt_id=str(prompt_id) or None,
+        party=str(party),
+        expires_at=datetime.fromtimestamp(int(expires), tz=UTC),
+    )

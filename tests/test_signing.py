@@ -114,3 +114,53 @@ def test_a_form_key_belongs_to_its_token():
     assert links.form_key_matches(token, key)
     assert not links.form_key_matches(other, key)
     assert not links.form_key_matches(token, key[:-2] + "xx")
+
+
+def test_the_claims_of_a_genuine_token_are_believed_even_expired():
+    links = PartnerLinks(["s" * 32])
+    token = _mint(links, expires_at=NOW - timedelta(days=3))
+    claims = links.trusted_claims(token)
+    assert claims is not None and claims.match_id == "match-EOI-7"
+
+
+@pytest.mark.parametrize("kept", [12, 20, 26])
+def test_a_token_cut_short_in_its_signature_keeps_its_claims(kept):
+    """A mail client broke the line: the claims are whole and what is left of the signature
+    is theirs, so the page may speak the partner's language (nothing more)."""
+    links = PartnerLinks(["new" * 11, "old" * 11])
+    token = PartnerLinks(["old" * 11]).mint(
+        match_id="match-EOI-7", party="provider", expires_at=LATER
+    )  # signed with a secret still accepted
+    payload, signature = token.rsplit(".", 1)
+    with pytest.raises(LinkTampered):
+        links.read(f"{payload}.{signature[:kept]}", now=NOW)
+    claims = links.trusted_claims(f"{payload}.{signature[:kept]}")
+    assert claims is not None and (claims.match_id, claims.party) == ("match-EOI-7", "provider")
+
+
+def test_no_claim_of_a_changed_or_too_short_token_is_believed():
+    links = PartnerLinks(["s" * 32])
+    token = _mint(links)
+    payload, signature = token.rsplit(".", 1)
+    another = PartnerLinks(["x" * 32])  # another Matchmaker's secret
+    other_party = (
+        base64.urlsafe_b64encode(b'["match-EOI-7","introduction_adopter-1","provider",1800000000]')
+        .decode()
+        .rstrip("=")
+    )
+    changed = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+    for token in (
+        f"{payload}.{signature[:11]}",  # too little of the signature left to tell
+        f"{payload}.",
+        payload,
+        payload[:20],
+        f"{payload}.{changed}",  # a changed signature
+        f"{other_party}.{signature}",  # changed claims
+        f"{other_party}.{signature[:20]}",
+        _mint(another),
+        _mint(another)[:-10],
+        "",
+        "....",
+        "not a token",
+    ):
+        assert links.trusted_claims(token) is None, token

@@ -15,25 +15,44 @@ from domain.lifecycle.state import HistoryEntry, MatchState
 from web.i18n import N_, Said
 from web.refusals import word
 
+# Each question as it is asked, quoted in the history: a question ends with its own "?", so a
+# line that quotes one needs no stop of its own after the closing quote.
 _QUESTIONS = {
     "introduction_adopter": N_("do you still want to adopt the solution?"),
     "introduction_provider": N_("will you share your solution?"),
-    "visit_proposal": N_("propose a visit"),
-    "visit_confirmation": N_("confirm the proposed visit"),
+    "visit_proposal": N_("when could the field visit take place?"),
+    "visit_confirmation": N_("do the proposed visit terms suit you?"),
     "visit_report": N_("how did the visit go?"),
-    "adaptation_plan": N_("the adaptation plan"),
+    "adaptation_plan": N_("how will you adapt the solution?"),
     "check_in": N_("how is the adaptation going?"),
-    "outcome_report": N_("the outcome"),
-    "outcome_confirmation": N_("confirm the outcome"),
+    "outcome_report": N_("what came of the adaptation?"),
+    "outcome_confirmation": N_("do you confirm the reported outcome?"),
 }
-_FORMATS = {"in_person": N_("in person"), "virtual": N_("virtual")}
+# What a code means, as one whole sentence each: a word put in a sentence of another language
+# would not agree with it (abandonnée, abandonado, прекращена).
 _PROGRESS = {
-    "on_track": N_("on track"),
-    "blocked": N_("blocked"),
-    "piloted": N_("piloted"),
-    "abandoned": N_("abandoned"),
+    "on_track": N_("The adopter reported that the adaptation is on track."),
+    "blocked": N_("The adopter reported that the adaptation is blocked and needs support."),
+    "piloted": N_("The adopter reported that the solution has been piloted."),
+    "abandoned": N_("The adopter reported that the adaptation has been abandoned."),
 }
-_RESULTS = {"scaled": N_("scaled"), "piloted": N_("piloted"), "not_adopted": N_("not adopted")}
+_RESULTS = {
+    "scaled": N_(
+        "The outcome was recorded: the solution was scaled up; people reached: %(people)s."
+    ),
+    "piloted": N_(
+        "The outcome was recorded: the solution was piloted; people reached: %(people)s."
+    ),
+    "not_adopted": N_("The outcome was recorded: the solution was not adopted."),
+}
+_SCHEDULED = {
+    "in_person": N_(
+        "An in-person visit was scheduled from %(start)s to %(end)s; people in the delegation: %(size)s."
+    ),
+    "virtual": N_(
+        "A virtual visit was scheduled from %(start)s to %(end)s; people in the delegation: %(size)s."
+    ),
+}
 
 
 def _said(words: dict[str, str], code: Any) -> Said | str:
@@ -63,9 +82,9 @@ def _opened(entry: HistoryEntry, state: MatchState) -> Said:
     question = _question(entry.data.get("prompt_id"))
     party = entry.data.get("party")
     if party is None:
-        return Said(N_("A question was asked: “%(question)s”."), {"question": question})
+        return Said(N_("A question was asked: “%(question)s”"), {"question": question})
     return Said(
-        N_("The %(party)s was asked: “%(question)s”."),
+        N_("The %(party)s was asked: “%(question)s”"),
         {"party": word(party), "question": question},
     )
 
@@ -74,9 +93,9 @@ def _answered(entry: HistoryEntry, state: MatchState) -> Said:
     prompt = state.prompt(str(entry.data.get("prompt_id", "")))
     question = _question(entry.data.get("prompt_id"))
     if prompt is None:
-        return Said(N_("An answer was recorded to “%(question)s”."), {"question": question})
+        return Said(N_("An answer was recorded to “%(question)s”"), {"question": question})
     return Said(
-        N_("The %(party)s answered “%(question)s”."),
+        N_("The %(party)s answered “%(question)s”"),
         {"party": word(prompt.party), "question": question},
     )
 
@@ -90,21 +109,16 @@ def _plan(entry: HistoryEntry) -> dict[str, Any] | None:
     if not isinstance(plan, dict) or not {"start", "end"} <= set(plan):
         return None
     return {"start": _day(plan["start"]), "end": _day(plan["end"])} | {
-        "format": _said(_FORMATS, plan.get("format")),
+        "format": str(plan.get("format")),
         "size": plan.get("delegation_size", ""),
     }
 
 
 def _scheduled(entry: HistoryEntry, state: MatchState) -> Said:
     plan = _plan(entry)
-    if plan is None:
+    if plan is None or plan["format"] not in _SCHEDULED:
         return Said(N_("A visit was scheduled."))
-    return Said(
-        N_(
-            "A visit (%(format)s) was scheduled from %(start)s to %(end)s, for a delegation of %(size)s."
-        ),
-        plan,
-    )
+    return Said(_SCHEDULED[plan.pop("format")], plan)
 
 
 def _cancelled(entry: HistoryEntry, state: MatchState) -> Said:
@@ -136,11 +150,7 @@ def _visit_ended(entry: HistoryEntry, state: MatchState) -> Said:
 def _progress(entry: HistoryEntry, state: MatchState) -> Said:
     answer = entry.data.get("answer")
     status = answer.get("status") if isinstance(answer, dict) else None
-    if status is None:
-        return Said(N_("The adopter reported progress."))
-    return Said(
-        N_("The adopter reported progress: %(status)s."), {"status": _said(_PROGRESS, status)}
-    )
+    return Said(_PROGRESS.get(str(status), N_("The adopter reported progress.")))
 
 
 def _support(entry: HistoryEntry, state: MatchState) -> Said:
@@ -149,15 +159,11 @@ def _support(entry: HistoryEntry, state: MatchState) -> Said:
 
 def _outcome(entry: HistoryEntry, state: MatchState) -> Said:
     outcome = entry.data.get("outcome")
-    if not isinstance(outcome, dict) or "result" not in outcome:
+    if not isinstance(outcome, dict) or outcome.get("result") not in _RESULTS:
         return Said(N_("The outcome was recorded."))
-    return Said(
-        N_("The outcome was recorded: %(result)s, %(people)s people reached."),
-        {
-            "result": _said(_RESULTS, outcome["result"]),
-            "people": outcome.get("people_reached", 0),
-        },
-    )
+    said = _RESULTS[outcome["result"]]
+    people = outcome.get("people_reached", 0)
+    return Said(said, {"people": people} if "%(people)s" in said else {})
 
 
 def _closed(entry: HistoryEntry, state: MatchState) -> Said:

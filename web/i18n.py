@@ -7,12 +7,16 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
+from babel.core import negotiate_locale
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 from infra.i18n import (
     DEFAULT_LANGUAGE,
+    LANGUAGES,
+    format_locale,
     jinja_filters,
     language_of,
     long_date,
@@ -70,6 +74,18 @@ def translator(language: str):  # type: ignore[no-untyped-def]
     return translate
 
 
+def plural_count(value: float, language: str) -> int:
+    """The whole number that picks the plural form a language gives ``value`` (gettext counts
+    in whole numbers): 2.5 days is "2,5 jours", "2,5 дня" (as 2), "1,5 jour" (as 1) by the
+    language's plural rules (CLDR, from Babel); a whole value is itself."""
+    if float(value).is_integer():
+        return int(value)
+    rule = Locale.parse(format_locale(language)).plural_form
+    category = rule(value)
+    # Russian's fractions ("other") take the genitive singular, the form of 2 (дня)
+    return next((n for n in range(200) if rule(n) == category), 2)
+
+
 @cache
 def templates_for(language: str) -> Jinja2Templates:
     """The pages' templates with one language's catalog and formats (built once, on first use)."""
@@ -80,6 +96,7 @@ def templates_for(language: str) -> Jinja2Templates:
     env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
     env.filters["translate"] = translator(language)  # escaped like any value, unlike _()
     env.filters.update(jinja_filters(language))
+    env.filters["plural_count"] = lambda v: plural_count(v, language)
     env.filters["strong"] = lambda v: Markup("<strong>%s</strong>") % v
     from web.history import told  # the history's words use Said, defined here
 
@@ -88,13 +105,45 @@ def templates_for(language: str) -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-def page_language(context: dict[str, Any]) -> str:
-    """The language of the contact of the party whose link opened the page (the current
-    contact: the Secretariat may have changed it), or the one the page was given (the page
-    after an answer, which does not read the match); English for a page of no match."""
-    if context.get("language"):
-        return language_of(str(context["language"]))
-    view = context.get("page")
+def accepted_language(header: str | None) -> str | None:
+    """The best of the pages' languages for a browser's Accept-Language header ("fr-CH,
+    fr;q=0.9, en;q=0.8" → "fr"), None when it accepts none of them. The header is only split
+    and ranked by its q-values here; Babel matches the tags (a regional one speaks its
+    language, an alias its own)."""
+    ranked = []
+    for order, item in enumerate((header or "").split(",")[:32]):
+        tag, *params = (part.strip() for part in item.split(";"))
+        weight = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if tag and tag != "*" and weight > 0:
+            ranked.append((-weight, order, tag))
+    best = negotiate_locale([tag for *_, tag in sorted(ranked)], LANGUAGES, sep="-")
+    return language_of(best) if best else None
+
+
+def contact_language(view: Any) -> str | None:
+    """The language of the contact of the party whose link opened a page of the match (the
+    current contact: the Secretariat may have changed it); None without one."""
     contacts = getattr(getattr(view, "state", None), "contacts", None)
     contact = contacts.get(view.party) if contacts and view is not None else None
-    return language_of(contact.language) if contact is not None else DEFAULT_LANGUAGE
+    return language_of(contact.language) if contact is not None else None
+
+
+def page_language(context: dict[str, Any], accept_language: str | None = None) -> str:
+    """The language of a partner page: the one it was given (the link's contact's, read
+    for a page of no match; the form's, for the page after an answer, which does not read the
+    match), else its match's contact's, else the browser's best (``accept_language``, the
+    header), else English."""
+    if context.get("language"):
+        return language_of(str(context["language"]))
+    return (
+        contact_language(context.get("page"))
+        or accepted_language(accept_language)
+        or DEFAULT_LANGUAGE
+    )

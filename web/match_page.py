@@ -15,7 +15,7 @@ from services import partner
 from services.errors import MoveRefused
 from web import pages
 from web.forms import FORM_ERROR, field_errors
-from web.i18n import N_, Said
+from web.i18n import N_, Said, contact_language
 from web.pages import LimiterDep, LinksDep
 from web.refusals import refusal
 
@@ -35,7 +35,7 @@ async def _open(request: Request, backend, links: PartnerLinks, token: str):  # 
         said = Said(expired, {"date": exc.claims.expires_at})
         return pages.problem(request, 410, said, language=language)
     except Exception as exc:
-        return pages.refusal_or_raise(request, exc)
+        return await pages.refusal_or_raise(request, exc, backend=backend, links=links, token=token)
 
 
 def _show(
@@ -86,6 +86,14 @@ async def show(request: Request, token: str, backend: BackendDep, links: LinksDe
     return _show(request, view, token, links)
 
 
+async def _refused(request: Request, exc: Exception, backend, links, token, view):  # type: ignore[no-untyped-def]
+    """The page of a form the engine could not take (busy, unreachable), in the view's words."""
+    language = contact_language(view)
+    return await pages.refusal_or_raise(
+        request, exc, backend=backend, links=links, token=token, sent=True, language=language
+    )
+
+
 async def _sent_form(request: Request, token: str, backend, links: PartnerLinks, limiter):  # type: ignore[no-untyped-def]
     form = await pages.checked_form(request, token, links, limiter)
     if isinstance(form, HTMLResponse):
@@ -117,7 +125,7 @@ async def ask_for_help(
             request, view, token, links, values=form, errors=errors, form="help", status=409
         )
     except Exception as exc:
-        return pages.refusal_or_raise(request, exc, sent=True)
+        return await _refused(request, exc, backend, links, token, view)
     logger.info("help requested", match_id=view.match_id, party=view.party)
     return pages.page(
         request,
@@ -125,6 +133,7 @@ async def ask_for_help(
         title=N_("Your message reached the Secretariat"),
         message=N_("The Network Secretariat has your message and will get in touch with you."),
         back=f"/match/{token}",
+        language=contact_language(view),
     )
 
 
@@ -153,7 +162,7 @@ async def report_progress(
             request, view, token, links, values=form, errors=errors, form="progress", status=409
         )
     except Exception as exc:
-        return pages.refusal_or_raise(request, exc, sent=True)
+        return await _refused(request, exc, backend, links, token, view)
     logger.info("progress reported", match_id=view.match_id)
     return pages.page(
         request,

@@ -9,8 +9,10 @@ from fastapi.responses import HTMLResponse
 
 from api.throttle import FailureLimiter
 from infra.signing import LinkExpired, LinkTampered, PartnerLinks
+from services import partner
+from services.backend import Backend
 from services.errors import Busy, MatchNotFound, Unavailable
-from web.i18n import N_, Said, page_language, templates_for
+from web.i18n import N_, Said, contact_language, page_language, templates_for
 
 TITLES = {
     400: N_("This link does not work"),
@@ -46,9 +48,12 @@ def page(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    """A partner page in the language of the contact whose link opened it (English when the
-    page is of no match); titles and messages marked ``N_`` are translated as it renders."""
-    language = page_language(context)
+    """A partner page in the language of the contact whose link opened it, or the one given
+    (``language``), else the browser's (its Accept-Language), else English; titles and
+    messages marked ``N_`` are translated as it renders."""
+    language = page_language(context, request.headers.get("accept-language"))
+    if not context.get("language") and contact_language(context.get("page")) is None:
+        headers = {**(headers or {}), "Vary": "Accept-Language"}  # the browser's language
     return templates_for(language).TemplateResponse(
         request,
         f"partner/{template}",
@@ -60,13 +65,23 @@ def page(
 
 def problem(request: Request, status: int, message: "str | Said", **context: Any) -> HTMLResponse:
     headers = context.pop("headers", None)
-    return page(
-        request, "problem.html", status, headers, title=TITLES[status], message=message, **context
-    )
+    title = context.pop("title", None) or TITLES[status]
+    return page(request, "problem.html", status, headers, title=title, message=message, **context)
 
 
-def refused_for(request: Request, exc: Exception, *, sent: bool = False) -> HTMLResponse | None:
-    """The page for a link or a backend that refuses (None: not one of those)."""
+async def link_language(backend: Backend, links: PartnerLinks, token: str) -> str | None:
+    """The language of the contact of a link's party when its claims can be believed (a
+    genuine link, expired or not, or one a mail client cut short); None when they cannot be,
+    or the match cannot be read (the page then follows the browser)."""
+    claims = links.trusted_claims(token)
+    return await partner.language_at(backend, claims) if claims is not None else None
+
+
+def refused_for(
+    request: Request, exc: Exception, *, sent: bool = False, language: str | None = None
+) -> HTMLResponse | None:
+    """The page for a link or a backend that refuses (None: not one of those), in
+    ``language`` when it is known (else the browser's)."""
     if isinstance(exc, LinkTampered):
         return problem(
             request,
@@ -74,14 +89,23 @@ def refused_for(request: Request, exc: Exception, *, sent: bool = False) -> HTML
             N_(
                 "This link is not one Matchmaker sent: it may have been cut short or changed when it was copied."
             ),
+            language=language,
         )
     if isinstance(exc, LinkExpired):
         return None  # each page says what an expired link can still do
     if isinstance(exc, MatchNotFound):
-        return problem(request, 404, N_("The match this link is for does not exist any more."))
+        gone = N_("The match this link is for does not exist any more.")
+        return problem(request, 404, gone, language=language)
     if isinstance(exc, Busy):
         busy = N_("This match is busy with other changes: please try again in a few seconds.")
-        return problem(request, 429, busy, headers={"Retry-After": "5"})
+        return problem(
+            request,
+            429,
+            busy,
+            title=N_("This match is busy"),
+            headers={"Retry-After": "5"},
+            language=language,
+        )
     if isinstance(exc, Unavailable):
         down = (
             N_(
@@ -92,14 +116,27 @@ def refused_for(request: Request, exc: Exception, *, sent: bool = False) -> HTML
                 "Matchmaker cannot reach a service it needs just now. Please try again in a minute."
             )
         )
-        return problem(request, 503, down, headers={"Retry-After": "30"})
+        return problem(request, 503, down, headers={"Retry-After": "30"}, language=language)
     return None
 
 
-def refusal_or_raise(request: Request, exc: Exception, *, sent: bool = False) -> HTMLResponse:
+async def refusal_or_raise(
+    request: Request,
+    exc: Exception,
+    *,
+    backend: Backend,
+    links: PartnerLinks,
+    token: str,
+    sent: bool = False,
+    language: str | None = None,
+) -> HTMLResponse:
     """The page for a link or a backend that refuses; any other exception goes on up.
-    Call it from an ``except`` block (``sent``: the partner had sent a form)."""
-    refusal = refused_for(request, exc, sent=sent)
+    Call it from an ``except`` block (``sent``: the partner had sent a form). A link that
+    does not work, or names nothing, is refused in the language of its contact when its
+    claims can be believed (``language``: the page's, when known)."""
+    if language is None and isinstance(exc, LinkTampered | MatchNotFound):
+        language = await link_language(backend, links, token)
+    refusal = refused_for(request, exc, sent=sent, language=language)
     if refusal is None:
         raise exc
     return refusal
@@ -135,9 +172,8 @@ async def checked_form(
         return problem(request, 403, N_("This form can only be sent from its own page."))
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     if not links.form_key_matches(token, form.get("csrf", "")):
-        return problem(
-            request, 403, N_("This form can only be sent from its own page: open the link again.")
-        )
+        again = N_("This form can only be sent from its own page: open the link again.")
+        return problem(request, 403, again, language=form.get("lang"))  # its page's language
     return form
 
 

@@ -17,9 +17,9 @@ from services import partner
 from services.errors import MatchNotFound, MoveRefused
 from web import pages
 from web.forms import FORM_ERROR, answer_from_form, field_errors
-from web.i18n import N_, Said
+from web.i18n import N_, Said, contact_language
 from web.pages import LimiterDep, LinksDep
-from web.refusals import refusal
+from web.refusals import refusal, said
 
 logger = structlog.get_logger()
 router = APIRouter(include_in_schema=False)
@@ -66,7 +66,7 @@ async def _open(request: Request, backend, links: PartnerLinks, token: str):  # 
     except LinkExpired as exc:
         return await _expired(request, token, backend, links, exc)
     except Exception as exc:
-        return pages.refusal_or_raise(request, exc)
+        return await pages.refusal_or_raise(request, exc, backend=backend, links=links, token=token)
 
 
 def _form(
@@ -117,6 +117,7 @@ async def submit(
     form = await pages.checked_form(request, token, links, limiter)
     if isinstance(form, HTMLResponse):
         return form
+    language = form.get("lang")  # the question's page said it: the match is not read
     try:
         claims = links.read(token, now=pages.now())
         answer = answer_from_form(partner.kind_of(claims), form)
@@ -124,14 +125,16 @@ async def submit(
     except (LinkTampered, LinkExpired, ValueError, MoveRefused, MatchNotFound) as exc:
         return await _not_taken(request, token, backend, links, form, exc)
     except Exception as exc:
-        return pages.refusal_or_raise(request, exc, sent=True)
+        return await pages.refusal_or_raise(
+            request, exc, backend=backend, links=links, token=token, sent=True, language=language
+        )
     logger.info("partner answered", match_id=claims.match_id, prompt_id=claims.prompt_id)
     return pages.page(
         request,
         "recorded.html",
         answer=answer.model_dump(mode="json"),
         stage=result.stage,
-        language=form.get("lang"),  # the question's page said it: the match is not read
+        language=language,
         match_url=pages.match_link(request, links, match_id=claims.match_id, party=claims.party),
     )
 
@@ -153,7 +156,7 @@ async def _not_taken(
     if isinstance(exc, ValidationError):
         errors = field_errors(exc)
         return _form(request, page, token, links, values=form, errors=errors, status=422)
-    errors = {FORM_ERROR: refusal(exc) if isinstance(exc, MoveRefused) else str(exc)}
+    errors = {FORM_ERROR: refusal(exc) if isinstance(exc, MoveRefused) else said(None, {})}
     return _form(request, page, token, links, values=form, errors=errors, status=409)
 
 
@@ -165,6 +168,7 @@ async def fresh_link(
     form = await pages.checked_form(request, token, links, limiter)
     if isinstance(form, HTMLResponse):
         return form
+    language = form.get("lang")  # the expired link's page said it
     try:
         page = await partner.request_fresh_link(backend, links, token, now=pages.now())
     except partner.PromptNotOpen as exc:
@@ -172,7 +176,7 @@ async def fresh_link(
     except MoveRefused as exc:
         if exc.code != "fresh_link_too_soon":
             why = Said(N_("We cannot send a fresh link: %(why)s"), {"why": refusal(exc)})
-            return pages.problem(request, 409, why)
+            return pages.problem(request, 409, why, language=language)
         return pages.problem(
             request,
             429,
@@ -180,10 +184,14 @@ async def fresh_link(
                 N_("We already sent you a fresh link: please look in your inbox. %(why)s"),
                 {"why": refusal(exc)},
             ),
+            title=N_("A fresh link is already on its way"),
             headers={"Retry-After": "3600"},
+            language=language,
         )
     except Exception as exc:
-        return pages.refusal_or_raise(request, exc, sent=True)
+        return await pages.refusal_or_raise(
+            request, exc, backend=backend, links=links, token=token, sent=True, language=language
+        )
     logger.info("fresh link requested", match_id=page.match_id, prompt_id=page.prompt.id)
     return pages.page(
         request,
@@ -192,4 +200,5 @@ async def fresh_link(
         message=N_(
             "We are emailing you the question again with a fresh link. It should reach your inbox within a few minutes."
         ),
+        language=contact_language(page),
     )

@@ -113,7 +113,7 @@ FIELD_CHECK = N_("Please check this value.")
 _WORDS = {
     "adopter": N_("adopter"),
     "provider": N_("provider"),
-    "follow_up": N_("follow up"),
+    "follow_up": N_("follow-up"),
     "field_visit": N_("field visit"),
     "adaptation": N_("adaptation"),
     "outcome": N_("outcome"),

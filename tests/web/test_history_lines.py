@@ -53,10 +53,11 @@ def test_the_english_lines_name_what_happened():
     d = _a_full_match()
     english = translator("en")
     lines = [english(told(entry, d.state)) for entry in partner_history(d.state)]
-    assert "The adopter answered “do you still want to adopt the solution?”." in lines
+    assert "The adopter answered “do you still want to adopt the solution?”" in lines
     assert "The match moved on to the stage: field visit." in lines
-    assert any(line.startswith("A visit (in person) was scheduled from") for line in lines)
-    assert "The outcome was recorded: piloted, 12,000 people reached." in lines
+    assert any(line.startswith("An in-person visit was scheduled from") for line in lines)
+    assert "The adopter reported that the adaptation is blocked and needs support." in lines
+    assert "The outcome was recorded: the solution was piloted; people reached: 12,000." in lines
     assert "The match was closed: completed." in lines
 
 

@@ -27,8 +27,8 @@ async def test_the_match_page_shows_where_it_stands_and_changes_nothing(stack, p
     shown = await pages.get(path)
     assert shown.status_code == 200
     assert "You are the <strong>provider</strong>" in shown.text
-    assert "From the <strong>adopter</strong>: introduction adopter" in shown.text
-    assert "From the <strong>provider</strong>: introduction provider" in shown.text
+    assert "From the <strong>adopter</strong>: confirmation of interest" in shown.text
+    assert "From the <strong>provider</strong>: agreement to share the solution" in shown.text
     assert shown.text.count("Answer now") == 1  # only the provider's own question
     answer = re.search(r'href="(/respond/[^"]+)">Answer now', shown.text).group(1)
     assert (await pages.get(answer)).status_code == 200

@@ -53,7 +53,9 @@ async def test_a_french_adopter_answers_in_french_and_the_provider_reads_english
     assert recorded.status_code == 200 and '<html lang="fr">' in recorded.text
     recorded_words = _words(recorded.text)
     assert "votre réponse est enregistrée" in recorded_words
-    assert "Besoins Guichets ruraux" in recorded_words and "confirmer" in recorded_words
+    assert "Vous avez confirmé que vous souhaitez adopter la solution." in recorded_words
+    assert "dans le cadre d’un échange à distance" in recorded_words
+    assert "Vos besoins : Guichets ruraux" in recorded_words, recorded_words
 
     page = await pages.get(match_path)
     assert '<html lang="fr">' in page.text and "Ce qui est attendu" in _words(page.text)

@@ -57,7 +57,7 @@ def test_each_refusal_is_said_in_the_language_with_its_details(code, language):
     assert text and text != english and "%(" not in text
     assert not any(len(e) > 12 and e in text for e in _english(language)), text
     if "%(start)s" in message.msgid:  # dates are the locale's
-        assert {"fr": "1 mars 2026", "es": "1 de marzo de 2026", "ru": "1 марта 2026"}[
+        assert {"fr": "1er mars 2026", "es": "1 de marzo de 2026", "ru": "1 марта 2026"}[
             language
         ] in text
 
