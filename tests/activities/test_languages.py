@@ -233,3 +233,16 @@ def test_countries_are_named_in_the_language(language, name):
         f"Agency for Civil Service Affairs ({name})"
         in _render("introduction_provider", language).html
     )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_no_slip_a_native_reader_would_stop_at(kind):
+    # the sample's institutions begin with a vowel ("Agency …", "Aspire …"): French elides
+    # before them ("qu'", "d'"), so a sentence must not put "que" or "de" right before a name
+    french = _render(kind, "fr", renderer=TemplateRenderer(width=10_000))
+    for body in (french.text, french.html):
+        assert not re.search(r"\b(que|de|le|la) (Agency|Aspire)", body), body
+    # a Russian date ends with "г.": a sentence ending on one must not add a second stop
+    russian = _render(kind, "ru", renderer=TemplateRenderer(width=10_000))
+    for body in (russian.text, russian.html, russian.subject):
+        assert "г.." not in body and "г.</strong>." not in body, body
