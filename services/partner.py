@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from domain.enums import Party, PromptKind, Stage
+from domain.enums import CloseReason, Party, PromptKind, Stage
 from domain.lifecycle import events as ev
 from domain.lifecycle.answers import Answer, CheckInAnswer, VisitPlan
 from domain.lifecycle.state import HistoryEntry, MatchState, Prompt
@@ -68,6 +68,17 @@ class PartnerView:
         if self.state.closed or visit is None or not visit.confirmed or visit.ends_at is None:
             return None
         return visit.plan
+
+    @property
+    def declined_by(self) -> str | None:
+        """Which party declined, when the match closed so."""
+        if self.state.close_reason != CloseReason.DECLINED:
+            return None
+        closing = [h for h in self.state.history if h.kind == "closed"]
+        if not closing:
+            return None
+        party = closing[-1].data.get("party")
+        return str(party) if party else None
 
     @property
     def report_asked_on(self) -> date | None:

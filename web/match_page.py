@@ -74,6 +74,7 @@ def _show(
         form_error=errors.get(FORM_ERROR),
         form_key=links.form_key(token),
         token=token,
+        secretariat_email=request.app.state.settings.secretariat_email,
     )
 
 

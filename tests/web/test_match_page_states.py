@@ -1,0 +1,75 @@
+"""A partner's page of the match says where it stands in words: how a closed match ended,
+when a visit's report will be asked, and dates on the match's calendar."""
+
+from datetime import timedelta
+
+import pytest
+
+from domain.calendar import Calendar
+from domain.enums import Party, PromptKind
+from domain.lifecycle import answers as a
+from domain.lifecycle import events as e
+from domain.partner_view import partner_history
+from domain.policy import SECONDS_PER_DAY, TimingPolicy
+from services.partner import PartnerView
+from tests.domain.lifecycle_helpers import T0, Driver
+from tests.web.offline import _claims, render, words
+
+
+def _page(d: Driver, party: Party, language: str = "en") -> str:
+    view = PartnerView(
+        claims=_claims(d, party, None), state=d.state, history=partner_history(d.state)
+    )
+    html = render("match.html", language, page=view, secretariat_email="secretariat@ssn4psi.org")
+    return words(html)
+
+
+@pytest.mark.parametrize(
+    ("decline", "reader", "says"),
+    [
+        ("adopter", Party.PROVIDER, "the adopting institution decided not to go ahead"),
+        ("adopter", Party.ADOPTER, "as you told us, your institution will not go ahead"),
+        ("provider", Party.ADOPTER, "the providing institution is not able to share"),
+    ],
+)
+def test_a_closed_match_says_how_it_ended_and_whom_to_write_to(decline, reader, says):
+    d = Driver()
+    if decline == "adopter":
+        d.answer(PromptKind.INTRODUCTION_ADOPTER, a.InterestAnswer(decision="decline"))
+    else:
+        d.answer(PromptKind.INTRODUCTION_PROVIDER, a.ShareAnswer(decision="decline"))
+    page = _page(d, reader)
+    assert says in page
+    assert "secretariat@ssn4psi.org" in page
+    assert "Nothing is awaited from anyone just now" not in page
+
+
+def test_a_lapsed_or_withdrawn_match_says_so_in_every_language():
+    d = Driver()
+    d.advance(30)
+    assert "did not arrive in time" in _page(d, Party.PROVIDER)
+    for language in ("fr", "es", "ru"):
+        page = _page(d, Party.PROVIDER, language)
+        assert "did not arrive in time" not in page and "secretariat@ssn4psi.org" in page
+    w = Driver()
+    w.act(e.Close, reason="withdrawn", note="merged")
+    assert "the Network Secretariat closed this match" in _page(w, Party.ADOPTER)
+
+
+def test_a_match_waiting_on_its_visit_says_when_the_report_will_be_asked():
+    d = Driver()
+    d.both_agree()
+    plan = d.visit_agreed(start_in=20)
+    page = _page(d, Party.ADOPTER)
+    assert "The field visit is agreed" in page
+    day_after = plan.end + timedelta(days=1)
+    assert f"on {day_after.day} {day_after:%B %Y} the adopter will be asked how it went" in page
+
+
+def test_deadlines_are_dates_of_the_stacks_calendar():
+    minute = Calendar(epoch=T0, day_seconds=60)
+    d = Driver(TimingPolicy().scaled(60 / SECONDS_PER_DAY), calendar=minute)
+    prompt = d.open(PromptKind.INTRODUCTION_ADOPTER)
+    due = minute.today(prompt.lapse_at)  # thirty calendar days on: thirty real minutes
+    assert due == T0.date() + timedelta(days=30)
+    assert f"by {due.day} {due:%B %Y}" in _page(d, Party.ADOPTER)
