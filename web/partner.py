@@ -134,6 +134,7 @@ async def submit(
         "recorded.html",
         answer=answer.model_dump(mode="json"),
         stage=result.stage,
+        close_reason=result.close_reason,
         language=language,
         match_url=pages.match_link(request, links, match_id=claims.match_id, party=claims.party),
     )

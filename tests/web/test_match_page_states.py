@@ -73,3 +73,19 @@ def test_deadlines_are_dates_of_the_stacks_calendar():
     due = minute.today(prompt.lapse_at)  # thirty calendar days on: thirty real minutes
     assert due == T0.date() + timedelta(days=30)
     assert f"by {due.day} {due:%B %Y}" in _page(d, Party.ADOPTER)
+
+
+@pytest.mark.parametrize(
+    ("close_reason", "says"),
+    [("completed", "The match is now complete"), ("declined", "has now ended")],
+)
+def test_the_last_answer_is_not_told_more_will_be_asked(close_reason, says):
+    answer = {"kind": "outcome_confirmation", "confirmed": True, "notes": ""}
+    for language in ("en", "fr", "es", "ru"):
+        page = words(
+            render(
+                "recorded.html", language, answer=answer, stage="closed", close_reason=close_reason
+            )
+        )
+        assert "when something is needed" not in page
+        assert (says in page) == (language == "en")
