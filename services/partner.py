@@ -8,7 +8,7 @@ from the token (and the content), so a form submitted twice is applied once.
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from domain.enums import CloseReason, Party, PromptKind, Stage
 from domain.lifecycle import events as ev
@@ -55,6 +55,11 @@ class PartnerView:
     @property
     def may_ask_for_help(self) -> bool:
         return not self.state.closed and self.state.rules_version >= 2
+
+    @property
+    def today(self) -> date:
+        """Today on the match's calendar (a visit must begin after it)."""
+        return self.day(datetime.now(UTC))
 
     def day(self, instant: datetime) -> date:
         """The date of an instant on the match's calendar (the stack's, when it compresses

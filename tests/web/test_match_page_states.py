@@ -4,6 +4,7 @@ when a visit's report will be asked, and dates on the match's calendar."""
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from domain.calendar import Calendar
 from domain.enums import Party, PromptKind
@@ -11,9 +12,10 @@ from domain.lifecycle import answers as a
 from domain.lifecycle import events as e
 from domain.partner_view import partner_history
 from domain.policy import SECONDS_PER_DAY, TimingPolicy
-from services.partner import PartnerView
+from services.partner import PartnerView, PromptPage
 from tests.domain.lifecycle_helpers import T0, Driver
 from tests.web.offline import _claims, render, words
+from web.forms import answer_from_form
 
 
 def _page(d: Driver, party: Party, language: str = "en") -> str:
@@ -89,3 +91,58 @@ def test_the_last_answer_is_not_told_more_will_be_asked(close_reason, says):
         )
         assert "when something is needed" not in page
         assert (says in page) == (language == "en")
+
+
+def _detailed_plan(d: Driver) -> a.VisitPlan:
+    return d.plan(20).model_copy(
+        update={
+            "venue": "Union Digital Centre",
+            "city": "Gazipur",
+            "meeting_url": "https://meet.example.org/ssn",
+            "agenda": "Day 1: the centre at work\nDay 2: financing",
+            "delegates": "Aigerim Sadykova\nNurlan Bekov",
+        }
+    )
+
+
+def test_a_proposed_and_an_agreed_visit_show_where_it_happens_and_who_comes():
+    d = Driver()
+    d.both_agree()
+    d.answer(PromptKind.VISIT_PROPOSAL, a.VisitProposal(plan=_detailed_plan(d)))
+    prompt = d.open(PromptKind.VISIT_CONFIRMATION)
+    page = PromptPage(
+        claims=_claims(d, prompt.party, prompt.id),
+        state=d.state,
+        history=partner_history(d.state),
+        prompt=prompt,
+    )
+    asked = words(render("respond.html", "en", page=page, prompt=prompt))
+    for given in ("Where: Union Digital Centre, Gazipur", "https://meet.example.org/ssn",
+                  "Day 2: financing", "Nurlan Bekov"):  # fmt: skip
+        assert given in asked
+    d.answer(PromptKind.VISIT_CONFIRMATION, a.VisitConfirmation(decision="confirm"))
+    agreed = _page(d, Party.PROVIDER)
+    assert "Where: Union Digital Centre, Gazipur" in agreed and "Nurlan Bekov" in agreed
+
+
+def test_the_proposal_form_takes_the_details_and_says_the_calendars_today():
+    d = Driver()
+    d.both_agree()
+    prompt = d.open(PromptKind.VISIT_PROPOSAL)
+    page = PromptPage(
+        claims=_claims(d, prompt.party, prompt.id),
+        state=d.state,
+        history=partner_history(d.state),
+        prompt=prompt,
+    )
+    html = render("respond.html", "fr", page=page, prompt=prompt)
+    for name in ("plan.venue", "plan.city", "plan.meeting_url", "plan.agenda", "plan.delegates"):
+        assert f'name="{name}"' in html
+    assert "La visite doit commencer après aujourd’hui" in words(html)
+    form = {"plan.start": "2030-01-02", "plan.end": "2030-01-03", "plan.format": "virtual",
+            "plan.delegation_size": "2", "plan.venue": "", "plan.city": "",
+            "plan.meeting_url": "https://meet.example.org/x", "plan.agenda": "", "plan.delegates": ""}  # fmt: skip
+    answer = answer_from_form(PromptKind.VISIT_PROPOSAL, form)
+    assert answer.plan.meeting_url == "https://meet.example.org/x" and answer.plan.venue == ""
+    with pytest.raises(ValidationError):
+        answer_from_form(PromptKind.VISIT_PROPOSAL, {**form, "plan.meeting_url": "javascript:x"})
