@@ -9,6 +9,11 @@ from store.tables import StackCalendarRow
 from store.writes import dialect_insert
 
 
+async def read_epoch(session: AsyncSession) -> datetime | None:
+    """The calendar's day 0, or None before the stack's first match."""
+    return await session.scalar(select(StackCalendarRow.epoch).where(StackCalendarRow.id == 1))
+
+
 async def calendar_epoch(session: AsyncSession, *, now: datetime) -> datetime:
     """The calendar's day 0: ``now`` when none is stored yet (the first to ask fixes it)."""
     found = await session.scalar(select(StackCalendarRow.epoch).where(StackCalendarRow.id == 1))

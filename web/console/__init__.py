@@ -6,7 +6,7 @@ A page is a module of this package with a ``router``, listed in ``PAGES`` (docs/
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.throttle import FailureLimiter
@@ -76,4 +76,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(auth.SignInNeeded, _sign_in_needed)
     app.add_exception_handler(layout.ConsoleProblem, _problem)
     for module in PAGES:
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(layout.stack_calendar)])

@@ -1,5 +1,6 @@
 """What every console page shares: the templates, the navigation, the error pages."""
 
+import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -7,8 +8,11 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import Environment, FileSystemLoader, pass_context
+from jinja2.runtime import Context
 
+from api.deps import BackendDep
+from services.calendar import known_calendar
 from services.console_auth import ConsoleUser
 from web.assets import static_url
 
@@ -37,17 +41,40 @@ TITLES = {
 }
 
 
-def _when(moment: datetime | None) -> str:
+async def stack_calendar(request: Request, backend: BackendDep) -> None:
+    """Every console page shows dates on the stack's calendar: a training stack's compressed
+    one (MATCHMAKER_DAY_SECONDS), when it has one; a page still renders without it."""
+    request.state.calendar = None
+    if backend.compressed_days:
+        with contextlib.suppress(Exception):  # the database may be down: real time then
+            request.state.calendar = await known_calendar(backend)
+
+
+@pass_context
+def _when(context: Context, moment: datetime | None) -> str:
     if moment is None:
         return "—"
+    calendar = context.get("calendar")
+    if calendar is not None:  # the training stack's own time, which its emails speak
+        return calendar.time_at(moment).strftime("%Y-%m-%d %H:%M")
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@pass_context
+def _day(context: Context, moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    calendar = context.get("calendar")
+    day = calendar.today(moment) if calendar is not None else moment.astimezone(UTC).date()
+    return day.strftime("%Y-%m-%d")
 
 
 def _environment() -> Jinja2Templates:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True)
     env.filters["when"] = _when
-    env.filters["day"] = lambda m: "—" if m is None else m.astimezone(UTC).strftime("%Y-%m-%d")
+    env.filters["day"] = _day
     env.globals["static_url"] = static_url
+    env.globals["clock_now"] = lambda: datetime.now(UTC)
     return Jinja2Templates(env=env)
 
 
@@ -84,6 +111,7 @@ def render(
         f"console/{template}",
         {
             **context,
+            "calendar": getattr(request.state, "calendar", None),
             "user": user,
             "nav": NAV,
             "section": current_section(request.url.path),
