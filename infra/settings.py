@@ -320,6 +320,18 @@ class Settings(BaseSettings):
                     "MATCHMAKER_PAYLOAD_KEYS must be set outside dev mode: 'id:base64key' of a "
                     "32-byte AES key, newest first (make one with `matchmaker payload-key`)"
                 )
+        if self.env == "production":
+            public = urlsplit(self.public_base_url)
+            if (
+                public.scheme not in ("http", "https")
+                or not public.hostname
+                or (public.hostname in LOOPBACK_HOSTS or public.hostname.endswith(".localhost"))
+            ):
+                raise ValueError(
+                    "MATCHMAKER_PUBLIC_BASE_URL must be the address partners reach in production "
+                    f"(e.g. https://matchmaker.example.org), not {self.public_base_url!r}: every "
+                    "link in every email is built on it"
+                )
         return self
 
     @property

@@ -50,6 +50,7 @@ def test_secrets_are_required_from_the_environment(compose):
     assert re.search(r"\$\{POSTGRES_PASSWORD:\?", text)
     assert re.search(r"\$\{MATCHMAKER_SIGNING_SECRET:\?", text)
     assert re.search(r"\$\{MATCHMAKER_PAYLOAD_KEYS:\?", text)
+    assert re.search(r"\$\{MATCHMAKER_PUBLIC_BASE_URL:\?", text)  # every emailed link
     env = _env(compose["services"]["api"])
     assert env["MATCHMAKER_ENV"] == "production"
     assert env["MATCHMAKER_DATABASE_URL"].startswith("postgresql+asyncpg://")

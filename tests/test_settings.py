@@ -37,10 +37,30 @@ def test_production_refuses_a_weak_signing_secret(secret):
         Settings(**kwargs)
 
 
+PUBLIC = "https://matchmaker.ssn4psi.org"
+
+
 def test_production_accepts_a_real_secret():
     key = "k1:" + "A" * 43 + "="
-    settings = Settings(env="production", signing_secret="x" * 48, payload_keys=key)
+    settings = Settings(
+        env="production", signing_secret="x" * 48, payload_keys=key, public_base_url=PUBLIC
+    )
     assert settings.signing_secret.get_secret_value() == "x" * 48
+
+
+@pytest.mark.parametrize(
+    "public",
+    ["http://127.0.0.1:8000", "http://localhost:8000", "https://[::1]/", "http://app.localhost",
+     "matchmaker.ssn4psi.org"],
+)  # fmt: skip
+def test_production_refuses_a_public_address_no_partner_can_reach(public):
+    key = "k1:" + "A" * 43 + "="
+    with pytest.raises(ValidationError, match="MATCHMAKER_PUBLIC_BASE_URL must be the address"):
+        Settings(
+            env="production", signing_secret="x" * 48, payload_keys=key, public_base_url=public
+        )
+    # dev and the tests keep their loopback default
+    assert Settings(env="test", signing_secret="x" * 48, payload_keys=key, public_base_url=public)
 
 
 def test_invalid_values_are_named():

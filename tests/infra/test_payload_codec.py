@@ -104,7 +104,12 @@ def test_settings_read_keys_newest_first_and_refuse_a_repeated_id():
 def test_production_refuses_missing_payload_keys():
     with pytest.raises(ValidationError, match="MATCHMAKER_PAYLOAD_KEYS must be set"):
         Settings(env="production", signing_secret="x" * 48, payload_keys=[])
-    assert Settings(env="production", signing_secret="x" * 48, payload_keys=new_key_text("p"))
+    assert Settings(
+        env="production",
+        signing_secret="x" * 48,
+        payload_keys=new_key_text("p"),
+        public_base_url="https://matchmaker.ssn4psi.org",
+    )
 
 
 async def test_dev_makes_one_key_under_the_data_dir_readable_by_its_owner(tmp_path):
