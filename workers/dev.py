@@ -337,10 +337,17 @@ async def _watch(process: asyncio.subprocess.Process) -> None:
 def _telemetry_lines(settings: Settings) -> list[str]:
     host = settings.metrics_host
     lines = []
-    if settings.api_metrics_port is not None:
-        lines.append(f"  Metrics        http://{host}:{settings.api_metrics_port}/metrics")
-    if settings.temporal_metrics_port is not None:
-        lines.append(f"  SDK metrics    http://{host}:{settings.temporal_metrics_port}/metrics")
+    for label, port, default, variable in (
+        ("Metrics    ", settings.api_metrics_port, DEV_METRICS_PORT, "API_METRICS_PORT"),
+        ("SDK metrics", settings.temporal_metrics_port, DEV_TEMPORAL_METRICS_PORT,
+         "TEMPORAL_METRICS_PORT"),
+    ):  # fmt: skip
+        if port is not None:
+            lines.append(f"  {label}    http://{host}:{port}/metrics")
+        else:  # with_dev_metrics left it unset: its port was taken
+            lines.append(
+                f"  {label}    off: port {default} is taken (set MATCHMAKER_{variable} to another)"
+            )
     if settings.otlp_endpoint:
         lines.append(f"  Traces         OTLP to {settings.otlp_endpoint}")
     return lines

@@ -4,7 +4,12 @@ import socket
 
 from infra.settings import Settings
 from infra.telemetry import client_options, tracer_provider
-from workers.dev import DEV_METRICS_PORT, DEV_TEMPORAL_METRICS_PORT, with_dev_metrics
+from workers.dev import (
+    DEV_METRICS_PORT,
+    DEV_TEMPORAL_METRICS_PORT,
+    _telemetry_lines,
+    with_dev_metrics,
+)
 from workers.observe import metrics_endpoint
 
 
@@ -37,4 +42,9 @@ def test_a_taken_port_is_left_unset_rather_than_failing_the_stack():
             holder.listen()
         except OSError:
             pass  # held by another process already: taken all the same
-        assert with_dev_metrics(Settings()).api_metrics_port is None
+        settings = with_dev_metrics(Settings())
+        assert settings.api_metrics_port is None
+        # ... and the stack says so when it starts, rather than leaving metrics off in silence
+        [line] = [x for x in _telemetry_lines(settings) if x.strip().startswith("Metrics")]
+        assert f"off: port {DEV_METRICS_PORT} is taken" in line
+        assert "MATCHMAKER_API_METRICS_PORT" in line
