@@ -5,6 +5,8 @@ import json
 import uuid
 
 import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 
 from domain.access import Role
 from services import bulk
@@ -32,6 +34,18 @@ async def _events(stack, match_id: str) -> int:
     return len([e async for e in handle.fetch_history_events()])
 
 
+async def _idle(stack, match_id: str) -> bool:
+    """Whether the match's workflow has nothing under way: no workflow task, no activity (the
+    intake's emails and records), so its history holds still unless something acts."""
+    # the raw call: the test server's datetime search attributes do not decode in describe()
+    raw = await stack.client.workflow_service.describe_workflow_execution(
+        DescribeWorkflowExecutionRequest(
+            namespace=stack.client.namespace, execution=WorkflowExecution(workflow_id=match_id)
+        )
+    )
+    return not raw.HasField("pending_workflow_task") and not raw.pending_activities
+
+
 async def _records(api, match_id: str) -> tuple:
     detail = (await api.get(f"/api/matches/{match_id}")).json()
     return detail["status"], detail["history"], detail["live"]
@@ -43,6 +57,9 @@ async def test_a_dry_run_changes_nothing_and_the_run_answers_per_match(api, stac
     assert paused.status_code == 200, paused.text
     await wait_for(lambda: _has_status(api, second, "paused"))
     body = {"filter": {"workshop_id": workshop}, "action": PAUSE, "dry_run": True}
+    # what the intake and the pause set off is done: the snapshot below holds still
+    for match_id in (first, second):
+        await wait_for(lambda m=match_id: _idle(stack, m))
 
     before = {m: (await _events(stack, m), await _records(api, m)) for m in (first, second)}
     preview = await api.post(URL, json=body)
