@@ -6,12 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from domain.enums import CloseReason, NoticeKind, Party, PromptKind, PromptStatus, Stage
 from domain.lifecycle.answers import VisitPlan
+from domain.lifecycle.effects import SendEmail
 from domain.lifecycle.refusals import InvalidMove
-from domain.lifecycle.state import MatchState, Visit
-
-if TYPE_CHECKING:
-    from domain.lifecycle.effects import SendEmail
-    from domain.lifecycle.state import Prompt
+from domain.lifecycle.state import MatchState, Prompt, Visit
 
 
 class VisitMoves:
