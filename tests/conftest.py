@@ -1,6 +1,5 @@
 """Shared fixtures: real PostgreSQL and SQLite databases, SMTP server, Temporal test server."""
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,12 +15,13 @@ from activities.notifications import MailIdentity
 from activities.smtp import SmtpMailer
 from infra.settings import Settings
 from services.backend import Backend
-from store.engine import make_engine, make_sessionmaker, upgrade_database
+from store.engine import make_engine, make_sessionmaker
 from tests.support import (
     PAYLOAD_KEY,
     PostgresServer,
     RecordingHandler,
-    create_database,
+    migrated_postgres,
+    migrated_sqlite,
     smtp_server,
     start_postgres,
     start_test_server,
@@ -54,13 +54,10 @@ def postgres() -> Iterator[PostgresServer]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A freshly migrated database on each backend."""
+    """A migrated database of its own on each backend (a copy of the session's template)."""
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'matchmaker.db'}"
-    else:
-        url = await create_database(request.getfixturevalue("postgres"))
-    await asyncio.to_thread(upgrade_database, url)
-    return url
+        return migrated_sqlite(tmp_path / "matchmaker.db")
+    return await migrated_postgres(request.getfixturevalue("postgres"))
 
 
 @pytest.fixture

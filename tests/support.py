@@ -5,8 +5,10 @@ import glob
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import tempfile
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 from fastapi import FastAPI
@@ -33,7 +36,7 @@ from infra.settings import Settings
 from infra.temporal import binary_path, data_converter, ensure_search_attributes
 from services import access
 from services.access import Principal
-from store.engine import make_engine, make_sessionmaker
+from store.engine import make_engine, make_sessionmaker, upgrade_database
 from workers.ports import free_port
 from workflows.search_attributes import ALL_KEYS
 
@@ -199,6 +202,52 @@ def start_postgres() -> PostgresServer | None:
     return PostgresServer(directory=data, port=port, pg_ctl=pg_ctl, as_user=as_user)
 
 
+_templates_lock = threading.Lock()
+_sqlite_template: Path | None = None
+_postgres_templates: dict[Path, str] = {}  # a server's data directory -> its template database
+
+
+def migrated_sqlite(path: Path) -> str:
+    """A migrated SQLite database at ``path``: a copy of the session's template, which Alembic
+    built once (a test that is about migrations runs ``upgrade_database`` itself)."""
+    global _sqlite_template
+    with _templates_lock:
+        if _sqlite_template is None:
+            template = Path(tempfile.mkdtemp(prefix="matchmaker-template-")) / "template.db"
+            # in a thread of its own: Alembic's env runs an event loop, and so may the caller
+            with ThreadPoolExecutor(1) as thread:
+                thread.submit(upgrade_database, f"sqlite+aiosqlite:///{template}").result()
+            _sqlite_template = template
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # the backup API copies a consistent database whatever its journal mode
+    with sqlite3.connect(_sqlite_template) as source, sqlite3.connect(path) as target:
+        source.backup(target)
+    source.close()
+    target.close()
+    return f"sqlite+aiosqlite:///{path}"
+
+
+async def migrated_postgres(server: PostgresServer) -> str:
+    """A migrated PostgreSQL database: ``CREATE DATABASE … TEMPLATE`` of one Alembic built once
+    per server (no connection to the template stays open, so the copy is never refused)."""
+    import asyncpg
+
+    template = _postgres_templates.get(server.directory)
+    if template is None:
+        url = await create_database(server)
+        await asyncio.to_thread(upgrade_database, url)
+        template = _postgres_templates.setdefault(server.directory, url.rsplit("/", 1)[1])
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    conn = await asyncpg.connect(
+        host="127.0.0.1", port=server.port, user="matchmaker", database="postgres"
+    )
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await conn.close()
+    return server.url(name)
+
+
 async def create_database(server: PostgresServer) -> str:
     """Create an empty database on the server and return its URL."""
     import asyncpg
@@ -290,3 +339,20 @@ def as_admin(app: FastAPI, principal: Principal = TEST_ADMIN) -> FastAPI:
     has no database to hold one (a fake, or one that is down on purpose)."""
     app.dependency_overrides[authenticate] = lambda: principal
     return app
+
+
+@pytest.fixture(name="temporal_env")
+async def temporal_env_of_its_own() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server for one test: a test that skips days or weeks on the session's
+    shared server would wait on every other test's workflows, and theirs on it."""
+    env = await start_test_server()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(name="database_url", params=["sqlite"])
+def sqlite_database_url(tmp_path: Path) -> str:
+    """SQLite alone, for tests whose subject is not SQL (the store and API suites run both)."""
+    return migrated_sqlite(tmp_path / "matchmaker.db")

@@ -7,7 +7,7 @@ import yaml
 from typer.main import get_command
 
 from infra.settings import Settings
-from tests.support import ROOT
+from tests.support import ROOT, migrated_sqlite
 from workers.cli import app
 
 SERVICES = {
@@ -233,17 +233,15 @@ def test_traces_go_from_the_settings_to_the_collector_to_jaeger(compose):
 async def _exposed_names(tmp_path) -> set[str]:
     """Every sample name this application's /metrics can serve, read from a real scrape (a
     labelled family not yet used shows its type: its samples are named from it)."""
-    import asyncio
 
     import httpx
     from prometheus_client.parser import text_string_to_metric_families
 
     from infra.metrics import serve_metrics
     from services.metrics import store_figures
-    from store.engine import make_engine, make_sessionmaker, upgrade_database
+    from store.engine import make_engine, make_sessionmaker
 
-    url = f"sqlite+aiosqlite:///{tmp_path / 'matchmaker.db'}"
-    await asyncio.to_thread(upgrade_database, url)
+    url = migrated_sqlite(tmp_path / "matchmaker.db")
     engine = make_engine(url)
     server = serve_metrics(
         host="127.0.0.1", port=0, read=lambda: store_figures(make_sessionmaker(engine))

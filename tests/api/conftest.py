@@ -11,8 +11,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from infra.settings import Settings
-from store.engine import upgrade_database
-from tests.support import bearer, http
+from tests.support import bearer, http, migrated_sqlite
 from workers.api import open_backend
 from workers.ports import free_port
 
@@ -34,8 +33,7 @@ async def api(stack, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def offline_settings(tmp_path: Path) -> Settings:
     """Settings of a migrated SQLite database and a Temporal nobody listens for."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'matchmaker.db'}"
-    upgrade_database(url)
+    url = migrated_sqlite(tmp_path / "matchmaker.db")
     return Settings(database_url=url, temporal_target=f"127.0.0.1:{free_port()}")
 
 

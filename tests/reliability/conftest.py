@@ -12,7 +12,6 @@ import pytest
 from temporalio.client import Client
 
 from services.backend import Backend
-from store.engine import upgrade_database
 from tests.reliability.harness import (
     STARTED,
     Api,
@@ -24,7 +23,7 @@ from tests.reliability.harness import (
     kill_all,
     matchmaker_env,
 )
-from tests.support import PostgresServer, create_database
+from tests.support import PostgresServer, migrated_postgres
 
 _TEST_STARTED = pytest.StashKey[float]()
 
@@ -85,8 +84,7 @@ async def stack(
 ) -> AsyncIterator[Stack]:
     """`matchmaker worker` and `matchmaker api` on the shared Temporal server and a database
     of their own; the mail server asks for a login, which the worker is configured with."""
-    database_url = await create_database(postgres)
-    await asyncio.to_thread(upgrade_database, database_url)
+    database_url = await migrated_postgres(postgres)
     mail = MailServer(credentials=SMTP_LOGIN).start()
     task_queue = f"rel-stack-{uuid.uuid4().hex[:8]}"
     env = matchmaker_env(

@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from services import steering
-from store.engine import upgrade_database
 from tests.reliability.conftest import figures_for
 from tests.reliability.harness import (
     Api,
@@ -31,7 +30,7 @@ from tests.reliability.harness import (
     pg_stop,
     seconds,
 )
-from tests.support import create_database, start_postgres, wait_for
+from tests.support import migrated_postgres, start_postgres, wait_for
 
 pytestmark = pytest.mark.reliability
 
@@ -164,8 +163,7 @@ async def outage(
     directory.mkdir()
     figures = figures_for("database_outage", directory, tmp_path_factory)
     mail = MailServer().start()
-    database_url = await create_database(server)
-    await asyncio.to_thread(upgrade_database, database_url)
+    database_url = await migrated_postgres(server)
     task_queue = f"rel-db-{uuid.uuid4().hex[:8]}"
     env = matchmaker_env(
         temporal_target=temporal_server.target,

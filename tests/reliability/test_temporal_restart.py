@@ -11,7 +11,6 @@ import pytest
 from domain.lifecycle import events as ev
 from services import steering
 from services.intake import submit_eoi
-from store.engine import upgrade_database
 from tests.reliability.harness import (
     MailServer,
     TemporalServer,
@@ -23,7 +22,7 @@ from tests.reliability.harness import (
     outbox,
     seconds,
 )
-from tests.support import create_database, wait_for
+from tests.support import migrated_postgres, wait_for
 
 pytestmark = pytest.mark.reliability
 
@@ -36,8 +35,7 @@ async def test_open_matches_are_steerable_after_the_temporal_server_restarts(
 ):
     server = TemporalServer(tmp_path, db_file=tmp_path / "temporal.db", name="temporal-restarted")
     mail = MailServer().start()
-    database_url = await create_database(postgres)
-    await asyncio.to_thread(upgrade_database, database_url)
+    database_url = await migrated_postgres(postgres)
     task_queue = f"rel-restart-{uuid.uuid4().hex[:8]}"
     worker = Worker(
         tmp_path,

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from services.intake import submit_eoi
-from store.engine import upgrade_database
 from tests.reliability.harness import (
     MailServer,
     Worker,
@@ -21,7 +20,7 @@ from tests.reliability.harness import (
     outbox,
     seconds,
 )
-from tests.support import create_database, wait_for
+from tests.support import migrated_postgres, wait_for
 
 pytestmark = pytest.mark.reliability
 
@@ -49,8 +48,7 @@ async def test_kill_9_of_the_worker_during_sends_loses_no_email(
     seed = random.randrange(2**32)
     rng = random.Random(seed)
     figures.update(seed=seed, matches=MATCHES, data_delay_s=list(DATA_DELAY))
-    database_url = await create_database(postgres)
-    await asyncio.to_thread(upgrade_database, database_url)
+    database_url = await migrated_postgres(postgres)
     mail = MailServer(delay=DATA_DELAY).start()
     task_queue = f"rel-kill-{uuid.uuid4().hex[:8]}"
     env = matchmaker_env(

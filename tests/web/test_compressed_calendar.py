@@ -11,7 +11,6 @@ from email.message import Message
 
 import pytest
 from icalendar import Calendar as ICalendar
-from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from domain.enums import CloseReason, Stage
@@ -23,35 +22,19 @@ from services.calendar import stack_calendar
 from services.intake import submit_eoi
 from store.tables import MatchRow
 from tests.conftest import resources_for_tests
-from tests.support import http, settings_for_tests, start_test_server, unique_eoi, wait_for
+from tests.support import (  # a test server of its own: this test skips a month
+    http,
+    settings_for_tests,
+    sqlite_database_url,  # noqa: F401
+    temporal_env_of_its_own,  # noqa: F401
+    unique_eoi,
+    wait_for,
+)
 from workers.worker import build_worker
 
 DAY_SECONDS = 60.0
 LINK = re.compile(r"http://matchmaker\.test(/respond/[A-Za-z0-9_.\-]+)")
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-@pytest.fixture
-async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A test server of its own: skipping a month of time on the session's shared server would
-    wait on every other test's workflows (as tests/workflows/conftest.py says)."""
-    env = await start_test_server()
-    try:
-        yield env
-    finally:
-        await env.shutdown()
-
-
-@pytest.fixture(params=["sqlite"])
-async def database_url(request, tmp_path):
-    """One database: the subject here is the calendar, not SQL."""
-    import asyncio
-
-    from store.engine import upgrade_database
-
-    url = f"sqlite+aiosqlite:///{tmp_path / 'matchmaker.db'}"
-    await asyncio.to_thread(upgrade_database, url)
-    return url
 
 
 class Partners:

@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from services import access
-from store.engine import make_engine, make_sessionmaker, upgrade_database
+from store.engine import make_engine, make_sessionmaker
+from tests.support import migrated_sqlite
 from workers import cli
 
 KEY = re.compile(r"mmk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
@@ -17,8 +18,7 @@ KEY = re.compile(r"mmk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
 @pytest.fixture
 def matchmaker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Run the CLI on a fresh database; return (exit code, stdout + stderr)."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'matchmaker.db'}"
-    upgrade_database(url)
+    url = migrated_sqlite(tmp_path / "matchmaker.db")
     # the process-wide logging set-up is the entry point's, not the test session's
     monkeypatch.setattr(cli, "configure_logging", lambda **_: None)
     runner = CliRunner()

@@ -15,8 +15,7 @@ import httpx
 import pytest
 
 from infra.temporal import binary_path
-from store.engine import upgrade_database
-from tests.support import api_key_in, unique_eoi
+from tests.support import api_key_in, migrated_sqlite, unique_eoi
 from workers.ports import free_port
 
 GRACE_SECONDS = 1
@@ -29,8 +28,7 @@ class ApiProcess:
     def __init__(
         self, directory: Path, temporal_target: str, extra_env: dict[str, str] | None = None
     ) -> None:
-        url = f"sqlite+aiosqlite:///{directory / 'matchmaker.db'}"
-        upgrade_database(url)
+        url = migrated_sqlite(directory / "matchmaker.db")
         self.headers = {"Authorization": f"Bearer {api_key_in(url)}"}  # an admin's
         self.log_file = directory / "api.log"
         self.port = free_port()

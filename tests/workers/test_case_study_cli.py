@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from store.engine import make_engine, make_sessionmaker, upgrade_database
+from store.engine import make_engine, make_sessionmaker
 from tests.services.test_case_studies import DRAFT, drafted
+from tests.support import migrated_sqlite
 from workers import cli
 
 
@@ -15,8 +16,7 @@ from workers import cli
 def matchmaker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Run the CLI on a fresh database holding one drafted case study; return (exit code,
     output); ``run.match_id`` names the case study."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'matchmaker.db'}"
-    upgrade_database(url)
+    url = migrated_sqlite(tmp_path / "matchmaker.db")
     monkeypatch.setattr(cli, "configure_logging", lambda **_: None)
     runner = CliRunner()
 

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from store import writes
-from store.engine import make_engine, make_sessionmaker, upgrade_database
-from tests.support import add_match, example_eoi
+from store.engine import make_engine, make_sessionmaker
+from tests.support import add_match, example_eoi, migrated_sqlite
 from workers import cli
 from workers.ports import free_port
 
@@ -64,8 +64,7 @@ async def _seed(url: str) -> None:
 @pytest.fixture
 def console_env(tmp_path, monkeypatch):
     """A seeded SQLite database named by the environment, and no Temporal listening."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'matchmaker.db'}"
-    upgrade_database(url)
+    url = migrated_sqlite(tmp_path / "matchmaker.db")
     asyncio.run(_seed(url))
     monkeypatch.chdir(tmp_path)  # no .env from the checkout
     monkeypatch.setenv("MATCHMAKER_DATABASE_URL", url)

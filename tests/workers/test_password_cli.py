@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from infra.settings import Settings
 from services import access, console_auth
-from store.engine import make_engine, make_sessionmaker, upgrade_database
+from store.engine import make_engine, make_sessionmaker
+from tests.support import migrated_sqlite
 from workers import cli
 from workers.dev import admin_password_path, ensure_admin_password
 
@@ -20,8 +21,7 @@ PASSWORD = "a password long enough"
 @pytest.fixture
 def matchmaker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Run the CLI on a fresh database, with standard input; return (exit code, output)."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'matchmaker.db'}"
-    upgrade_database(url)
+    url = migrated_sqlite(tmp_path / "matchmaker.db")
     monkeypatch.setattr(cli, "configure_logging", lambda **_: None)
     runner = CliRunner()
 
@@ -94,8 +94,7 @@ def test_set_password_replaces_the_old_one(matchmaker):
 
 
 async def test_the_dev_stack_gives_its_admin_a_password_once(tmp_path: Path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'matchmaker.db'}"
-    await asyncio.to_thread(upgrade_database, url)
+    url = migrated_sqlite(tmp_path / "matchmaker.db")
     settings = Settings(database_url=url, data_dir=tmp_path)
     engine = make_engine(url)
     try:

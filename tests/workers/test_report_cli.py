@@ -7,8 +7,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from store.engine import make_engine, make_sessionmaker, upgrade_database
+from store.engine import make_engine, make_sessionmaker
 from tests.store.test_reports import COMPLETED, START, VISITED, _match
+from tests.support import migrated_sqlite
 from workers import cli
 from workers.ports import free_port
 
@@ -28,8 +29,7 @@ async def _seed(url: str) -> None:
 
 @pytest.fixture
 def report_env(tmp_path, monkeypatch):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'matchmaker.db'}"
-    upgrade_database(url)
+    url = migrated_sqlite(tmp_path / "matchmaker.db")
     asyncio.run(_seed(url))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MATCHMAKER_DATABASE_URL", url)

@@ -1,38 +1,15 @@
 import base64
 import json
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from temporalio.api.common.v1 import Payload
-from temporalio.testing import WorkflowEnvironment
 
-from tests.support import start_test_server
+# a test server per test, and workflow paths on SQLite (the store and API suites run PostgreSQL)
+from tests.support import sqlite_database_url, temporal_env_of_its_own  # noqa: F401
 
 HISTORIES = Path(__file__).parent / "histories"
-
-
-@pytest.fixture
-async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A test server per test: time skipping stalls while other tests' workflows wait on tasks."""
-    env = await start_test_server()
-    try:
-        yield env
-    finally:
-        await env.shutdown()
-
-
-@pytest.fixture(params=["sqlite"])
-async def database_url(request, tmp_path):
-    """Workflow paths run on SQLite; the activity and API suites cover PostgreSQL too."""
-    import asyncio
-
-    from store.engine import upgrade_database
-
-    url = f"sqlite+aiosqlite:///{tmp_path / 'matchmaker.db'}"
-    await asyncio.to_thread(upgrade_database, url)
-    return url
 
 
 @pytest.fixture
