@@ -332,6 +332,12 @@ class Settings(BaseSettings):
                     f"(e.g. https://matchmaker.example.org), not {self.public_base_url!r}: every "
                     "link in every email is built on it"
                 )
+            if public.scheme != "https":
+                raise ValueError(
+                    "MATCHMAKER_PUBLIC_BASE_URL must be https in production, not "
+                    f"{self.public_base_url!r}: partners' answers and the console's sign-in "
+                    "travel over it (docker-compose.yml puts a TLS proxy in front)"
+                )
         return self
 
     @property

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from domain.access import Role
 from infra.passwords import hash_password, needs_rehash, password_problem, verify_password
-from services.access import AccessError, UserView, _user, _user_view, normal_email
+from services.access import AccessError, UserView, _user, _user_view, add_user, normal_email
 from services.outages import outages_refused
 from store import console as store
 from store import queries
@@ -185,3 +185,33 @@ async def dev_admin_password(sessions: async_sessionmaker, *, email: str) -> str
     password = secrets.token_urlsafe(15)
     await set_password(sessions, email=email, password=password)
     return password
+
+
+@dataclass(frozen=True)
+class FirstAdmin:
+    """What ``first_admin`` did: ``password`` is set only when it made one up (to be shown
+    once, never logged)."""
+
+    email: str
+    created: bool
+    password: str | None = None
+
+
+async def first_admin(
+    sessions: async_sessionmaker, *, email: str, name: str, password: str | None
+) -> FirstAdmin:
+    """A deployment's first admin, with a console password (``password``, or a new one made
+    up): only while the database has no admin at all, so a second run changes nothing."""
+    address = normal_email(email)
+    if password is not None and (problem := password_problem(password)) is not None:
+        raise AccessError(f"the first admin's password: {problem}")
+    async with sessions() as session:
+        users = await queries.list_users(session)
+    if any(user.role == Role.ADMIN.value for user in users):
+        return FirstAdmin(email=address, created=False)
+    if any(user.email == address for user in users):
+        raise AccessError(f"{address} exists but is not an admin: make another address the first")
+    made_up = secrets.token_urlsafe(18) if password is None else None
+    await add_user(sessions, email=address, name=name, role=Role.ADMIN)
+    await set_password(sessions, email=address, password=password or made_up or "")
+    return FirstAdmin(email=address, created=True, password=made_up)

@@ -63,6 +63,21 @@ def test_production_refuses_a_public_address_no_partner_can_reach(public):
     assert Settings(env="test", signing_secret="x" * 48, payload_keys=key, public_base_url=public)
 
 
+def test_production_refuses_plain_http():
+    key = "k1:" + "A" * 43 + "="
+    with pytest.raises(ValidationError, match="must be https in production"):
+        Settings(
+            env="production",
+            signing_secret="x" * 48,
+            payload_keys=key,
+            public_base_url="http://matchmaker.ssn4psi.org",
+        )
+    production = Settings(
+        env="production", signing_secret="x" * 48, payload_keys=key, public_base_url=PUBLIC
+    )
+    assert production.console_cookie_secure
+
+
 def test_invalid_values_are_named():
     with pytest.raises(ValidationError, match="smtp_tls"):
         Settings(smtp_tls="sometimes")

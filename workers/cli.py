@@ -130,6 +130,50 @@ def db_upgrade(revision: str = "head") -> None:
     typer.echo(f"database at {revision}")
 
 
+@app.command()
+def setup(
+    admin_email: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MATCHMAKER_FIRST_ADMIN_EMAIL",
+            help="the first admin's address, made only while there is no admin",
+        ),
+    ] = None,
+    admin_name: Annotated[
+        str, typer.Option(envvar="MATCHMAKER_FIRST_ADMIN_NAME", help="the first admin's name")
+    ] = "Secretariat",
+    wait: Annotated[float, typer.Option(help="seconds to wait for Temporal to answer")] = 120,
+) -> None:
+    """Prepare a deployment (each step idempotent): migrate the database, register the search
+    attributes, make the first admin. Their console password comes from
+    MATCHMAKER_FIRST_ADMIN_PASSWORD, or is made up and shown here, once."""
+    from services.access import AccessError
+    from workers.setup import AdminRequest, SetupError, set_up
+
+    settings = _settings()
+    password = os.environ.get("MATCHMAKER_FIRST_ADMIN_PASSWORD") or None
+    admin = AdminRequest(admin_email, admin_name, password) if admin_email else None
+    try:
+        report = asyncio.run(set_up(settings, admin=admin, wait_seconds=wait))
+    except (SetupError, AccessError) as exc:
+        raise _fail(str(exc), 1) from None
+    typer.echo("database: migrated to the latest revision")
+    added = report.search_attributes_added
+    typer.echo(
+        f"search attributes: registered {', '.join(added)}" if added else "search attributes: ready"
+    )
+    made = report.admin
+    if made is None:
+        typer.echo("first admin: not asked (set MATCHMAKER_FIRST_ADMIN_EMAIL)")
+    elif not made.created:
+        typer.echo("first admin: an admin exists already; nothing changed")
+    else:
+        typer.echo(f"first admin: {made.email}, who signs in at /console")
+        if made.password is not None:
+            typer.echo("Their console password follows; it is shown this once:")
+            typer.echo(made.password)
+
+
 @eoi_app.command("submit")
 def eoi_submit(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
