@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     mail_from: EmailStr = "matchmaker@ssn4psi.org"
     mail_from_name: str = "SSN4PSI Matchmaker"
     secretariat_email: EmailStr = "secretariat@ssn4psi.org"
+    alert_email: EmailStr | None = Field(
+        default=None,
+        description="who Alertmanager emails the deployment's alerts to; default: the "
+        "Secretariat's address",
+    )
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

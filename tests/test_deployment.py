@@ -1,18 +1,39 @@
-"""What can be checked of the production deployment without a Docker engine."""
+"""What can be checked of the production deployment without a Docker engine: the compose file's
+shape (only the TLS proxy published, operators' tools behind a password, Temporal from its
+server image on a schema job, one image, health checks and restart policies everywhere), the
+proxy's routes, the alerting configuration, and the backup and restore scripts run for real
+against the test PostgreSQL."""
 
+import asyncio
+import json
+import os
 import re
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 import yaml
 from typer.main import get_command
 
 from infra.settings import Settings
-from tests.support import ROOT, migrated_sqlite
+from infra.temporal import binary_path
+from tests.support import ROOT, PostgresServer, migrated_postgres, settings_for_tests, unique_eoi
+from workers.alerting import alertmanager_config
 from workers.cli import app
 
 SERVICES = {
-    *("postgres", "temporal", "temporal-ui", "mailpit", "migrate", "api", "worker"),
-    *("codec-server", "prometheus", "grafana", "otel-collector", "jaeger"),
+    *("proxy", "postgres", "temporal-schema", "temporal", "temporal-ui", "mailpit", "setup"),
+    *("api", "worker", "codec-server", "backup", "prometheus", "alertmanager-config"),
+    *("alertmanager", "grafana", "otel-collector", "jaeger"),
+}
+PROJECT = ("setup", "api", "worker", "codec-server", "alertmanager-config")
+ONE_SHOT = {"temporal-schema", "setup", "alertmanager-config"}  # jobs: run, finish
+# read by `matchmaker setup` alone, never kept in Settings (a password is among them)
+SETUP_VARIABLES = {
+    "MATCHMAKER_FIRST_ADMIN_EMAIL",
+    "MATCHMAKER_FIRST_ADMIN_NAME",
+    "MATCHMAKER_FIRST_ADMIN_PASSWORD",
 }
 
 
@@ -26,6 +47,12 @@ def _env(service: dict) -> dict[str, str]:
     return dict(env) if isinstance(env, dict) else dict(item.split("=", 1) for item in env)
 
 
+def _default(value: str) -> str:
+    """``${NAME:-default}`` → default; ``${NAME:?message}`` → ``<NAME>``; text kept."""
+    value = re.sub(r"\$\{(\w+):\?[^}]*\}", r"<\1>", value)
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+
+
 def test_every_service_is_described(compose):
     assert set(compose["services"]) == SERVICES
 
@@ -35,7 +62,7 @@ def test_matchmaker_variables_are_real_settings(compose):
     seen = set()
     for name, service in compose["services"].items():
         for key in _env(service):
-            if key.startswith("MATCHMAKER_"):
+            if key.startswith("MATCHMAKER_") and key not in SETUP_VARIABLES:
                 assert key.removeprefix("MATCHMAKER_") in fields, f"{name}: {key} is not a setting"
                 seen.add(key)
     assert {
@@ -43,17 +70,168 @@ def test_matchmaker_variables_are_real_settings(compose):
         "MATCHMAKER_SIGNING_SECRET",
         "MATCHMAKER_TEMPORAL_TARGET",
     } <= seen
+    assert set(_env(compose["services"]["setup"])) >= SETUP_VARIABLES
 
 
 def test_secrets_are_required_from_the_environment(compose):
     text = (ROOT / "docker-compose.yml").read_text()
-    assert re.search(r"\$\{POSTGRES_PASSWORD:\?", text)
-    assert re.search(r"\$\{MATCHMAKER_SIGNING_SECRET:\?", text)
-    assert re.search(r"\$\{MATCHMAKER_PAYLOAD_KEYS:\?", text)
-    assert re.search(r"\$\{MATCHMAKER_PUBLIC_BASE_URL:\?", text)  # every emailed link
+    for name in (
+        "POSTGRES_PASSWORD",
+        "MATCHMAKER_SIGNING_SECRET",
+        "MATCHMAKER_PAYLOAD_KEYS",
+        "MATCHMAKER_DOMAIN",  # every emailed link, and the certificates
+        "MATCHMAKER_OPS_PASSWORD_HASH",
+        "GRAFANA_ADMIN_PASSWORD",
+        "MATCHMAKER_FIRST_ADMIN_EMAIL",
+    ):
+        assert re.search(rf"\$\{{{name}:\?", text), name
     env = _env(compose["services"]["api"])
     assert env["MATCHMAKER_ENV"] == "production"
     assert env["MATCHMAKER_DATABASE_URL"].startswith("postgresql+asyncpg://")
+
+
+def test_production_accepts_the_public_address_compose_gives_and_nothing_weaker(compose):
+    env = _env(compose["services"]["api"])
+    public = _default(env["MATCHMAKER_PUBLIC_BASE_URL"]).replace("<MATCHMAKER_DOMAIN>", "mm.org")
+    assert public == "https://mm.org"
+    production = {
+        "env": "production",
+        "signing_secret": "x" * 48,
+        "payload_keys": "k:" + "A" * 43 + "=",
+    }
+    settings = Settings(public_base_url=public, **production)
+    assert settings.console_cookie_secure
+    for weaker in ("http://mm.org", "https://localhost", "http://127.0.0.1:8000"):
+        with pytest.raises(ValueError, match="MATCHMAKER_PUBLIC_BASE_URL must"):
+            Settings(public_base_url=weaker, **production)
+
+
+def test_only_the_tls_proxy_is_published(compose):
+    published = {name: s["ports"] for name, s in compose["services"].items() if s.get("ports")}
+    assert published == {"proxy": ["80:80", "443:443", "443:443/udp"]}
+    proxy = compose["services"]["proxy"]
+    assert proxy["image"].startswith("caddy:2")
+    assert _mounts(proxy)["./deploy/Caddyfile"] == "/etc/caddy/Caddyfile"
+
+
+def _sites() -> dict[str, str]:
+    """The Caddyfile's sites (address → body), with ``import``ed snippets left as imports."""
+    text = (ROOT / "deploy/Caddyfile").read_text()
+    text = re.sub(r"^\s*#.*$", "", text, flags=re.M)
+    sites, depth, address, body = {}, 0, None, []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if depth == 0 and stripped.endswith("{"):
+            address, body = stripped[:-1].strip(), []
+        elif depth == 1 and stripped == "}":
+            sites[address] = "\n".join(body)
+        else:
+            body.append(stripped)
+        depth += stripped.count("{") - stripped.count("}")
+    return sites
+
+
+def test_the_proxy_routes_each_site_and_guards_the_operators_tools(compose):
+    sites = _sites()
+    routes = {}
+    for address, body in sites.items():
+        upstream = re.search(r"reverse_proxy (\S+)", body)
+        if upstream:
+            routes[address] = (upstream.group(1), "import operators" in body)
+    domain = "{$DOMAIN}"
+    assert routes == {
+        domain: ("api:8000", False),
+        f"codec.{domain}": ("codec-server:8081", False),  # API keys of its own
+        f"temporal.{domain}": ("temporal-ui:8080", True),
+        f"mail.{domain}": ("mailpit:8025", True),
+        f"jaeger.{domain}": ("jaeger:16686", True),
+        f"grafana.{domain}": ("grafana:3000", False),  # Grafana's own sign-in
+    }
+    assert "basic_auth" in sites["(operators)"]
+    services = compose["services"]
+    for upstream, _guarded in routes.values():
+        host, port = upstream.split(":")
+        assert host in services
+        assert "edge" in services[host]["networks"], f"{host} is not on the proxy's network"
+    # the API trusts the proxy's forwarded address, and only the proxy's
+    address = services["proxy"]["networks"]["edge"]["ipv4_address"]
+    assert _env(services["api"])["MATCHMAKER_TRUSTED_PROXIES"] == address
+    assert Settings(trusted_proxies=address).trusted_proxies == [address]
+    # the UI calls the codec server through the proxy, and the codec server allows that origin
+    ui, codec = _env(services["temporal-ui"]), _env(services["codec-server"])
+    assert _default(ui["TEMPORAL_CODEC_ENDPOINT"]) == "https://codec.<MATCHMAKER_DOMAIN>"
+    assert (
+        _default(codec["MATCHMAKER_CODEC_CORS_ORIGINS"]) == "https://temporal.<MATCHMAKER_DOMAIN>"
+    )
+    assert _default(codec["MATCHMAKER_TEMPORAL_UI_URL"]) == "https://temporal.<MATCHMAKER_DOMAIN>"
+    assert "MATCHMAKER_PAYLOAD_KEYS" in codec
+
+
+def test_temporal_runs_from_its_server_image_on_a_schema_job(compose):
+    services = compose["services"]
+    versions = subprocess.run(
+        [str(binary_path("temporal")), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    server = re.search(r"Server (\d+\.\d+\.\d+)", versions).group(1)
+    ui = re.search(r"UI (\d+\.\d+\.\d+)", versions).group(1)
+    # the versions of the dev server this project develops and tests against
+    assert services["temporal"]["image"] == f"temporalio/server:{server}"
+    assert services["temporal-schema"]["image"] == f"temporalio/admin-tools:{server}"
+    assert services["temporal-ui"]["image"] == f"temporalio/ui:{ui}"
+    assert "auto-setup" not in (ROOT / "docker-compose.yml").read_text()
+    assert services["temporal"]["depends_on"] == {
+        "temporal-schema": {"condition": "service_completed_successfully"}
+    }
+    health = services["temporal"]["healthcheck"]["test"]
+    assert health[1:5] == ["temporal", "operator", "cluster", "health"]
+    assert "tctl" not in (ROOT / "docker-compose.yml").read_text()
+    schema = (ROOT / "deploy/temporal-schema.sh").read_text()
+    for database in ("temporal", "temporal_visibility"):
+        assert f"{database}:" in schema
+    assert "update-schema" in schema and "setup-schema -v 0.0" in schema
+    assert subprocess.run(["sh", "-n", str(ROOT / "deploy/temporal-schema.sh")]).returncode == 0
+
+
+def test_one_image_built_once_runs_every_project_service(compose):
+    services = compose["services"]
+    commands = {c.name for c in get_command(app).commands.values()}  # type: ignore[attr-defined]
+    built = [name for name, service in services.items() if "build" in service]
+    assert built == ["setup"]
+    image = services["setup"]["image"]
+    for name in PROJECT:
+        service = services[name]
+        assert service["image"] == image, name
+        assert service["command"][0] == "matchmaker" and service["command"][1] in commands
+        if name != "setup":
+            assert service["pull_policy"] == "never", name  # the image the setup job built
+    assert services["setup"]["command"] == ["matchmaker", "setup"]
+    assert (ROOT / "Dockerfile").is_file()
+
+
+def test_every_service_has_a_health_check_and_a_restart_policy(compose):
+    # the collector's image holds the collector alone: nothing inside it can probe it
+    unprobed = {"otel-collector"}
+    for name, service in compose["services"].items():
+        if name in ONE_SHOT:
+            assert service["restart"] in ("no", "on-failure:5"), name
+            continue
+        assert service["restart"] == "unless-stopped", name
+        assert ("healthcheck" in service) != (name in unprobed), name
+
+
+def test_start_order_waits_on_health(compose):
+    services = compose["services"]
+    assert services["temporal-schema"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["setup"]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "temporal": {"condition": "service_healthy"},  # it registers the search attributes
+    }
+    for name in ("api", "worker"):
+        depends = services[name]["depends_on"]
+        assert depends["setup"]["condition"] == "service_completed_successfully"
+        assert depends["temporal"]["condition"] == "service_healthy"
+    assert services["proxy"]["depends_on"]["api"]["condition"] == "service_healthy"
+    assert services["temporal-ui"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
 
 
 def test_the_production_worker_runs_the_workflow_outside_the_sandbox(compose):
@@ -61,39 +239,6 @@ def test_the_production_worker_runs_the_workflow_outside_the_sandbox(compose):
     value = _env(compose["services"]["worker"])["MATCHMAKER_WORKER_WORKFLOW_SANDBOX"]
     assert Settings(worker_workflow_sandbox=value).worker_workflow_sandbox is False
     assert "MATCHMAKER_WORKER_WORKFLOW_SANDBOX" not in _env(compose["services"]["api"])
-
-
-def test_project_services_are_built_and_run_real_commands(compose):
-    commands = {c.name for c in get_command(app).commands.values()}  # type: ignore[attr-defined]
-    for name in ("migrate", "api", "worker", "codec-server"):
-        service = compose["services"][name]
-        assert service["build"] == "."
-        assert service["command"][0] == "matchmaker" and service["command"][1] in commands
-    assert compose["services"]["migrate"]["command"] == ["matchmaker", "db", "upgrade"]
-    assert (ROOT / "Dockerfile").is_file()
-
-
-def test_start_order_waits_on_health(compose):
-    services = compose["services"]
-    for name in ("postgres", "temporal", "mailpit", "api"):
-        assert "healthcheck" in services[name], name
-    assert services["temporal"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    for name in ("api", "worker"):
-        depends = services[name]["depends_on"]
-        assert depends["migrate"]["condition"] == "service_completed_successfully"
-        assert depends["temporal"]["condition"] == "service_healthy"
-    assert services["temporal-ui"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
-
-
-def test_the_ui_decodes_through_the_codec_server_of_its_own_origin(compose):
-    services = compose["services"]
-    codec = _env(services["codec-server"])
-    ui_port = services["temporal-ui"]["ports"][0].split(":")[0]
-    assert codec["MATCHMAKER_CODEC_CORS_ORIGINS"] == f"http://localhost:{ui_port}"
-    port = codec["MATCHMAKER_CODEC_PORT"]
-    assert f"{port}:{port}" in services["codec-server"]["ports"]
-    assert services["temporal-ui"]["environment"]["TEMPORAL_CODEC_ENDPOINT"].endswith(f":{port}}}")
-    assert "MATCHMAKER_PAYLOAD_KEYS" in codec
 
 
 def test_env_example_documents_every_setting():
@@ -124,41 +269,7 @@ def test_the_image_compiles_the_projects_bytecode():
     assert set(packages) <= set(compiled.group(1).split())
 
 
-# --- metrics, dashboard and traces -------------------------------------------------------------
-
-# What the Temporal SDK served (counters_total_suffix, durations_as_seconds) to a worker that
-# ran a workflow with one activity on the test server (infra/telemetry.temporal_runtime),
-# plus the failure counter, served only once an activity has failed.
-SDK_METRICS = {
-    *(
-        f"temporal_{name}_{part}"
-        for part in ("bucket", "count", "sum")
-        for name in (
-            "activity_execution_latency",
-            "activity_schedule_to_start_latency",
-            "workflow_task_schedule_to_start_latency",
-            "workflow_task_execution_latency",
-            "workflow_endtoend_latency",
-            "request_latency",
-        )
-    ),
-    "temporal_activity_execution_failed_total",
-    "temporal_workflow_completed_total",
-    "temporal_worker_task_slots_available",
-    "temporal_worker_task_slots_used",
-    "temporal_sticky_cache_size",
-    "temporal_num_pollers",
-    "temporal_request_total",
-}
-PROMQL_NAME = re.compile(r"\b((?:matchmaker|temporal)_[a-z_]+)\b")
-
-
-def _deploy(path: str) -> dict:
-    return yaml.safe_load((ROOT / "deploy" / path).read_text())
-
-
 def _mounts(service: dict) -> dict[str, str]:
-    """Each file or folder of the repository a service mounts, and where it lands."""
     out = {}
     for volume in service.get("volumes", []):
         source, target = volume.split(":")[:2]
@@ -167,119 +278,128 @@ def _mounts(service: dict) -> dict[str, str]:
     return out
 
 
-def test_every_file_the_compose_file_mounts_is_in_the_repository(compose):
-    mounted = {
-        s: t for service in compose["services"].values() for s, t in _mounts(service).items()
-    }
-    assert mounted, "no configuration is mounted"
-    for source in mounted:
-        assert (ROOT / source).exists(), source
-    prometheus = _mounts(compose["services"]["prometheus"])
-    assert prometheus["./deploy/prometheus.yml"] == "/etc/prometheus/prometheus.yml"
-    assert _deploy("prometheus.yml")["rule_files"] == [prometheus["./deploy/alerts.yml"]]
-    collector = compose["services"]["otel-collector"]
-    config = collector["command"][0].split("=", 1)[1]
-    assert _mounts(collector)["./deploy/otel-collector.yml"] == config
-    grafana = _mounts(compose["services"]["grafana"])
-    provider = _deploy("grafana/provisioning/dashboards/matchmaker.yml")["providers"][0]
-    assert grafana["./deploy/grafana/dashboards"] == provider["options"]["path"]
-    assert grafana["./deploy/grafana/provisioning"] == "/etc/grafana/provisioning"
+# --- alerts reach someone ---------------------------------------------------------------------
 
 
-def test_prometheus_scrapes_the_ports_the_settings_give(compose):
+def test_alerts_are_emailed_through_alertmanager(compose):
     services = compose["services"]
-    shared = _env(services["worker"])
-    ports = {
-        ("api", int(_env(services["api"])["MATCHMAKER_API_METRICS_PORT"])),
-        ("worker", int(shared["MATCHMAKER_WORKER_METRICS_PORT"])),
-        ("api", int(shared["MATCHMAKER_TEMPORAL_METRICS_PORT"])),
-        ("worker", int(shared["MATCHMAKER_TEMPORAL_METRICS_PORT"])),
-    }
-    assert shared["MATCHMAKER_METRICS_HOST"] == "0.0.0.0"  # reachable inside the network
-    scraped = set()
-    for job in _deploy("prometheus.yml")["scrape_configs"]:
-        for static in job.get("static_configs", []):
-            for target in static["targets"]:
-                host, port = target.rsplit(":", 1)
-                scraped.add((host, int(port)))
-        for dns in job.get("dns_sd_configs", []):
-            scraped |= {(name, int(dns["port"])) for name in dns["names"]}
-    assert scraped == ports
-    for host, _port in scraped:
-        assert host in services
-    for name in ("api", "worker"):  # metrics ports are never published
-        published = {p.split(":")[-1] for p in services[name].get("ports", [])}
-        assert not published & {str(port) for _host, port in ports}, name
+    prometheus = yaml.safe_load((ROOT / "deploy/prometheus.yml").read_text())
+    targets = prometheus["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    assert targets == ["alertmanager:9093"]
+    job = services["alertmanager-config"]
+    output = job["command"][job["command"].index("--output") + 1]
+    volume, folder = next(v.split(":")[:2] for v in job["volumes"])
+    mounted = dict(v.split(":")[:2] for v in services["alertmanager"]["volumes"])
+    assert Path(output).parent == Path(folder)
+    config_flag = next(a for a in services["alertmanager"]["command"] if "config.file" in a)
+    assert Path(config_flag.split("=")[1]) == Path(mounted[volume]) / Path(output).name
 
 
-def test_traces_go_from_the_settings_to_the_collector_to_jaeger(compose):
-    services = compose["services"]
-    endpoint = _env(services["api"])["MATCHMAKER_OTLP_ENDPOINT"]
-    url = re.search(r"(http://[^}]+)\}", endpoint).group(1)  # the default of ${...:-default}
-    host, port = url.removeprefix("http://").split(":")
-    assert host == "otel-collector" and host in services
-    collector = _deploy("otel-collector.yml")
-    assert collector["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(f":{port}")
-    exporter = collector["exporters"]["otlp/jaeger"]["endpoint"]
-    assert exporter.split(":")[0] in services
-    assert services["jaeger"]["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
-    assert Settings(otlp_endpoint=url).otlp_endpoint == url
-    assert Settings().otlp_endpoint is None  # off unless configured
-    grafana = _deploy("grafana/provisioning/datasources/prometheus.yml")["datasources"]
-    for source in grafana:
-        assert source["url"].split("//")[1].split(":")[0] in services
-
-
-async def _exposed_names(tmp_path) -> set[str]:
-    """Every sample name this application's /metrics can serve, read from a real scrape (a
-    labelled family not yet used shows its type: its samples are named from it)."""
-
-    import httpx
-    from prometheus_client.parser import text_string_to_metric_families
-
-    from infra.metrics import serve_metrics
-    from services.metrics import store_figures
-    from store.engine import make_engine, make_sessionmaker
-
-    url = migrated_sqlite(tmp_path / "matchmaker.db")
-    engine = make_engine(url)
-    server = serve_metrics(
-        host="127.0.0.1", port=0, read=lambda: store_figures(make_sessionmaker(engine))
+def test_the_alertmanager_configuration_follows_the_mail_settings():
+    settings = settings_for_tests(
+        smtp_host="relay.ssn4psi.org",
+        smtp_port=587,
+        smtp_tls="starttls",
+        smtp_username="alerts",
+        smtp_password='pa"ss: {word}',
+        alert_email="ops@ssn4psi.org",
     )
+    config = alertmanager_config(settings)
+    assert config["global"]["smtp_smarthost"] == "relay.ssn4psi.org:587"
+    assert config["global"]["smtp_require_tls"] is True
+    assert config["global"]["smtp_auth_password"] == 'pa"ss: {word}'
+    receiver = config["route"]["receiver"]
+    (entry,) = [r for r in config["receivers"] if r["name"] == receiver]
+    assert entry["email_configs"][0]["to"] == "ops@ssn4psi.org"
+    # the file is YAML (JSON is YAML): what Alertmanager reads back is what was meant
+    from workers.alerting import render
+
+    assert yaml.safe_load(render(settings)) == json.loads(render(settings)) == config
+    assert alertmanager_config(settings_for_tests())["receivers"][0]["email_configs"][0][
+        "to"
+    ] == str(settings_for_tests().secretariat_email)
+
+
+# --- backups, made and restored for real -------------------------------------------------------
+
+
+def _client_env(server: PostgresServer, **extra: str) -> dict[str, str]:
+    """The libpq variables of the test cluster, and its client programs on PATH."""
+    pg_bin = str(Path(server.pg_ctl).parent)
+    return (
+        os.environ
+        | {
+            "PATH": f"{pg_bin}:{os.environ['PATH']}",
+            "PGHOST": "127.0.0.1",
+            "PGPORT": str(server.port),
+            "PGUSER": "matchmaker",
+        }
+        | extra
+    )
+
+
+async def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return await asyncio.to_thread(
+        subprocess.run, argv, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+async def _match_count(url: str) -> int:
+    from sqlalchemy import func, select
+
+    from store.engine import make_engine
+    from store.tables import MatchRow
+
+    engine = make_engine(url)
     try:
-        async with httpx.AsyncClient() as client:
-            text = (await client.get(f"http://127.0.0.1:{server.port}/metrics")).text
+        async with engine.connect() as connection:
+            return (await connection.execute(select(func.count()).select_from(MatchRow))).scalar()
     finally:
-        server.close()
         await engine.dispose()
-    suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"]}
-    names = set()
-    for family in text_string_to_metric_families(text):
-        names |= {family.name + suffix for suffix in suffixes.get(family.type, [""])}
-        names |= {sample.name for sample in family.samples}
-    return names
 
 
-async def test_the_dashboard_and_the_alerts_name_only_metrics_that_exist(tmp_path):
-    import json
+async def test_backups_are_made_kept_and_restored(postgres, tmp_path):
+    from store.engine import make_engine, make_sessionmaker
+    from tests.support import record_eoi
 
-    exposed = await _exposed_names(tmp_path) | SDK_METRICS
-    assert {"matchmaker_matches", "matchmaker_outbox_oldest_pending_age_seconds"} <= exposed
-    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/matchmaker.json").read_text())
-    queries = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
-    alerts = [r["expr"] for g in _deploy("alerts.yml")["groups"] for r in g["rules"]]
-    named = {name for expr in queries + alerts for name in PROMQL_NAME.findall(expr)}
-    assert named - exposed == set()
-    # every application figure has a panel
-    shown = {name for expr in queries for name in PROMQL_NAME.findall(expr)}
-    for figure in (
-        "matchmaker_matches",
-        "matchmaker_outbox_emails",
-        "matchmaker_outbox_oldest_pending_age_seconds",
-        "matchmaker_email_attempts_total",
-        "matchmaker_answers_total",
-        "matchmaker_actions_total",
-        "matchmaker_http_request_duration_seconds_bucket",
-    ):
-        assert figure in shown, figure
-    assert all(p["datasource"]["uid"] == "prometheus" for p in dashboard["panels"])
+    url = await migrated_postgres(postgres)
+    database = url.rsplit("/", 1)[1]
+    engine = make_engine(url)
+    try:
+        for _ in range(3):
+            await record_eoi(make_sessionmaker(engine), unique_eoi())
+    finally:
+        await engine.dispose()
+    backups = tmp_path / "backups"
+    env = _client_env(
+        postgres, BACKUP_DIR=str(backups), BACKUP_DATABASES=database, BACKUP_KEEP_DAYS="14"
+    )
+    # what a crashed run left, and a backup past its keeping
+    (backups / "2026-01-01T000000Z.partial").mkdir(parents=True)
+    old = backups / "2025-01-01T000000Z"
+    old.mkdir()
+    month_ago = time.time() - 30 * 86400
+    os.utime(old, (month_ago, month_ago))
+
+    made = await _run(["sh", str(ROOT / "deploy/backup.sh"), "--once"], env)
+    assert made.returncode == 0, made.stderr
+    kept = sorted(p.name for p in backups.iterdir())
+    assert len(kept) == 2 and kept[1] == "last-success", kept
+    (backup,) = [backups / name for name in kept if name != "last-success"]
+    assert (backup / f"{database}.dump").stat().st_size > 0
+
+    # a mistake after the backup, then the database lost altogether
+    await _run(["psql", "-d", database, "-c", "DELETE FROM matches"], env)
+    assert await _match_count(url) == 0
+    restored = await _run(["sh", str(ROOT / "deploy/restore.sh"), str(backup)], env)
+    assert restored.returncode == 0, restored.stderr
+    assert await _match_count(url) == 3
+    dropped = await _run(["psql", "-d", "postgres", "-c", f'DROP DATABASE "{database}"'], env)
+    assert dropped.returncode == 0, dropped.stderr
+    restored = await _run(["sh", str(ROOT / "deploy/restore.sh"), str(backup)], env)
+    assert restored.returncode == 0, restored.stderr
+    assert f"restored {database}" in restored.stdout
+    assert await _match_count(url) == 3
+
+    missing = await _run(["sh", str(ROOT / "deploy/restore.sh"), str(tmp_path / "none")], env)
+    assert missing.returncode == 2 and "no backup folder" in missing.stderr

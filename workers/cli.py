@@ -174,6 +174,24 @@ def setup(
             typer.echo(made.password)
 
 
+@app.command("alertmanager-config")
+def alertmanager_config(
+    output: Annotated[Path | None, typer.Option(help="write here (default: print)")] = None,
+) -> None:
+    """Alertmanager's configuration from these settings: the alerts emailed to
+    MATCHMAKER_ALERT_EMAIL over the stack's SMTP relay (the compose deployment's job)."""
+    from workers.alerting import render
+
+    text = render(_settings())
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    output.chmod(0o644)  # Alertmanager runs as another user; the volume is the secret's bound
+    typer.echo(f"wrote {output}")
+
+
 @eoi_app.command("submit")
 def eoi_submit(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
