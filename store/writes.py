@@ -84,7 +84,7 @@ async def _contact_ids(session: AsyncSession, contacts: Sequence[Contact]) -> di
     rows = await session.execute(
         select(ContactRow.email, ContactRow.id).where(ContactRow.email.in_(dict(by_email)))
     )
-    return dict(rows.tuples().all())
+    return {email: contact_id for email, contact_id in rows}
 
 
 async def save_eoi(session: AsyncSession, *, eoi: ExpressionOfInterest) -> bool:

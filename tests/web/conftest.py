@@ -1,4 +1,5 @@
-"""Partner pages in process, over the test stack (a worker on the test server, both databases)."""
+"""Partner pages in process, over the test stack (a worker on the test server, on SQLite: the
+pages are the subject here; the store, services and API suites run both databases)."""
 
 from collections.abc import AsyncIterator
 
@@ -7,7 +8,7 @@ import pytest
 
 from api.app import create_app
 from infra.settings import Settings
-from tests.support import http
+from tests.support import http, sqlite_database_url  # noqa: F401
 
 
 @pytest.fixture

@@ -10,7 +10,12 @@ from temporalio.api.common.v1 import Payload, Payloads
 from domain.access import Role
 from infra.payload_codec import ENCODING, EncryptionCodec, new_key_text, parse_key
 from infra.temporal import data_converter, payload_codec
-from tests.support import bearer, http, settings_for_tests
+from tests.support import (
+    bearer,
+    http,
+    settings_for_tests,
+    sqlite_database_url,  # noqa: F401  (not SQL: SQLite alone)
+)
 from workers.codec_server import create_codec_app
 
 UI = "http://127.0.0.1:8233"

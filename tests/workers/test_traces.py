@@ -20,7 +20,13 @@ from infra.telemetry import client_options, install, instrument_app, instrument_
 from infra.temporal import data_converter
 from services.backend import Backend
 from tests.conftest import resources_for_tests
-from tests.support import bearer, http, unique_eoi, wait_for
+from tests.support import (
+    bearer,
+    http,
+    sqlite_database_url,  # noqa: F401  (not SQL: SQLite alone)
+    unique_eoi,
+    wait_for,
+)
 from workers.worker import build_worker
 
 
