@@ -7,6 +7,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import threading
 import uuid
@@ -356,3 +357,37 @@ async def temporal_env_of_its_own() -> AsyncIterator[WorkflowEnvironment]:
 def sqlite_database_url(tmp_path: Path) -> str:
     """SQLite alone, for tests whose subject is not SQL (the store and API suites run both)."""
     return migrated_sqlite(tmp_path / "matchmaker.db")
+
+
+@dataclass(frozen=True)
+class CliRun:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+async def matchmaker_process(
+    *args: str, env: dict[str, str], cwd: Path, answer: str | None = None, timeout: float = 120
+) -> CliRun:
+    """``matchmaker ARGS`` as an operator runs it: a process of its own, which ends without
+    interpreter teardown under a Temporal client (``exit_without_teardown``). In a thread of the
+    test process instead, the client's native parts outlived their event loop and crashed the
+    test session now and then. The test's event loop stays free to run the worker it serves."""
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "matchmaker"),
+        *args,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ | {"MATCHMAKER_LOG_LEVEL": "WARNING"} | env,
+        cwd=cwd,
+    )
+    out, err = await asyncio.wait_for(
+        process.communicate(answer.encode() if answer is not None else None), timeout
+    )
+    assert process.returncode is not None
+    return CliRun(process.returncode, out.decode(), err.decode())

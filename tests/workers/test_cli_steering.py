@@ -1,41 +1,32 @@
 """`matchmaker match act` and `matchmaker match bulk` on the test Temporal server and SQLite: the
 acting user named and checked, the dry run's table, the confirmation, --yes, the exit codes."""
 
-import asyncio
 import uuid
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from domain.access import Role
 from domain.lifecycle import events as ev
 from services import access, steering
 from services.intake import submit_eoi
 from store import queries
-from tests.support import unique_eoi, wait_for
+from tests.support import CliRun, matchmaker_process, unique_eoi, wait_for
 from workers import cli
 
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 _PAUSE = ev.Pause(reason="elections")
 ANA = "ana@ssn4psi.org"
-runner = CliRunner()
 
 
 @pytest.fixture
 async def matchmaker(stack, database_url, temporal_env, tmp_path, monkeypatch):
-    """Run the CLI (in a thread: the test's loop runs the worker) against the test stack."""
+    """Run the CLI (a process of its own: the test's loop runs the worker) against the test
+    stack, from a folder without an .env."""
     await access.add_user(stack.backend.sessions, email=ANA, name="Ana", role=Role.STAFF)
     await access.add_user(
         stack.backend.sessions, email="vic@ssn4psi.org", name="V", role=Role.VIEWER
     )
-    monkeypatch.chdir(tmp_path)  # no .env from the checkout
-    monkeypatch.setattr(cli, "configure_logging", lambda **_: None)
-
-    def leave(code: int) -> None:
-        raise SystemExit(code)
-
-    monkeypatch.setattr(cli, "exit_without_teardown", leave)
     env = {
         "MATCHMAKER_DATABASE_URL": database_url,
         "MATCHMAKER_TEMPORAL_TARGET": temporal_env.client.service_client.config.target_host,
@@ -43,8 +34,8 @@ async def matchmaker(stack, database_url, temporal_env, tmp_path, monkeypatch):
         "COLUMNS": "250",
     }
 
-    async def run(*args: str, answer: str | None = None):  # type: ignore[no-untyped-def]
-        return await asyncio.to_thread(runner.invoke, cli.app, list(args), env=env, input=answer)
+    async def run(*args: str, answer: str | None = None) -> CliRun:
+        return await matchmaker_process(*args, env=env, cwd=tmp_path, answer=answer)
 
     return run
 

@@ -1,18 +1,14 @@
 """`matchmaker eoi import FILE`: a summary table, errors with their lines, exit codes, over the
-test stack (the command runs in a thread; the worker serves it on the test's event loop)."""
+test stack (the command runs as a process; the worker serves it on the test's event loop)."""
 
-import asyncio
 import json
 import re
 import uuid
+from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from tests.support import EXAMPLES
-from workers import cli
-
-runner = CliRunner()
+from tests.support import EXAMPLES, CliRun, matchmaker_process
 
 
 @pytest.fixture
@@ -23,13 +19,7 @@ def cli_env(stack, database_url, temporal_env, tmp_path, monkeypatch):
     target = temporal_env.client.service_client.config.target_host
     monkeypatch.setenv("MATCHMAKER_TEMPORAL_TARGET", target)
     monkeypatch.setenv("MATCHMAKER_TASK_QUEUE", stack.task_queue)
-    monkeypatch.setenv("MATCHMAKER_LOG_LEVEL", "WARNING")
     monkeypatch.setenv("COLUMNS", "200")
-
-    def leave(code: int) -> None:  # under the test runner a command ends, not the process
-        raise SystemExit(code)
-
-    monkeypatch.setattr(cli, "exit_without_teardown", leave)
     return tmp_path
 
 
@@ -43,8 +33,9 @@ def _file(directory, *, breaks: bool = False):
     return path
 
 
-async def _invoke(*args: str):
-    return await asyncio.to_thread(runner.invoke, cli.app, ["eoi", "import", *args])
+async def _invoke(*args: str) -> CliRun:
+    """The command as its own process (the test's loop runs the worker it talks to)."""
+    return await matchmaker_process("eoi", "import", *args, env={}, cwd=Path.cwd())
 
 
 async def test_import_prints_a_summary_and_a_second_run_finds_every_match_present(cli_env, stack):
