@@ -83,6 +83,7 @@ async def test_a_key_in_either_header_is_accepted(anonymous, sessions_of):
         mint_key().token,  # our shape, unknown id
         "mmk_0123456789ab_" + "A" * 43,
     ],
+    ids=["nonsense", "unknown-key", "unknown-id-and-secret"],  # the same in every xdist worker
 )
 async def test_an_invalid_key_is_401(anonymous, token):
     _assert_401(
