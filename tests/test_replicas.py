@@ -28,6 +28,8 @@ import httpx
 import pytest
 
 from domain.access import Role
+from domain.imports import ImportRow
+from domain.model import ExpressionOfInterest
 from infra.keys import mint_key
 from services import access, console_auth
 from services.imports import validate
@@ -212,143 +214,149 @@ def _both_served(calls: list[tuple[str, str, int]]) -> None:
 
 
 async def test_two_replicas_behind_a_balancer_share_everything_a_request_needs(replicas):
+    email = await _staff_user(replicas.database_url)
     try:
-        await _through_the_balancer(replicas)
+        async with replicas.client() as browser:
+            csrf, rows = await _console_import(replicas, browser, email)
+            # BK24-001 is a new match (the others are under way): both its partners are asked
+            eoi = next(r.eoi for r in rows if r.eoi.id == "BK24-001")
+            await _partner_answers(replicas, browser, eoi)
+            await _bulk_pause(replicas, browser, csrf, [r.eoi.match_id for r in rows])
+            await _failed_sign_ins(replicas, browser, email)
+            await _failed_api_keys(replicas, browser)
     except BaseException:
         print(replicas.tails())  # noqa: T201 - shown with the failure
         raise
 
 
-async def _through_the_balancer(replicas: Replicas) -> None:
-    email = await _staff_user(replicas.database_url)
-    async with replicas.client() as browser:
-        # -- a console import, its steps on alternate replicas -------------------------------
-        mark = len(replicas.served)
-        signed_in = await _sign_in(browser, email, PASSWORD)  # form on one, sign-in on the other
-        assert signed_in.status_code == 303, signed_in.text
-        csrf = CSRF.search((await browser.get("/console")).text).group(1)  # type: ignore[union-attr]
-        data = (EXAMPLES / "workshop-2024.csv").read_bytes()
-        checked = await browser.post(
-            "/console/import/check",
-            data={"csrf": csrf},
-            files={"file": ("bangkok.csv", data, "text/csv")},
+async def _console_import(
+    replicas: Replicas, browser: httpx.AsyncClient, email: str
+) -> tuple[str, list[ImportRow]]:
+    """Sign in, check a workshop, start it, follow its progress to the summary; the CSRF
+    token of the session and the file's rows."""
+    mark = len(replicas.served)
+    signed_in = await _sign_in(browser, email, PASSWORD)  # form on one, sign-in on the other
+    assert signed_in.status_code == 303, signed_in.text
+    csrf = CSRF.search((await browser.get("/console")).text).group(1)  # type: ignore[union-attr]
+    data = (EXAMPLES / "workshop-2024.csv").read_bytes()
+    checked = await browser.post(
+        "/console/import/check",
+        data={"csrf": csrf},
+        files={"file": ("bangkok.csv", data, "text/csv")},
+    )
+    assert checked.status_code == 200 and "All 4 rows are valid" in checked.text
+    upload_id = UPLOAD_ID.search(checked.text).group(1)  # type: ignore[union-attr]
+    started = await browser.post(f"/console/import/{upload_id}/start", data={"csrf": csrf})
+    assert started.status_code == 303, started.text
+    progress = await browser.get(started.headers["location"])
+    assert progress.status_code == 200 and "<progress" in progress.text
+    check_by, start_by, progress_by = (replica for _, replica, _ in replicas.served[-3:])
+    assert check_by != start_by != progress_by  # each step on the other replica
+
+    async def summed_up() -> str | None:
+        page = await browser.get(
+            f"/console/import/{upload_id}", headers={"HX-Request": "true", "HX-Target": "progress"}
         )
-        assert checked.status_code == 200 and "All 4 rows are valid" in checked.text
-        upload_id = UPLOAD_ID.search(checked.text).group(1)  # type: ignore[union-attr]
-        started = await browser.post(f"/console/import/{upload_id}/start", data={"csrf": csrf})
-        assert started.status_code == 303, started.text
-        progress = await browser.get(started.headers["location"])
-        assert progress.status_code == 200 and "<progress" in progress.text
-        check_by, start_by, progress_by = (r for _, r, _ in replicas.served[-3:])
-        assert check_by != start_by != progress_by  # each step on the other replica
+        assert page.status_code == 200, page.text
+        return page.text if "Summary" in page.text else None
 
-        async def summed_up() -> str | None:
-            page = await browser.get(
-                f"/console/import/{upload_id}",
-                headers={"HX-Request": "true", "HX-Target": "progress"},
-            )
-            assert page.status_code == 200, page.text
-            return page.text if "Summary" in page.text else None
+    summary = await wait_for(summed_up, timeout=60, interval=0.3)
+    assert re.search(r"<dt>Started</dt><dd>4</dd>", summary)
+    assert await summed_up()  # the other replica shows the summary too
+    _both_served(replicas.since(mark))
+    return csrf, validate(data).rows
 
-        summary = await wait_for(summed_up, timeout=60, interval=0.3)
-        assert re.search(r"<dt>Started</dt><dd>4</dd>", summary)
-        assert "Summary" in (await summed_up() or "")  # the other replica has it too
-        _both_served(replicas.since(mark))
 
-        # -- partner answers at the links of their emails --------------------------------------
-        mark = len(replicas.served)
-        # BK24-001 is a new match (the others are under way): both its partners are asked
-        eoi = next(r.eoi for r in validate(data).rows if r.eoi.id == "BK24-001")
-        link = re.compile(re.escape(replicas.balancer.url) + r"(/respond/[A-Za-z0-9_.\-]+)")
-        answers = [
-            (
-                eoi.adopter.contact.email,
-                "please confirm",
-                {"decision": "confirm", "needs": "kiosks", "exchange": "field_visit"},
-            ),
-            (eoi.solution.contact.email, "will you share it", {"decision": "accept"}),
-        ]
-        for address, subject, form in answers:
-            mails = await wait_for(
-                lambda a=address, s=subject: [m for m in replicas.mail.to(a) if s in _subject(m)],
-                timeout=60,
-            )
-            body = mails[-1].get_payload()[0].get_payload(decode=True).decode()
-            path = link.search(body).group(1)  # type: ignore[union-attr]
-            shown = await browser.get(path)
-            assert shown.status_code == 200, shown.text
-            token = CSRF.search(shown.text).group(1)  # type: ignore[union-attr]
-            sent = await browser.post(path, data={"csrf": token, **form})
-            assert sent.status_code == 200 and "your answer is recorded" in sent.text, sent.text
-            assert (
-                replicas.served[-1][1] != replicas.served[-2][1]
-            )  # shown by one, taken by the other
-        _both_served(replicas.since(mark))
-        headers = {"Authorization": replicas.admin_key}
-
-        async def moved_on() -> bool:
-            match = (await browser.get(f"/api/matches/{eoi.match_id}", headers=headers)).json()
-            return match["stage"] != "follow_up"
-
-        await wait_for(moved_on, timeout=60, interval=0.3)
-
-        # -- a bulk action from the console -----------------------------------------------------
-        mark = len(replicas.served)
-        form = {
-            "csrf": csrf,
-            "filter.workshop_id": eoi.workshop.id,
-            "action": "pause",
-            "scope": "all",
-            "reason": "elections",
-        }
-        preview = await browser.post("/console/bulk/preview", data=form)
-        assert preview.status_code == 200 and "Nothing has changed yet" in preview.text, (
-            preview.text
+async def _partner_answers(
+    replicas: Replicas, browser: httpx.AsyncClient, eoi: ExpressionOfInterest
+) -> None:
+    """Both partners answer at the links of their emails; the match moves on."""
+    mark = len(replicas.served)
+    link = re.compile(re.escape(replicas.balancer.url) + r"(/respond/[A-Za-z0-9_.\-]+)")
+    adopter = {"decision": "confirm", "needs": "kiosks", "exchange": "field_visit"}
+    answers = [
+        (eoi.adopter.contact.email, "please confirm", adopter),
+        (eoi.solution.contact.email, "will you share it", {"decision": "accept"}),
+    ]
+    for address, subject, form in answers:
+        mails = await wait_for(
+            lambda a=address, s=subject: [m for m in replicas.mail.to(a) if s in _subject(m)],
+            timeout=60,
         )
-        key = IDEMPOTENCY_KEY.search(preview.text).group(1)  # type: ignore[union-attr]
-        ids = " ".join(r.eoi.match_id for r in validate(data).rows)
-        done = await browser.post(
-            "/console/bulk/apply",
-            data={
-                "csrf": csrf,
-                "action": "pause",
-                "reason": "elections",
-                "idempotency_key": key,
-                "match_ids": ids,
-            },
+        body = mails[-1].get_payload()[0].get_payload(decode=True).decode()
+        path = link.search(body).group(1)  # type: ignore[union-attr]
+        shown = await browser.get(path)
+        assert shown.status_code == 200, shown.text
+        token = CSRF.search(shown.text).group(1)  # type: ignore[union-attr]
+        sent = await browser.post(path, data={"csrf": token, **form})
+        assert sent.status_code == 200 and "your answer is recorded" in sent.text, sent.text
+        shown_by, taken_by = (replica for _, replica, _ in replicas.served[-2:])
+        assert shown_by != taken_by
+    _both_served(replicas.since(mark))
+    headers = {"Authorization": replicas.admin_key}
+
+    async def moved_on() -> bool:
+        match = (await browser.get(f"/api/matches/{eoi.match_id}", headers=headers)).json()
+        return match["stage"] != "follow_up"
+
+    await wait_for(moved_on, timeout=60, interval=0.3)
+
+
+async def _bulk_pause(
+    replicas: Replicas, browser: httpx.AsyncClient, csrf: str, match_ids: list[str]
+) -> None:
+    """Pause the workshop's matches from the console: previewed, then applied."""
+    mark = len(replicas.served)
+    action = {"csrf": csrf, "action": "pause", "reason": "elections"}
+    preview = await browser.post(
+        "/console/bulk/preview",
+        data={**action, "filter.workshop_id": "ws-2024-bangkok", "scope": "all"},
+    )
+    assert preview.status_code == 200, preview.text
+    assert "would apply it to <strong>4</strong>" in preview.text
+    key = IDEMPOTENCY_KEY.search(preview.text).group(1)  # type: ignore[union-attr]
+    done = await browser.post(
+        "/console/bulk/apply",
+        data={**action, "idempotency_key": key, "match_ids": " ".join(match_ids)},
+    )
+    assert done.status_code == 200 and "<dt>Applied</dt><dd>4</dd>" in done.text, done.text
+    _both_served(replicas.since(mark))
+
+
+async def _failed_sign_ins(replicas: Replicas, browser: httpx.AsyncClient, email: str) -> None:
+    """The first sign-in past the limit is refused, and the next, on either replica."""
+    mark = len(replicas.served)
+    browser.cookies.clear()
+    limit = 5  # MATCHMAKER_CONSOLE_SIGN_IN_FAILURES_PER_MINUTE's default
+    page = await browser.get("/console/sign-in")
+    statuses = []
+    # each try sent from the page the last one answered, as a person retyping does: the posts
+    # alternate between the replicas
+    for password in ["not the password"] * (limit + 1) + [PASSWORD]:
+        token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+        page = await browser.post(
+            "/console/sign-in",
+            data={"email": email, "password": password, "csrf": token, "next": "/console"},
         )
-        assert done.status_code == 200 and "<dt>Applied</dt><dd>4</dd>" in done.text, done.text
-        _both_served(replicas.since(mark))
+        statuses.append(page.status_code)
+    assert statuses == [401] * limit + [429, 429]  # the 6th refused, and the password too
+    assert 0 < int(page.headers["Retry-After"]) <= 60
+    assert "Too many failed sign-ins just now" in page.text
+    posts = [call for call in replicas.since(mark) if call[0] == "POST /console/sign-in"]
+    assert {replica for _, replica, _ in posts[-2:]} == {"api-1", "api-2"}
+    _both_served(posts[:limit])
 
-        # -- failed sign-ins: the limit is the limit, however many replicas ------------------
-        mark = len(replicas.served)
-        browser.cookies.clear()
-        limit = 5  # MATCHMAKER_CONSOLE_SIGN_IN_FAILURES_PER_MINUTE's default
-        page = await browser.get("/console/sign-in")
-        statuses = []
-        # each try sent from the page the last one answered, as a person retyping does: the
-        # posts alternate between the replicas
-        for password in ["not the password"] * limit + ["not the password", PASSWORD]:
-            token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
-            page = await browser.post(
-                "/console/sign-in",
-                data={"email": email, "password": password, "csrf": token, "next": "/console"},
-            )
-            statuses.append(page.status_code)
-        assert statuses == [401] * limit + [429, 429]  # the 6th refused, and the password too
-        assert 0 < int(page.headers["Retry-After"]) <= 60
-        assert "Too many failed sign-ins just now" in page.text
-        posts = [c for c in replicas.since(mark) if c[0] == "POST /console/sign-in"]
-        assert {replica for _, replica, _ in posts[-2:]} == {"api-1", "api-2"}
-        _both_served(posts[:limit])
 
-        # -- failed API keys likewise -----------------------------------------------------------
-        mark = len(replicas.served)
-        wrong = {"Authorization": f"Bearer {mint_key().token}"}
-        for _ in range(10):  # MATCHMAKER_API_AUTH_FAILURES_PER_MINUTE's default
-            assert (await browser.get("/api/matches", headers=wrong)).status_code == 401
-        for _ in range(2):  # even with a good key: the address is refused before it is read
-            assert (await browser.get("/api/matches", headers=headers)).status_code == 429
-        calls = replicas.since(mark)
-        assert {replica for _, replica, _ in calls[-2:]} == {"api-1", "api-2"}
-        _both_served(calls[:10])
+async def _failed_api_keys(replicas: Replicas, browser: httpx.AsyncClient) -> None:
+    """Ten wrong API keys, then the address is refused on either replica, a good key too."""
+    mark = len(replicas.served)
+    wrong = {"Authorization": f"Bearer {mint_key().token}"}
+    for _ in range(10):  # MATCHMAKER_API_AUTH_FAILURES_PER_MINUTE's default
+        assert (await browser.get("/api/matches", headers=wrong)).status_code == 401
+    good = {"Authorization": replicas.admin_key}
+    for _ in range(2):  # the address is refused before its key is read
+        refused = await browser.get("/api/matches", headers=good)
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    calls = replicas.since(mark)
+    assert {replica for _, replica, _ in calls[-2:]} == {"api-1", "api-2"}
+    _both_served(calls[:10])
