@@ -15,7 +15,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from api.middleware import BodyLimit, RequestLog
 from api.routes import bulk, case_studies, eois, health, imports, matches, reports, steering
 from api.schemas import ErrorResponse
-from api.throttle import FailureLimiter
+from api.throttle import API_KEYS, PARTNER_FORMS, SharedLimiter
 from infra.settings import Settings
 from infra.signing import PartnerLinks
 from services.backend import Backend
@@ -110,11 +110,17 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
     )
     app.state.settings = settings
     app.state.backend = backend
-    app.state.auth_failures = FailureLimiter(limit=settings.api_auth_failures_per_minute)
+    # counted in the database: as strict with any number of API replicas as with one
+    sessions = backend.sessions if backend is not None else None
+    app.state.auth_failures = SharedLimiter(
+        sessions, scope=API_KEYS, limit=settings.api_auth_failures_per_minute
+    )
     app.state.partner_links = PartnerLinks(
         settings.link_secrets, grace=timedelta(days=settings.link_grace_days)
     )
-    app.state.respond_limiter = FailureLimiter(limit=settings.partner_answers_per_minute)
+    app.state.respond_limiter = SharedLimiter(
+        sessions, scope=PARTNER_FORMS, limit=settings.partner_answers_per_minute
+    )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,7 +8,7 @@ from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.schemas import ErrorResponse
-from api.throttle import FailureLimiter
+from api.throttle import SharedLimiter
 from domain.access import Role
 from infra.settings import Settings
 from services import access
@@ -63,7 +63,7 @@ api_key_scheme = APIKeyHeader(
 )
 
 
-def get_failure_limiter(request: Request) -> FailureLimiter:
+def get_failure_limiter(request: Request) -> SharedLimiter:
     return request.app.state.auth_failures
 
 
@@ -71,10 +71,10 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def not_refused(request: Request, limiter: FailureLimiter) -> str:
+async def not_refused(request: Request, limiter: SharedLimiter) -> str:
     """The caller's address, once it has not failed too often (else 429 with Retry-After)."""
     client = client_address(request)
-    wait = limiter.retry_after(client)
+    wait = await limiter.retry_after(client)
     if wait is not None:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
@@ -93,13 +93,13 @@ async def authenticate(
     """The caller named by the request's API key; 401 without a valid one, 429 for an address
     that failed too often. Names the caller in ``request.state`` for the access log."""
     limiter = get_failure_limiter(request)
-    client = not_refused(request, limiter)
+    client = await not_refused(request, limiter)
     token = credentials.credentials if credentials is not None else header_key
     try:
         principal = await access.authenticate(backend.sessions, token=token)
     except AuthenticationFailed as exc:
         if exc.reason != "missing":  # a guess, not a client that forgot its key
-            limiter.failed(client)
+            await limiter.failed(client)
         # never the key: its public id at most; a forgotten key is no alarm
         log = logger.info if exc.reason == "missing" else logger.warning
         log("authentication failed", reason=exc.reason, key_id=exc.key_id, client=client)

@@ -126,13 +126,13 @@ class Settings(BaseSettings):
         default=10,
         gt=0,
         description="failed authentications a client address may make in a minute before "
-        "the API answers it 429 (per API process)",
+        "the API answers it 429 (counted in the database: shared by every API replica)",
     )
     partner_answers_per_minute: int = Field(
         default=30,
         gt=0,
         description="answers a client address may send from partner pages in a minute before "
-        "it is answered 429 (per API process)",
+        "it is answered 429 (counted in the database: shared by every API replica)",
     )
     console_idle_minutes: int = Field(
         default=60,
@@ -150,7 +150,8 @@ class Settings(BaseSettings):
         default=5,
         gt=0,
         description="failed console sign-ins a client address (or one account) may make in a "
-        "minute before sign-in is refused with 429 (per API process)",
+        "minute before sign-in is refused with 429 (counted in the database: shared by every "
+        "API replica)",
     )
     signing_secret: SecretStr = Field(
         default=SecretStr(DEV_SIGNING_SECRET),

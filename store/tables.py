@@ -330,3 +330,50 @@ class StackCalendarRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     epoch: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RateLimitRow(Base):
+    """The recent failures of one client against one limit, shared by every API replica: the
+    instants it failed (epoch seconds, oldest first, at most the limit). A row quiet for a
+    window is deleted by the next write of its scope."""
+
+    __tablename__ = "rate_limits"
+
+    scope: Mapped[str] = mapped_column(String(20), primary_key=True)
+    client: Mapped[str] = mapped_column(
+        String(64), primary_key=True, doc="SHA-256 of the address or account: none in clear"
+    )
+    failures: Mapped[list[float]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class ConsoleUploadRow(Base):
+    """A workshop file checked in the console, held for its confirmation, then its import's
+    progress: whichever API replica a request reaches reads it here."""
+
+    __tablename__ = "console_uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(
+        String(64), doc="SHA-256 of the uploading session's CSRF secret"
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    format: Mapped[str] = mapped_column(String(10))
+    digest: Mapped[str] = mapped_column(String(64), doc="SHA-256 of the file")
+    size: Mapped[int] = mapped_column(Integer)
+    parsed: Mapped[dict[str, Any]] = mapped_column(
+        JSON, doc="the checked file: its valid rows, its errors, its workshop policy"
+    )
+    workshop_id: Mapped[str | None] = mapped_column(String(ID_MAX), nullable=True)
+    state: Mapped[str] = mapped_column(String(20), doc="checked, running, done or failed")
+    to_start: Mapped[int] = mapped_column(Integer)
+    done: Mapped[int] = mapped_column(Integer, default=0, doc="rows started or checked so far")
+    started: Mapped[int] = mapped_column(Integer, default=0)
+    already_present: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    failure: Mapped[str | None] = mapped_column(Text, nullable=True)
+    held_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, index=True, doc="the last write; while running, the replica's heartbeat"
+    )

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
-from api.throttle import FailureLimiter
+from api.throttle import SharedLimiter
 from infra.signing import LinkExpired, LinkTampered, PartnerLinks
 from services import partner
 from services.backend import Backend
@@ -29,12 +29,12 @@ def get_links(request: Request) -> PartnerLinks:
     return request.app.state.partner_links
 
 
-def get_limiter(request: Request) -> FailureLimiter:
+def get_limiter(request: Request) -> SharedLimiter:
     return request.app.state.respond_limiter
 
 
 LinksDep = Annotated[PartnerLinks, Depends(get_links)]
-LimiterDep = Annotated[FailureLimiter, Depends(get_limiter)]
+LimiterDep = Annotated[SharedLimiter, Depends(get_limiter)]
 
 
 def now() -> datetime:
@@ -155,11 +155,11 @@ def cross_site(request: Request) -> bool:
 
 
 async def checked_form(
-    request: Request, token: str, links: PartnerLinks, limiter: FailureLimiter
+    request: Request, token: str, links: PartnerLinks, limiter: SharedLimiter
 ) -> dict[str, str] | HTMLResponse:
     """The fields of a form sent from its own page, within the rate (or the page refusing it)."""
     client = request.client.host if request.client else "unknown"
-    wait = limiter.retry_after(client)
+    wait = await limiter.attempt(client)  # every form sent counts towards the rate
     if wait is not None:
         too_many = N_(
             "Too many forms were sent from your network just now. Please wait %(seconds)s seconds and send it again."
@@ -167,7 +167,6 @@ async def checked_form(
         return problem(
             request, 429, Said(too_many, {"seconds": wait}), headers={"Retry-After": str(wait)}
         )
-    limiter.failed(client)  # every form sent counts towards the rate
     if cross_site(request):
         return problem(request, 403, N_("This form can only be sent from its own page."))
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}

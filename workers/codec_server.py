@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.api.common.v1 import Payloads
 
 from api.deps import not_refused
-from api.throttle import FailureLimiter
+from api.throttle import API_KEYS, SharedLimiter
 from domain.access import Role
 from infra.payload_codec import (
     EncryptionCodec,
@@ -73,10 +73,11 @@ def create_codec_app(
     )
     ui_token = settings.codec_ui_token.get_secret_value() if settings.codec_ui_token else None
     # guessing a key or the UI's token: refused per address past the API's own bound
-    failures = FailureLimiter(limit=settings.api_auth_failures_per_minute)
+    # (counted with the API's: a guess here or there is one guess of the same keys)
+    failures = SharedLimiter(sessions, scope=API_KEYS, limit=settings.api_auth_failures_per_minute)
 
     async def authorised(request: Request) -> None:
-        client = not_refused(request, failures)
+        client = await not_refused(request, failures)
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip() or sessions is None:
@@ -88,7 +89,7 @@ def create_codec_app(
         try:
             principal = await access.authenticate(sessions, token=token.strip())
         except AuthenticationFailed as exc:
-            failures.failed(client)
+            await failures.failed(client)
             logger.warning("codec authentication failed", reason=exc.reason, key_id=exc.key_id)
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
@@ -132,9 +133,9 @@ def create_codec_app(
 
     @app.post("/ui/{token}/{operation}")
     async def through_ui(token: str, operation: str, request: Request) -> Response:
-        client = not_refused(request, failures)
+        client = await not_refused(request, failures)
         if ui_token is None or not hmac.compare_digest(token.encode(), ui_token.encode()):
-            failures.failed(client)
+            await failures.failed(client)
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown codec endpoint token")
         if operation not in ("encode", "decode"):
             raise HTTPException(404, "the codec server answers /encode and /decode")

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.throttle import FailureLimiter
+from api.throttle import SIGN_IN, SharedLimiter
 from web.console import (
     auth,
     bulk,
@@ -68,8 +68,11 @@ def _html_on_console(json_handler: Handler) -> Handler:
 
 def install(app: FastAPI) -> None:
     """Add the console to the application (after its API's error handlers)."""
-    app.state.console_sign_in_failures = FailureLimiter(
-        limit=app.state.settings.console_sign_in_failures_per_minute
+    backend = app.state.backend
+    app.state.console_sign_in_failures = SharedLimiter(
+        backend.sessions if backend is not None else None,
+        scope=SIGN_IN,
+        limit=app.state.settings.console_sign_in_failures_per_minute,
     )
     for error, json_handler in list(app.exception_handlers.items()):
         app.exception_handlers[error] = _html_on_console(json_handler)

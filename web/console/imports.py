@@ -3,17 +3,16 @@ every row validated (errors by line and field) before anything starts, confirm, 
 matches start (the page polls with htmx), then the summary: started, already present,
 refused, invalid.
 
-Between the check and the confirmation the upload is held in this process's memory under a
-random id bound to the session that uploaded it (the SHA-256 of its CSRF secret), for at most
-``HOLD_MINUTES`` and at most ``HELD_MAX`` uploads at once (the oldest goes first); another
-session, or an id that expired, gets a 404 asking to upload again. The file's SHA-256 is shown
-on both steps, so what is confirmed is what was checked."""
+Between the check and the confirmation the upload is held in the database (services/uploads.py)
+under a random id bound to the session that uploaded it (the SHA-256 of its CSRF secret), for
+``HOLD`` and at most ``HELD_MAX`` uploads at once (the oldest goes first); another session, or
+an id that expired, gets a 404 asking to upload again. The file's SHA-256 is shown on both
+steps, so what is confirmed is what was checked. The import runs in the API replica that took
+the confirmation and writes its progress to the database, so any replica shows the progress
+page; if that replica dies mid-import, the page says so.
+"""
 
 import asyncio
-import hashlib
-import secrets
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 import structlog
 from fastapi import APIRouter, Request
@@ -21,67 +20,48 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from domain.access import Role
-from domain.imports import ParsedImport
-from services import imports
+from services import imports, uploads
 from services.console_auth import ConsoleUser
-from services.imports import ImportRowResult, ImportSummary
+from services.uploads import HOLD, HeldUpload
 from web.console.auth import Staff, Viewer
 from web.console.layout import ConsoleProblem, render
 
 logger = structlog.get_logger()
 router = APIRouter(include_in_schema=False)
 
-HELD_MAX = 20  # uploads held at once in this process
-HOLD_MINUTES = 30
 EXTENSIONS = {"csv": "csv", "json": "json"}
 MEDIA = {"text/csv": "csv", "application/json": "json"}
 
 
-@dataclass
-class Held:
-    """An upload between its check and its import, and then the import's progress."""
-
-    owner: str
-    name: str
-    digest: str
-    size: int
-    parsed: ParsedImport
-    held_at: datetime
-    done: list[ImportRowResult] = field(default_factory=list)
-    summary: ImportSummary | None = None
-    failure: str | None = None
-    task: asyncio.Task[None] | None = None
-
-    @property
-    def to_start(self) -> int:
-        return len(self.parsed.rows)
-
-
 def _owner(user: ConsoleUser) -> str:
-    return hashlib.sha256(user.csrf_token.encode()).hexdigest()
+    return uploads.owner_of(user.csrf_token)
 
 
-def _held(request: Request) -> dict[str, Held]:
-    state = request.app.state
-    if not hasattr(state, "console_imports"):
-        state.console_imports = {}
-    held: dict[str, Held] = state.console_imports
-    now = datetime.now(UTC)
-    for key in [k for k, h in held.items() if now - h.held_at > timedelta(minutes=HOLD_MINUTES)]:
-        if held[key].task is None or held[key].task.done():  # type: ignore[union-attr]
-            del held[key]
-    return held
-
-
-def _find(request: Request, user: ConsoleUser, upload_id: str) -> Held:
-    found = _held(request).get(upload_id)
-    if found is None or not secrets.compare_digest(found.owner, _owner(user)):
+async def _find(
+    request: Request, user: ConsoleUser, upload_id: str, *, with_rows: bool = False
+) -> HeldUpload:
+    found = await uploads.held(
+        request.app.state.backend.sessions,
+        upload_id=upload_id,
+        owner=_owner(user),
+        with_rows=with_rows,
+    )
+    if found is None:
+        minutes = int(HOLD.total_seconds() // 60)
         raise ConsoleProblem(
             404,
             "This upload is not held any more (it is kept for "
-            f"{HOLD_MINUTES} minutes, for the session that sent it): upload the file again.",
+            f"{minutes} minutes, for the session that sent it): upload the file again.",
         )
     return found
+
+
+def _tasks(request: Request) -> set[asyncio.Task[None]]:
+    """The imports this replica runs (kept referenced until they end)."""
+    state = request.app.state
+    if not hasattr(state, "console_import_tasks"):
+        state.console_import_tasks = set()
+    return state.console_import_tasks  # type: ignore[no-any-return]
 
 
 def _format(upload: UploadFile) -> str | None:
@@ -129,17 +109,13 @@ async def check(request: Request, user: Staff) -> HTMLResponse:
     if not data.strip():
         raise ConsoleProblem(422, f"The file {upload.filename} is empty.")
     parsed = await asyncio.to_thread(imports.validate, data, fmt=fmt)  # type: ignore[arg-type]
-    held = _held(request)
-    while len(held) >= HELD_MAX:
-        del held[min(held, key=lambda k: held[k].held_at)]
-    upload_id = secrets.token_urlsafe(16)
-    held[upload_id] = Held(
+    held = await uploads.hold(
+        request.app.state.backend.sessions,
         owner=_owner(user),
-        name=upload.filename[:200],
-        digest=hashlib.sha256(data).hexdigest(),
-        size=len(data),
+        name=upload.filename,
+        fmt=fmt,  # type: ignore[arg-type]
+        data=data,
         parsed=parsed,
-        held_at=datetime.now(UTC),
     )
     logger.info(
         "console import checked", format=fmt, rows=len(parsed.rows), errors=len(parsed.errors)
@@ -150,49 +126,47 @@ async def check(request: Request, user: Staff) -> HTMLResponse:
         user=user,
         status=200 if not parsed.errors else 422,
         title="Import a workshop: check",
-        upload_id=upload_id,
-        held=held[upload_id],
+        upload_id=held.id,
+        held=held,
         parsed=parsed,
     )
 
 
-async def _run(held: Held, backend: object, skip_invalid: bool) -> None:
-    try:
-        held.summary = await imports.import_file(
-            backend,  # type: ignore[arg-type]
-            parsed=held.parsed,
-            skip_invalid=skip_invalid,
-            on_row=held.done.append,
-        )
-    except imports.ImportInvalid as exc:
-        held.failure = str(exc)
-    except Exception as exc:  # noqa: BLE001 - the page says it; the log has the kind
-        logger.warning("console import failed", error=type(exc).__name__)
-        held.failure = f"The import stopped: {exc}"
-
-
 @router.post("/console/import/{upload_id}/start")
 async def start(request: Request, upload_id: str, user: Staff) -> Response:
-    """Start the import of a checked upload (once); show its progress."""
-    held = _find(request, user, upload_id)
+    """Start the import of a checked upload (once, whichever replica is asked); show its
+    progress."""
+    held = await _find(request, user, upload_id, with_rows=True)
+    parsed = held.parsed
+    assert parsed is not None
     skip_invalid = (await request.form()).get("skip_invalid") == "yes"
-    if held.parsed.errors and not (skip_invalid and held.parsed.rows):
+    if parsed.errors and not (skip_invalid and parsed.rows):
         raise ConsoleProblem(
             422,
             "This file has invalid rows and nothing would start: fix them and upload it "
             "again, or tick “start the valid rows”.",
         )
-    if held.task is None:
-        held.task = asyncio.create_task(_run(held, request.app.state.backend, skip_invalid))
+    backend = request.app.state.backend
+    if await uploads.claim(backend.sessions, upload_id=upload_id, owner=_owner(user)):
+        task = asyncio.create_task(
+            uploads.run_import(
+                backend, upload_id=upload_id, parsed=parsed, skip_invalid=skip_invalid
+            )
+        )
+        running = _tasks(request)
+        running.add(task)
+        task.add_done_callback(running.discard)
         logger.info("console import started", rows=held.to_start)
     return RedirectResponse(f"/console/import/{upload_id}", status_code=303)
 
 
 @router.get("/console/import/{upload_id}", response_class=HTMLResponse)
 async def progress(request: Request, upload_id: str, user: Staff) -> HTMLResponse:
-    """The import's progress while rows start (htmx polls the part), then its summary."""
-    held = _find(request, user, upload_id)
+    """The import's progress while rows start (htmx polls the part), then its summary; an
+    import whose replica stopped says so."""
+    held = await _find(request, user, upload_id)
     partial = request.headers.get("HX-Request") and request.headers.get("HX-Target") == "progress"
+    stalled = held.stalled()
     return render(
         request,
         "_import_progress.html" if partial else "import_progress.html",
@@ -200,5 +174,6 @@ async def progress(request: Request, upload_id: str, user: Staff) -> HTMLRespons
         title="Import a workshop: progress",
         upload_id=upload_id,
         held=held,
-        finished=held.summary is not None or held.failure is not None,
+        stalled=stalled,
+        finished=held.finished or stalled,
     )

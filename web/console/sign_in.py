@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import BackendDep, client_address
-from api.throttle import FailureLimiter
+from api.throttle import SharedLimiter
 from services import console_auth
 from services.console_auth import SignInFailed
 from web.console import auth
@@ -29,7 +29,7 @@ PRE_COOKIE = "mm_console_form"
 FIELD_MAX = 1024
 
 
-def limiter_of(request: Request) -> FailureLimiter:
+def limiter_of(request: Request) -> SharedLimiter:
     return request.app.state.console_sign_in_failures
 
 
@@ -100,7 +100,7 @@ async def sign_in(request: Request, backend: BackendDep) -> Response:
         )
     limiter, client = limiter_of(request), client_address(request)
     account = f"account:{console_auth.account_tag(email)}"
-    wait = max(limiter.retry_after(client) or 0, limiter.retry_after(account) or 0)
+    wait = max(await limiter.retry_after(client) or 0, await limiter.retry_after(account) or 0)
     if wait:
         logger.warning("console sign-in refused", reason="rate", client=client)
         return _form_page(
@@ -128,8 +128,8 @@ async def sign_in(request: Request, backend: BackendDep) -> Response:
             lifetime=timedelta(hours=settings.console_session_hours),
         )
     except SignInFailed as exc:
-        limiter.failed(client)
-        limiter.failed(account)
+        await limiter.failed(client)
+        await limiter.failed(account)
         logger.warning(
             "console sign-in failed", account=console_auth.account_tag(email), client=client
         )

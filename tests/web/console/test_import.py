@@ -1,12 +1,18 @@
 """Importing a workshop in the console: every row checked before anything starts (errors by
 line and field), the confirmation, the progress, the summary; a bad upload, another session's
-upload, a viewer and a form without its CSRF token are refused."""
+upload, a viewer and a form without its CSRF token are refused; an import whose replica
+stopped says so."""
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import update
+
 from domain.access import Role
+from services import uploads
+from store.tables import ConsoleUploadRow
 from tests.support import wait_for
 from tests.web.console.support import signed_in
 
@@ -132,3 +138,28 @@ async def test_another_session_a_viewer_and_a_missing_token_are_refused(browser,
     assert "needs the staff role" in page.text
     refused = await _check(browser, viewer, workshop())
     assert refused.status_code == 403
+
+
+async def test_an_import_whose_replica_stopped_says_so_instead_of_spinning(browser, console_app):
+    sessions = console_app.state.backend.sessions
+    csrf = await signed_in(browser, sessions, Role.STAFF)
+    upload_id = UPLOAD_ID.search((await _check(browser, csrf, workshop())).text).group(1)  # type: ignore[union-attr]
+    # as if a replica took the confirmation, wrote its progress once, then died
+    owner = uploads.owner_of(csrf)
+    assert await uploads.claim(sessions, upload_id=upload_id, owner=owner)
+    running = await browser.get(f"/console/import/{upload_id}")
+    assert "Starting…" in running.text and "hx-trigger" in running.text
+    async with sessions() as session:
+        quiet_since = datetime.now(UTC) - uploads.STALLED_AFTER - timedelta(seconds=5)
+        await session.execute(
+            update(ConsoleUploadRow)
+            .where(ConsoleUploadRow.id == upload_id)
+            .values(done=1, updated_at=quiet_since)
+        )
+        await session.commit()
+    stalled = await browser.get(
+        f"/console/import/{upload_id}", headers={"HX-Request": "true", "HX-Target": "progress"}
+    )
+    assert "This import stopped" in stalled.text and "1 of 4 rows" in stalled.text
+    assert quiet_since.strftime("%H:%M:%S UTC") in stalled.text
+    assert "hx-trigger" not in stalled.text  # polling stops
