@@ -127,3 +127,23 @@ async def stack(temporal_env, sessions, smtp) -> AsyncIterator[Stack]:
         yield Stack(
             client=temporal_env.client, task_queue=task_queue, resources=resources, mail=handler
         )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``make test``'s parallel workers (pytest-xdist, ``--dist loadgroup``), the tests that
+    share a fixture wider than one test run in one worker, so it is built once: a module-scoped
+    fixture keeps its module together, a session-scoped one of a sub-folder (the reliability
+    stack) its folder. The root's session fixtures (PostgreSQL, the test server) are each
+    worker's own."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        for definitions in info.name2fixturedefs.values():
+            definition = definitions[-1]
+            if definition.scope == "module":
+                item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+                break
+            if definition.scope == "session" and definition.baseid not in ("", "tests"):
+                item.add_marker(pytest.mark.xdist_group(definition.baseid))
+                break
