@@ -93,7 +93,7 @@ def templates_for(language: str) -> Jinja2Templates:
         loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, extensions=["jinja2.ext.i18n"]
     )
     catalog = translations(LOCALE_DIR, language)
-    env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension
     env.filters["translate"] = translator(language)  # escaped like any value, unlike _()
     env.filters.update(jinja_filters(language))
     env.filters["plural_count"] = lambda v: plural_count(v, language)
