@@ -43,7 +43,7 @@ async def list_page(
     """The case studies, newest first, one status or all."""
     if status and status not in STATUSES:
         raise ConsoleProblem(422, f"There is no status {status!r}; one of: {', '.join(STATUSES)}.")
-    filters = CaseStudyFilter(status=status or None, limit=PER_PAGE, offset=offset)  # type: ignore[arg-type]
+    filters = CaseStudyFilter(status=status or None, limit=PER_PAGE, offset=offset)
     found = await case_studies.list_case_studies(
         request.app.state.backend.sessions, filters=filters
     )
