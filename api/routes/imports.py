@@ -23,7 +23,7 @@ router = APIRouter(
     responses=PROTECTED,
 )
 
-FORMATS = {"text/csv": "csv", "application/json": "json"}
+FORMATS: dict[str, imports.Format] = {"text/csv": "csv", "application/json": "json"}
 UPLOAD = "multipart/form-data"  # a browser's file upload
 EXTENSIONS = {".csv": "text/csv", ".json": "application/json"}
 
@@ -154,7 +154,7 @@ async def import_file(
             "application/json, or multipart/form-data with the file in a part named file",
         )
     # ~1 ms a row: a file near the body limit would hold every other request up for seconds
-    parsed = await asyncio.to_thread(imports.validate, body, fmt=FORMATS[media])  # type: ignore[arg-type]
+    parsed = await asyncio.to_thread(imports.validate, body, fmt=FORMATS[media])
     try:
         summary = await imports.import_file(
             backend, parsed=parsed, skip_invalid=options.skip_invalid, dry_run=options.dry_run

@@ -23,6 +23,7 @@ from starlette.datastructures import UploadFile
 from domain.access import Role
 from domain.imports import ParsedImport
 from services import imports
+from services.backend import Backend
 from services.console_auth import ConsoleUser
 from services.imports import ImportRowResult, ImportSummary
 from web.console.auth import Staff, Viewer
@@ -33,8 +34,8 @@ router = APIRouter(include_in_schema=False)
 
 HELD_MAX = 20  # uploads held at once in this process
 HOLD_MINUTES = 30
-EXTENSIONS = {"csv": "csv", "json": "json"}
-MEDIA = {"text/csv": "csv", "application/json": "json"}
+EXTENSIONS: dict[str, imports.Format] = {"csv": "csv", "json": "json"}
+MEDIA: dict[str, imports.Format] = {"text/csv": "csv", "application/json": "json"}
 
 
 @dataclass
@@ -68,7 +69,8 @@ def _held(request: Request) -> dict[str, Held]:
     held: dict[str, Held] = state.console_imports
     now = datetime.now(UTC)
     for key in [k for k, h in held.items() if now - h.held_at > timedelta(minutes=HOLD_MINUTES)]:
-        if held[key].task is None or held[key].task.done():  # type: ignore[union-attr]
+        task = held[key].task
+        if task is None or task.done():
             del held[key]
     return held
 
@@ -84,7 +86,7 @@ def _find(request: Request, user: ConsoleUser, upload_id: str) -> Held:
     return found
 
 
-def _format(upload: UploadFile) -> str | None:
+def _format(upload: UploadFile) -> imports.Format | None:
     media = (upload.content_type or "").split(";", 1)[0].strip().lower()
     if media in MEDIA:
         return MEDIA[media]
@@ -128,7 +130,7 @@ async def check(request: Request, user: Staff) -> HTMLResponse:
         raise ConsoleProblem(413, f"The file is over {limit:,} bytes: split the workshop.")
     if not data.strip():
         raise ConsoleProblem(422, f"The file {upload.filename} is empty.")
-    parsed = await asyncio.to_thread(imports.validate, data, fmt=fmt)  # type: ignore[arg-type]
+    parsed = await asyncio.to_thread(imports.validate, data, fmt=fmt)
     held = _held(request)
     while len(held) >= HELD_MAX:
         del held[min(held, key=lambda k: held[k].held_at)]
@@ -156,10 +158,10 @@ async def check(request: Request, user: Staff) -> HTMLResponse:
     )
 
 
-async def _run(held: Held, backend: object, skip_invalid: bool) -> None:
+async def _run(held: Held, backend: Backend, skip_invalid: bool) -> None:
     try:
         held.summary = await imports.import_file(
-            backend,  # type: ignore[arg-type]
+            backend,
             parsed=held.parsed,
             skip_invalid=skip_invalid,
             on_row=held.done.append,
