@@ -199,7 +199,7 @@ _UTF8.body_encoding = QP
 
 def _utf8_part(text: str, subtype: str) -> MIMEText:
     """A text part in UTF-8, quoted-printable (MIMEText takes the Charset to the payload)."""
-    return MIMEText(text, subtype, _UTF8)  # type: ignore[arg-type]  # typeshed says a str charset
+    return MIMEText(text, subtype, _UTF8)  # type: ignore[arg-type]  # a Charset works; typeshed says str
 
 
 # RFC 5322 asks for lines of at most 78 characters; folding happens only at whitespace.

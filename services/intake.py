@@ -62,7 +62,7 @@ async def submit_eoi(
     try:
         # static_summary/details typed str; a Payload passes the codec as it is (temporalio's
         # client _encode_user_metadata), so the UI reads it without the codec server
-        handle = await client.start_workflow(  # type: ignore[call-overload]  # Payload summary
+        handle = await client.start_workflow(  # type: ignore[call-overload]  # a Payload summary, see above
             MatchLifecycle.run,
             MatchLifecycleInput(
                 eoi=eoi,

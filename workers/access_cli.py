@@ -42,9 +42,10 @@ def run_on_database(
         finally:
             await engine.dispose()
 
+    refused: tuple[type[Exception], ...] = (access.AccessError, *refusals)
     try:
         return asyncio.run(run())
-    except (access.AccessError, *refusals) as exc:
+    except refused as exc:
         raise _fail(str(exc), 1) from None
     except Unavailable as exc:
         raise _fail(

@@ -47,7 +47,8 @@ def workflow_runner(*, sandboxed: bool) -> WorkflowRunner:
 
 
 def _default(setting: str) -> int:
-    return Settings.model_fields[setting].default  # type: ignore[no-any-return]
+    default: int = Settings.model_fields[setting].default
+    return default
 
 
 @dataclass(frozen=True)
