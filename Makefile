@@ -25,6 +25,7 @@ lint: install
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen lint-imports
+	$(UV) run --frozen mypy
 
 bench: install
 	$(UV) run --frozen python bench/lifecycle.py

@@ -94,7 +94,7 @@ class TemplateRenderer:
                 lstrip_blocks=True,
                 extensions=["jinja2.ext.i18n"],
             )
-            env.install_gettext_translations(  # type: ignore[attr-defined]
+            env.install_gettext_translations(  # type: ignore[attr-defined]  # added by the i18n extension
                 translations(self._locale_dir, language), newstyle=True
             )
             env.filters.update(jinja_filters(language))
@@ -196,6 +196,12 @@ def message_id_for(business_key: str, *, domain: str) -> str:
 _UTF8 = Charset("utf-8")
 _UTF8.body_encoding = QP
 
+
+def _utf8_part(text: str, subtype: str) -> MIMEText:
+    """A text part in UTF-8, quoted-printable (MIMEText takes the Charset to the payload)."""
+    return MIMEText(text, subtype, _UTF8)  # type: ignore[arg-type]  # a Charset works; typeshed says str
+
+
 # RFC 5322 asks for lines of at most 78 characters; folding happens only at whitespace.
 _MAX_LINE = 78
 
@@ -269,17 +275,18 @@ def build_message(
     registry parses every header it is given (and splits encoded names with spaces)."""
     try:
         message = MIMEMultipart("alternative")
-        message["From"] = _mailbox("From", sender_name, smtp_address(sender))
-        message["To"] = _mailbox("To", recipient_name, smtp_address(recipient))
-        message["Subject"] = _unstructured("Subject", email.subject)
+        # a Header value is folded as built (the compat32 policy); typeshed's messages take str
+        message["From"] = _mailbox("From", sender_name, smtp_address(sender))  # type: ignore[assignment]  # a Header
+        message["To"] = _mailbox("To", recipient_name, smtp_address(recipient))  # type: ignore[assignment]  # a Header
+        message["Subject"] = _unstructured("Subject", email.subject)  # type: ignore[assignment]  # a Header
         message["Message-ID"] = message_id
         message["Date"] = formatdate(localtime=False, usegmt=True)
         if reply_to:
             message["Reply-To"] = smtp_address(reply_to)
-        message.attach(MIMEText(email.text, "plain", _UTF8))
-        message.attach(MIMEText(email.html, "html", _UTF8))
+        message.attach(_utf8_part(email.text, "plain"))
+        message.attach(_utf8_part(email.html, "html"))
         if email.calendar:  # last: the alternative mail programs show as the invitation
-            invitation = MIMEText(email.calendar, "calendar", _UTF8)
+            invitation = _utf8_part(email.calendar, "calendar")
             invitation.set_param("method", email.calendar_method)
             message.attach(invitation)
     except (MessageError, ValueError) as exc:  # UnicodeError is a ValueError

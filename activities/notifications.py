@@ -9,7 +9,7 @@ from typing import Any
 
 import pycountry
 import structlog
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -88,7 +88,7 @@ class Notifications:
     def __init__(
         self,
         *,
-        sessions: async_sessionmaker,
+        sessions: async_sessionmaker[AsyncSession],
         mailer: SmtpMailer,
         identity: MailIdentity,
         renderer: TemplateRenderer | None = None,

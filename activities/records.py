@@ -1,7 +1,7 @@
 """Activities that record matches, their history and case studies in the database."""
 
 import structlog
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.case_study import render_case_study
@@ -24,7 +24,7 @@ class MatchRecords:
     """Writes the read model; every method is one unit of work with one commit, and idempotent."""
 
     def __init__(
-        self, sessions: async_sessionmaker, *, day_seconds: float = SECONDS_PER_DAY
+        self, sessions: async_sessionmaker[AsyncSession], *, day_seconds: float = SECONDS_PER_DAY
     ) -> None:
         self._sessions = sessions
         self._day_seconds = day_seconds  # days in stage are the stack's calendar days

@@ -1,11 +1,11 @@
 """The HTTP API: thin routes over services/, which hold the use cases."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -100,6 +100,15 @@ EVERY_ROUTE: dict[int | str, dict[str, Any]] = {
 ROUTERS = (health, eois, imports, matches, steering, bulk, case_studies, reports)
 
 
+async def close_form(request: Request) -> AsyncIterator[None]:
+    """A parsed form's files are temporary files: closed once the route is done, whichever
+    part of it parsed the form (a route, or the console's CSRF check before it refused)."""
+    try:
+        yield
+    finally:
+        await request.close()
+
+
 def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
     """Build the FastAPI application over a backend the caller built (and will close)."""
     app = FastAPI(
@@ -107,6 +116,7 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
         version="0.1.0",
         description="Match lifecycle engine of the South-South Network for Public Service Innovation",
         responses=EVERY_ROUTE,
+        dependencies=[Depends(close_form)],
     )
     app.state.settings = settings
     app.state.backend = backend

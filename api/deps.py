@@ -21,11 +21,13 @@ IDEMPOTENCY_KEY_MAX = 200
 
 
 def get_backend(request: Request) -> Backend:
-    return request.app.state.backend
+    found: Backend = request.app.state.backend  # the app's state holds Any
+    return found
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    found: Settings = request.app.state.settings  # the app's state holds Any
+    return found
 
 
 BackendDep = Annotated[Backend, Depends(get_backend)]
@@ -64,7 +66,8 @@ api_key_scheme = APIKeyHeader(
 
 
 def get_failure_limiter(request: Request) -> SharedLimiter:
-    return request.app.state.auth_failures
+    found: SharedLimiter = request.app.state.auth_failures  # the app's state holds Any
+    return found
 
 
 def client_address(request: Request) -> str:

@@ -59,7 +59,9 @@ class Contact(_Value):
 
     name: Name
     email: Email
-    language: Language = Field(default="en", description="ISO 639-1 code of the preferred language")
+    language: Language = Field(
+        default=LanguageAlpha2("en"), description="ISO 639-1 code of the preferred language"
+    )
 
 
 class Institution(_Value):

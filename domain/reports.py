@@ -3,7 +3,7 @@ median days, close reasons), the stalled rule and the network summary sentence. 
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -120,7 +120,10 @@ def days_between(start: datetime, end: datetime, day_seconds: float = SECONDS_PE
     return max((end - start) / timedelta(seconds=day_seconds), 0.0)
 
 
-def median(histogram: Mapping[int | float, int]) -> float | None:
+_Number = TypeVar("_Number", int, float)
+
+
+def median(histogram: Mapping[_Number, int]) -> float | None:
     """The median of values given as {value: how many}; None when there are none."""
     total = sum(histogram.values())
     if total <= 0:

@@ -95,7 +95,8 @@ def usd(value: float | int, language: str) -> str:
 
 def country(code: str, language: str) -> str:
     """The name of a country (ISO 3166 alpha-2) in the language: Kazakhstan, Казахстан."""
-    return Locale.parse(format_locale(language)).territories.get(code.upper(), code)
+    name: str = Locale.parse(format_locale(language)).territories.get(code.upper(), code)
+    return name
 
 
 def days_until(deadline: date | datetime | str, today: date) -> int:

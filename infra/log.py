@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 from opentelemetry import trace
+from structlog.typing import EventDict, WrappedLogger
 
 # An address as partners write them (international characters included). Loose on the
 # domain (masking what only looks like an address costs nothing), plain on the local part so
@@ -62,14 +63,14 @@ class MaskEmails:
         shown = repr(value)  # what the renderers would print
         return self.text(shown) if "@" in shown else value
 
-    def __call__(self, _logger: object, _name: str, event_dict: dict) -> dict:
+    def __call__(self, _logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
         return {
             key: value if key in UNTOUCHED else self.scrub(value)
             for key, value in event_dict.items()
         }
 
 
-def add_trace_id(_logger: object, _name: str, event_dict: dict) -> dict:
+def add_trace_id(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
     """A structlog processor: the ids of the current OpenTelemetry span, so that a log line
     leads to its trace (nothing when tracing is off or no span is current)."""
     context = trace.get_current_span().get_span_context()

@@ -4,8 +4,9 @@ status, the outbox), and the endpoint that serves them on a port of its own."""
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 import structlog
@@ -53,7 +54,7 @@ class StoreFigures:
     oldest_pending_seconds: float | None = None
 
 
-StoreReader = Callable[[], Awaitable[StoreFigures]]
+StoreReader = Callable[[], Coroutine[Any, Any, StoreFigures]]
 # every outbox status, so that a status with no email reads 0 rather than vanishing
 OUTBOX_STATUSES = ("pending", "sending", "sent", "bounced", "failed")
 
@@ -142,6 +143,6 @@ def serve_metrics(*, host: str, port: int, read: StoreReader | None = None) -> M
     ``http://host:port/metrics`` from a thread (call from the event loop that ``read`` runs
     on). Port 0 picks a free port (``MetricsServer.port``)."""
     extra = [] if read is None else [StoreCollector(read, asyncio.get_running_loop())]
-    server, thread = start_http_server(port, addr=host, registry=_Registry(*extra))  # type: ignore[arg-type]
+    server, thread = start_http_server(port, addr=host, registry=_Registry(*extra))
     logger.info("metrics served", host=host, port=server.server_port)
     return MetricsServer(server=server, thread=thread)

@@ -151,4 +151,6 @@ def instrument_engine(engine: AsyncEngine, provider: TracerProvider | None) -> N
     connections = get_meter("matchmaker.sqlalchemy").create_up_down_counter(
         "db.client.connections.usage", unit="connections"
     )
-    EngineTracer(provider.get_tracer("matchmaker.sqlalchemy"), engine.sync_engine, connections)
+    EngineTracer(  # type: ignore[no-untyped-call]  # the instrumentation is not annotated
+        provider.get_tracer("matchmaker.sqlalchemy"), engine.sync_engine, connections
+    )

@@ -81,7 +81,7 @@ async def connect(settings: Settings, *, lazy: bool = False, **options: Any) -> 
     )
 
 
-def search_attribute_flags(keys: tuple[SearchAttributeKey, ...]) -> list[str]:
+def search_attribute_flags(keys: tuple[SearchAttributeKey[Any], ...]) -> list[str]:
     """Return ``--search-attribute Name=Type`` flags for ``temporal server start-dev``."""
     flags: list[str] = []
     for key in keys:
@@ -94,7 +94,7 @@ def search_attribute_flags(keys: tuple[SearchAttributeKey, ...]) -> list[str]:
 
 
 async def ensure_search_attributes(
-    client: Client, namespace: str, keys: tuple[SearchAttributeKey, ...]
+    client: Client, namespace: str, keys: tuple[SearchAttributeKey[Any], ...]
 ) -> list[str]:
     """Register the project's search attributes on the namespace if missing; return those added."""
     try:

@@ -144,7 +144,9 @@ async def _user(session: AsyncSession, email: str) -> UserRow:
 
 
 @outages_refused()
-async def add_user(sessions: async_sessionmaker, *, email: str, name: str, role: Role) -> UserView:
+async def add_user(
+    sessions: async_sessionmaker[AsyncSession], *, email: str, name: str, role: Role
+) -> UserView:
     """Add a user with a role; refuse an address already taken."""
     address, name = normal_email(email), _name(name)
     async with sessions() as session:
@@ -156,7 +158,7 @@ async def add_user(sessions: async_sessionmaker, *, email: str, name: str, role:
 
 
 @outages_refused()
-async def list_users(sessions: async_sessionmaker) -> list[UserView]:
+async def list_users(sessions: async_sessionmaker[AsyncSession]) -> list[UserView]:
     """Every user, by address."""
     async with sessions() as session:
         return [_user_view(u) for u in await queries.list_users(session)]
@@ -164,7 +166,7 @@ async def list_users(sessions: async_sessionmaker) -> list[UserView]:
 
 @outages_refused()
 async def create_key(
-    sessions: async_sessionmaker,
+    sessions: async_sessionmaker[AsyncSession],
     *,
     email: str,
     name: str = "",
@@ -195,7 +197,9 @@ async def create_key(
 
 
 @outages_refused()
-async def list_keys(sessions: async_sessionmaker, *, email: str | None = None) -> list[KeyView]:
+async def list_keys(
+    sessions: async_sessionmaker[AsyncSession], *, email: str | None = None
+) -> list[KeyView]:
     """Every key (of one user), oldest first, without secrets."""
     async with sessions() as session:
         rows = await queries.list_api_keys(
@@ -206,7 +210,7 @@ async def list_keys(sessions: async_sessionmaker, *, email: str | None = None) -
 
 @outages_refused()
 async def acting_user(
-    sessions: async_sessionmaker, *, email: str, needs: Role = Role.STAFF
+    sessions: async_sessionmaker[AsyncSession], *, email: str, needs: Role = Role.STAFF
 ) -> UserView:
     """The user a command run on the server acts as (it has no key to say who): one that
     exists and whose role allows ``needs``; its address becomes the actor, as a key's would."""
@@ -218,7 +222,7 @@ async def acting_user(
 
 
 @outages_refused()
-async def revoke_key(sessions: async_sessionmaker, *, key_id: str) -> None:
+async def revoke_key(sessions: async_sessionmaker[AsyncSession], *, key_id: str) -> None:
     """Revoke a key for good (its next use is refused)."""
     async with sessions() as session:
         if await queries.get_api_key(session, key_id=key_id) is None:
@@ -239,7 +243,7 @@ _verified: dict[str, tuple[bytes, Principal, datetime | None, datetime]] = {}
 
 
 async def authenticate(
-    sessions: async_sessionmaker, *, token: str | None, now: datetime | None = None
+    sessions: async_sessionmaker[AsyncSession], *, token: str | None, now: datetime | None = None
 ) -> Principal:
     """The holder of a presented key, or AuthenticationFailed saying why not; during a
     database outage, a key verified within ``VERIFIED_FOR`` is still honoured."""
@@ -272,7 +276,7 @@ def _recently_verified(token: str | None, now: datetime) -> Principal | None:
 
 @outages_refused()
 async def _verify(
-    sessions: async_sessionmaker, *, token: str | None, now: datetime
+    sessions: async_sessionmaker[AsyncSession], *, token: str | None, now: datetime
 ) -> tuple[Principal, datetime | None]:
     """Check a presented key against the database: its holder and the key's expiry."""
     if not token:
@@ -313,7 +317,7 @@ async def _verify(
 
 @outages_refused()
 async def dev_admin_key(
-    sessions: async_sessionmaker, *, email: str, name: str, existing: str | None
+    sessions: async_sessionmaker[AsyncSession], *, email: str, name: str, existing: str | None
 ) -> NewKey | None:
     """For the embedded dev stack: None when ``existing`` (the key kept from an earlier start)
     still works, else a new admin key, of the user ``email`` (made an admin if new)."""

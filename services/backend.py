@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from domain.policy import SECONDS_PER_DAY, TimingPolicy
@@ -15,7 +15,7 @@ class Backend:
     email may wait in the outbox before health says so."""
 
     client: Client
-    sessions: async_sessionmaker
+    sessions: async_sessionmaker[AsyncSession]
     task_queue: str
     namespace: str = "default"
     temporal_ui_url: str = "http://127.0.0.1:8233"

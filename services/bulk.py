@@ -5,7 +5,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import structlog
 from pydantic import (
@@ -47,16 +47,17 @@ class TooMany(Exception):
 
 
 # The list's filters without its paging: a bulk action reaches every match that passes them.
-BulkFilter = create_model(  # type: ignore[call-overload]
+_FILTERS: dict[str, Any] = {  # name: (annotation, field)
+    name: (field.annotation, field)
+    for name, field in MatchFilter.model_fields.items()
+    if name not in _PAGING
+}
+BulkFilter = create_model(
     "BulkFilter",
     __config__=ConfigDict(extra="forbid", frozen=True),
     __doc__="The filters of GET /api/matches (every criterion given must hold), without "
     "paging: the action reaches every match that passes them.",
-    **{
-        name: (field.annotation, field)
-        for name, field in MatchFilter.model_fields.items()
-        if name not in _PAGING
-    },
+    **_FILTERS,
 )
 
 
@@ -78,7 +79,7 @@ class BulkActionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    filter: BulkFilter | None = Field(  # type: ignore[valid-type]
+    filter: BulkFilter | None = Field(
         default=None,
         description="the matches that pass these filters (the fields of GET /api/matches, "
         "without sort, limit, offset and after); {} selects every match",
@@ -152,10 +153,10 @@ async def select(
     async with outages_refused(), backend.sessions() as session:
         if match_ids is not None:
             ids = list(dict.fromkeys(match_ids))
-            rows = [await queries.get_match(session, match_id=i) for i in ids]
+            named = [await queries.get_match(session, match_id=i) for i in ids]
             return [
                 (i, None if r is None else MatchRead.model_validate(r))
-                for i, r in zip(ids, rows, strict=True)
+                for i, r in zip(ids, named, strict=True)
             ]
         assert filters is not None
         now = now or datetime.now(UTC)  # one "overdue" for every page
@@ -189,7 +190,7 @@ def _item(match_id: str, row: MatchRead | None, outcome: Outcome, **more: object
         status=row.status if row else None,
         waiting_on=row.waiting_on if row else None,
         outcome=outcome,
-        **more,  # type: ignore[arg-type]
+        **more,
     )
 
 
@@ -237,7 +238,7 @@ def _result(
         action=action.kind,
         idempotency_key=key,
         count=len(items),
-        totals=totals,  # type: ignore[arg-type]
+        totals=totals,
         items=items,
     )
 

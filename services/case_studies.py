@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.access import Role
 from domain.enums import FocusArea
@@ -132,7 +132,7 @@ def _read(row: CaseStudyRow, workshop_id: str) -> CaseStudyRead:
 
 @outages_refused()
 async def list_case_studies(
-    sessions: async_sessionmaker, *, filters: CaseStudyFilter | None = None
+    sessions: async_sessionmaker[AsyncSession], *, filters: CaseStudyFilter | None = None
 ) -> CaseStudyList:
     """One page of the case studies that pass the filters, newest first."""
     filters = filters or CaseStudyFilter()
@@ -150,7 +150,9 @@ async def list_case_studies(
 
 
 @outages_refused()
-async def get_case_study(sessions: async_sessionmaker, *, match_id: str) -> CaseStudyRead:
+async def get_case_study(
+    sessions: async_sessionmaker[AsyncSession], *, match_id: str
+) -> CaseStudyRead:
     """One case study with its Markdown and generated draft."""
     async with sessions() as session:
         found = await store.get_case_study(session, match_id=match_id)
@@ -168,7 +170,7 @@ def _missing(match_id: str) -> str:
 
 @outages_refused()
 async def edit(
-    sessions: async_sessionmaker, *, match_id: str, change: CaseStudyEdit, actor: str
+    sessions: async_sessionmaker[AsyncSession], *, match_id: str, change: CaseStudyEdit, actor: str
 ) -> CaseStudyRead:
     """Keep an edit made from the current revision; a reviewed case goes back to draft."""
     async with sessions() as session:
@@ -196,7 +198,7 @@ MOVES: dict[str, tuple[CaseStatus, CaseStatus, str]] = {
 
 @outages_refused()
 async def move(
-    sessions: async_sessionmaker,
+    sessions: async_sessionmaker[AsyncSession],
     *,
     match_id: str,
     step: Literal["review", "publish", "unpublish"],
@@ -250,7 +252,7 @@ async def _explain(session: Any, *, match_id: str, revision: int | None, doing: 
 
 
 @outages_refused()
-async def staff_actor(sessions: async_sessionmaker, *, email: str) -> str:
+async def staff_actor(sessions: async_sessionmaker[AsyncSession], *, email: str) -> str:
     """The actor a command-line user acts as: a user of the API with at least the staff role."""
     async with sessions() as session:
         user = await queries.get_user(session, email=normal_email(email))
@@ -292,7 +294,7 @@ def _facts(row: CaseStudyRow, payload: dict[str, Any]) -> CaseFacts:
 
 
 @outages_refused()
-async def volume(sessions: async_sessionmaker, *, today: date | None = None) -> str:
+async def volume(sessions: async_sessionmaker[AsyncSession], *, today: date | None = None) -> str:
     """The volume of the published case studies, in Markdown."""
     async with sessions() as session:
         rows = await store.published_with_eois(session)

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.access import Role
 from infra.passwords import hash_password, needs_rehash, password_problem, verify_password
@@ -68,7 +68,9 @@ def account_tag(email: str) -> str:
 
 
 @outages_refused()
-async def set_password(sessions: async_sessionmaker, *, email: str, password: str) -> UserView:
+async def set_password(
+    sessions: async_sessionmaker[AsyncSession], *, email: str, password: str
+) -> UserView:
     """Give a user a (new) password; every session they had ends."""
     problem = password_problem(password)
     if problem is not None:
@@ -84,7 +86,7 @@ async def set_password(sessions: async_sessionmaker, *, email: str, password: st
 
 @outages_refused()
 async def sign_in(
-    sessions: async_sessionmaker,
+    sessions: async_sessionmaker[AsyncSession],
     *,
     email: str,
     password: str,
@@ -130,7 +132,7 @@ async def sign_in(
 
 @outages_refused()
 async def current_user(
-    sessions: async_sessionmaker,
+    sessions: async_sessionmaker[AsyncSession],
     *,
     token: str | None,
     idle: timedelta,
@@ -161,7 +163,7 @@ async def current_user(
 
 
 @outages_refused()
-async def sign_out(sessions: async_sessionmaker, *, token: str | None) -> bool:
+async def sign_out(sessions: async_sessionmaker[AsyncSession], *, token: str | None) -> bool:
     """End a session for good; tell whether it was live."""
     if not token:
         return False
@@ -172,7 +174,9 @@ async def sign_out(sessions: async_sessionmaker, *, token: str | None) -> bool:
 
 
 @outages_refused()
-async def dev_admin_password(sessions: async_sessionmaker, *, email: str) -> str | None:
+async def dev_admin_password(
+    sessions: async_sessionmaker[AsyncSession], *, email: str
+) -> str | None:
     """For the embedded dev stack's first start: a new random password for the user ``email``
     (who exists: the dev stack made them an admin with its key), or None when they have one
     already (``existing``, kept from an earlier start, or one they set themself since)."""
@@ -198,7 +202,7 @@ class FirstAdmin:
 
 
 async def first_admin(
-    sessions: async_sessionmaker, *, email: str, name: str, password: str | None
+    sessions: async_sessionmaker[AsyncSession], *, email: str, name: str, password: str | None
 ) -> FirstAdmin:
     """A deployment's first admin, with a console password (``password``, or a new one made
     up): only while the database has no admin at all, so a second run changes nothing."""

@@ -38,6 +38,7 @@ async def _submitted(client: Client, workflow_id: str) -> MatchLifecycleInput | 
         payloads = event.workflow_execution_started_event_attributes.input.payloads
         if not payloads:
             return None
+        started: MatchLifecycleInput
         [started] = await client.data_converter.decode(payloads, [MatchLifecycleInput])
         return started
     return None
@@ -59,7 +60,9 @@ async def submit_eoi(
     records it too, idempotently, with its first history entries."""
     client, workflow_id = backend.client, eoi.match_id
     try:
-        handle = await client.start_workflow(
+        # static_summary/details typed str; a Payload passes the codec as it is (temporalio's
+        # client _encode_user_metadata), so the UI reads it without the codec server
+        handle = await client.start_workflow(  # type: ignore[call-overload]  # a Payload summary, see above
             MatchLifecycle.run,
             MatchLifecycleInput(
                 eoi=eoi,

@@ -44,7 +44,7 @@ class SharedLimiter:
 
     def __init__(
         self,
-        sessions: async_sessionmaker | None,
+        sessions: async_sessionmaker[AsyncSession] | None,
         *,
         scope: str,
         limit: int,

@@ -3,7 +3,7 @@ outbox by status and the wait of its oldest email."""
 
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from infra.metrics import StoreFigures
 from store import queries
@@ -13,7 +13,7 @@ WAITING = ("pending", "sending")
 
 
 async def store_figures(
-    sessions: async_sessionmaker, *, now: datetime | None = None
+    sessions: async_sessionmaker[AsyncSession], *, now: datetime | None = None
 ) -> StoreFigures:
     """Two grouped queries: matches per (stage, status), emails per outbox status."""
     now = now or datetime.now(UTC)

@@ -148,7 +148,7 @@ async def language_at(backend: Backend, claims: LinkClaims) -> str | None:
         state = await steering.live_state(backend, match_id=claims.match_id)
     except (MatchNotFound, Unavailable, Busy):
         return None
-    contact = state.contacts.get(claims.party)
+    contact = state.contacts.get(Party(claims.party))  # a signed link names a partner
     return contact.language if contact is not None else None
 
 

@@ -88,9 +88,10 @@ async def _run_update(
     # the workflow never existed, or it has completed: a closed match takes no change
     with _missing_as(match_id, f"no open match with id {match_id!r}"):
         try:
-            return await handle.execute_update(
+            result: UpdateResult = await handle.execute_update(
                 update, event, id=update_id, result_type=UpdateResult
             )
+            return result
         except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
             raise EngineUnavailable(
                 f"match {match_id} did not answer in time; nothing was changed unless its "

@@ -95,7 +95,7 @@ def _view(row: ConsoleUploadRow, *, with_rows: bool) -> HeldUpload:
 
 @outages_refused()
 async def hold(
-    sessions: async_sessionmaker,
+    sessions: async_sessionmaker[AsyncSession],
     *,
     owner: str,
     name: str,
@@ -135,7 +135,11 @@ async def hold(
 
 @outages_refused()
 async def held(
-    sessions: async_sessionmaker, *, upload_id: str, owner: str, with_rows: bool = False
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    upload_id: str,
+    owner: str,
+    with_rows: bool = False,
 ) -> HeldUpload | None:
     """An upload of that owner (None for an unknown id, an expired one or another's)."""
     async with sessions() as session:
@@ -148,7 +152,7 @@ async def held(
 
 
 @outages_refused()
-async def claim(sessions: async_sessionmaker, *, upload_id: str, owner: str) -> bool:
+async def claim(sessions: async_sessionmaker[AsyncSession], *, upload_id: str, owner: str) -> bool:
     """Take a checked upload's import for this replica; False when one was already started."""
 
     async def work(session: AsyncSession) -> bool:
@@ -169,7 +173,9 @@ def _counts(done: list[ImportRowResult]) -> dict[str, int]:
     }
 
 
-async def _write(sessions: async_sessionmaker, upload_id: str, **values: object) -> None:
+async def _write(
+    sessions: async_sessionmaker[AsyncSession], upload_id: str, **values: object
+) -> None:
     async def work(session: AsyncSession) -> None:
         await store.save_progress(session, upload_id=upload_id, now=datetime.now(UTC), **values)
 
@@ -215,7 +221,10 @@ async def run_import(
 
 
 async def _finish(
-    sessions: async_sessionmaker, upload_id: str, values: dict[str, object], pause: float
+    sessions: async_sessionmaker[AsyncSession],
+    upload_id: str,
+    values: dict[str, object],
+    pause: float,
 ) -> None:
     """Write the import's end; while the database is down, try again for a while (meanwhile
     its page shows it running, then stalled)."""

@@ -22,4 +22,6 @@ async def calendar_epoch(session: AsyncSession, *, now: datetime) -> datetime:
     await session.execute(
         dialect_insert(session, StackCalendarRow).values(id=1, epoch=now).on_conflict_do_nothing()
     )
-    return await session.scalar(select(StackCalendarRow.epoch).where(StackCalendarRow.id == 1))
+    epoch = await read_epoch(session)
+    assert epoch is not None  # inserted just now, or by whoever came first
+    return epoch

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.engine import rowcount
 from store.tables import CaseStudyRow, EoiRow, MatchRow
 
 Status = Literal["draft", "reviewed", "published"]
@@ -97,7 +98,7 @@ async def edit_case_study(
             revision=table.c.revision + 1,
         )
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def move_case_study(
@@ -124,4 +125,4 @@ async def move_case_study(
     if revision is not None:
         conditions.append(table.c.revision == revision)
     result = await session.execute(update(table).where(*conditions).values(values))
-    return result.rowcount == 1
+    return rowcount(result) == 1

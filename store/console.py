@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.engine import rowcount
 from store.tables import ConsoleSessionRow, UserRow
 
 
@@ -69,7 +70,7 @@ async def revoke_session(session: AsyncSession, *, id_hash: str) -> bool:
         .where(ConsoleSessionRow.id_hash == id_hash, ConsoleSessionRow.revoked.is_(False))
         .values(revoked=True)
     )
-    return result.rowcount > 0
+    return rowcount(result) > 0
 
 
 async def revoke_user_sessions(session: AsyncSession, *, user_id: int) -> int:
@@ -79,4 +80,4 @@ async def revoke_user_sessions(session: AsyncSession, *, user_id: int) -> int:
         .where(ConsoleSessionRow.user_id == user_id, ConsoleSessionRow.revoked.is_(False))
         .values(revoked=True)
     )
-    return result.rowcount
+    return rowcount(result)

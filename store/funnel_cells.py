@@ -2,7 +2,7 @@
 work, read by the funnel instead of every match, rebuilt from the matches by the back-fill."""
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +26,8 @@ async def match_row(
             select(*(_matches.c[c] for c in wanted)).where(_matches.c.id == match_id)
         )
     ).one_or_none()
-    return None if row is None else row._mapping
+    # a RowMapping read by column name (its keys are the names selected)
+    return None if row is None else cast(Mapping[str, Any], row._mapping)
 
 
 def facts(row: Mapping[str, Any] | None) -> FunnelFacts | None:
@@ -93,7 +94,7 @@ async def rebuild(session: AsyncSession) -> int:
     bypass the writers); return how many cells there are."""
     await session.execute(delete(_cells))
     rows = await session.execute(select(*(_matches.c[c] for c in FACT_COLUMNS)))
-    cells = rule.aggregate(rule.facts(r._mapping) for r in rows)
+    cells = rule.aggregate(rule.facts(cast(Mapping[str, Any], r._mapping)) for r in rows)
     if cells:
         await session.execute(
             insert(_cells),

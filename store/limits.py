@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.engine import rowcount
 from store.tables import RateLimitRow
 from store.writes import dialect_insert
 
@@ -53,4 +54,4 @@ async def forget_quiet(session: AsyncSession, *, scope: str, before: datetime) -
     result = await session.execute(
         delete(_limits).where(_limits.c.scope == scope, _limits.c.updated_at < before)
     )
-    return max(result.rowcount, 0)
+    return max(rowcount(result), 0)

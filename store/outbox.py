@@ -7,6 +7,7 @@ from typing import Any, Literal
 from sqlalchemy import case, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.engine import rowcount
 from store.tables import OutboxRow, utcnow
 from store.writes import dialect_insert
 
@@ -115,7 +116,7 @@ async def fail_outbox(session: AsyncSession, *, business_key: str, error: str) -
         .where(table.c.business_key == business_key, table.c.status != "sent")
         .values(status="failed", last_error=error)
     )
-    if result.rowcount:
+    if rowcount(result):
         return True
     sent = await session.execute(
         select(table.c.id).where(table.c.business_key == business_key, table.c.status == "sent")

@@ -156,7 +156,8 @@ async def list_matches(
         # hides the deadline's index). The count above still reads that index, up to its cap.
         hidden = literal_column("+matches.next_deadline", MatchRow.next_deadline.type)
         page = _conditions(filters, now, hidden) + found
-    later, then_undated = [], False
+    later: list[Any] = []
+    then_undated = False
     if filters.after is not None:
         later, then_undated = keyset.after(paging.decode(filters.after))
     wanted = filters.limit + 1  # one more tells whether there is a next page

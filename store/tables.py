@@ -1,7 +1,7 @@
 """Database tables (SQLAlchemy 2.0 declarative)."""
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -59,6 +60,11 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+    if TYPE_CHECKING:
+        # every row class here maps one table by its __tablename__ (none maps a join or a
+        # select), so its __table__ is a Table, not just the FromClause SQLAlchemy declares
+        __table__: ClassVar[Table]
 
 
 class WorkshopRow(Base):

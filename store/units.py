@@ -26,7 +26,7 @@ def broken_by_the_database(exc: BaseException) -> bool:
 
 
 async def run_unit(
-    sessions: async_sessionmaker,
+    sessions: async_sessionmaker[AsyncSession],
     work: Callable[[AsyncSession], Awaitable[T]],
     *,
     attempts: int = ATTEMPTS,

@@ -7,6 +7,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
+from store.engine import rowcount
 from store.tables import ConsoleUploadRow
 
 RUNNING = "running"
@@ -47,7 +48,7 @@ async def claim_upload(session: AsyncSession, *, upload_id: str, owner: str, now
         .where(table.c.id == upload_id, table.c.owner == owner, table.c.state == "checked")
         .values(state=RUNNING, updated_at=now)
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 async def save_progress(
@@ -65,4 +66,4 @@ async def forget_uploads(session: AsyncSession, *, before: datetime) -> int:
     seconds, so only one whose replica died goes); how many."""
     table = ConsoleUploadRow.__table__
     result = await session.execute(delete(table).where(table.c.updated_at < before))
-    return max(result.rowcount, 0)
+    return max(rowcount(result), 0)

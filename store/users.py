@@ -7,6 +7,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.keys import mint_key
+from store.engine import rowcount
 from store.tables import ApiKeyRow, UserRow, utcnow
 
 
@@ -46,7 +47,7 @@ async def revoke_api_key(session: AsyncSession, *, key_id: str, at: datetime) ->
         .where(ApiKeyRow.key_id == key_id, ApiKeyRow.revoked.is_(False))
         .values(revoked=True, revoked_at=at)
     )
-    return result.rowcount > 0
+    return rowcount(result) > 0
 
 
 async def touch_api_key(session: AsyncSession, *, key_id: str, at: datetime) -> None:

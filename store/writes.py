@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.model import Contact, ExpressionOfInterest, Institution
 from domain.policy import SECONDS_PER_DAY
 from store import funnel_cells
+from store.engine import rowcount
 from store.milestones import MILESTONE_COLUMNS, advance_milestones, advanced
 from store.tables import (
     Base,
@@ -47,7 +48,7 @@ async def _insert_ignore(
     result = await session.execute(
         dialect_insert(session, table).values(values).on_conflict_do_nothing()
     )
-    return max(result.rowcount, 0)
+    return max(rowcount(result), 0)
 
 
 async def _institution_ids(

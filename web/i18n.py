@@ -1,6 +1,7 @@
 """The partner pages in the language of the party's contact (English for any other), from the
 catalogs of ``web/locale`` (see docs/languages.md)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -50,7 +51,7 @@ class Said:
         )
 
 
-def translator(language: str):  # type: ignore[no-untyped-def]
+def translator(language: str) -> Callable[[Any], str]:
     """The ``translate`` filter of a language: a marked message or a Said in its words (any
     other text as it is)."""
     catalog = translations(LOCALE_DIR, language)
@@ -93,7 +94,7 @@ def templates_for(language: str) -> Jinja2Templates:
         loader=FileSystemLoader(TEMPLATES_DIR), autoescape=True, extensions=["jinja2.ext.i18n"]
     )
     catalog = translations(LOCALE_DIR, language)
-    env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension
     env.filters["translate"] = translator(language)  # escaped like any value, unlike _()
     env.filters.update(jinja_filters(language))
     env.filters["plural_count"] = lambda v: plural_count(v, language)

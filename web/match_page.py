@@ -2,16 +2,20 @@
 the history partners may see; from it the adopter reports progress during adaptation and
 either party asks the Secretariat for help. GET changes nothing."""
 
+from collections.abc import Mapping
+
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import TypeAdapter, ValidationError
 
 from api.deps import BackendDep
+from api.throttle import SharedLimiter
 from domain.lifecycle.answers import CheckInAnswer
 from domain.text import RequiredText
 from infra.signing import LinkExpired, PartnerLinks
 from services import partner
+from services.backend import Backend
 from services.errors import MoveRefused
 from web import pages
 from web.forms import FORM_ERROR, field_errors
@@ -24,7 +28,9 @@ router = APIRouter(include_in_schema=False)
 HELP_MESSAGE: TypeAdapter[str] = TypeAdapter(RequiredText)
 
 
-async def _open(request: Request, backend, links: PartnerLinks, token: str):  # type: ignore[no-untyped-def]
+async def _open(
+    request: Request, backend: Backend, links: PartnerLinks, token: str
+) -> partner.PartnerView | HTMLResponse:
     try:
         return await partner.open_match(backend, links, token, now=pages.now())
     except LinkExpired as exc:
@@ -45,7 +51,7 @@ def _show(
     links: PartnerLinks,
     *,
     values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
+    errors: Mapping[str, str | Said] | None = None,
     form: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
@@ -87,7 +93,14 @@ async def show(request: Request, token: str, backend: BackendDep, links: LinksDe
     return _show(request, view, token, links)
 
 
-async def _refused(request: Request, exc: Exception, backend, links, token, view):  # type: ignore[no-untyped-def]
+async def _refused(
+    request: Request,
+    exc: Exception,
+    backend: Backend,
+    links: PartnerLinks,
+    token: str,
+    view: partner.PartnerView,
+) -> HTMLResponse:
     """The page of a form the engine could not take (busy, unreachable), in the view's words."""
     language = contact_language(view)
     return await pages.refusal_or_raise(
@@ -95,11 +108,16 @@ async def _refused(request: Request, exc: Exception, backend, links, token, view
     )
 
 
-async def _sent_form(request: Request, token: str, backend, links: PartnerLinks, limiter):  # type: ignore[no-untyped-def]
+async def _sent_form(
+    request: Request, token: str, backend: Backend, links: PartnerLinks, limiter: SharedLimiter
+) -> tuple[dict[str, str], partner.PartnerView] | HTMLResponse:
+    """The form sent and the match it is about, or the page that says why not."""
     form = await pages.checked_form(request, token, links, limiter)
     if isinstance(form, HTMLResponse):
-        return form, None
+        return form
     view = await _open(request, backend, links, token)
+    if isinstance(view, HTMLResponse):
+        return view
     return form, view
 
 
@@ -108,9 +126,10 @@ async def ask_for_help(
     request: Request, token: str, backend: BackendDep, links: LinksDep, limiter: LimiterDep
 ) -> HTMLResponse:
     """Send the Secretariat a request for help."""
-    form, view = await _sent_form(request, token, backend, links, limiter)
-    if view is None or isinstance(view, HTMLResponse):
-        return view or form
+    sent = await _sent_form(request, token, backend, links, limiter)
+    if isinstance(sent, HTMLResponse):
+        return sent
+    form, view = sent
     try:
         message = HELP_MESSAGE.validate_python(form.get("message", "").strip())
     except ValidationError as exc:
@@ -143,9 +162,10 @@ async def report_progress(
     request: Request, token: str, backend: BackendDep, links: LinksDep, limiter: LimiterDep
 ) -> HTMLResponse:
     """The adopter reports how the adaptation goes."""
-    form, view = await _sent_form(request, token, backend, links, limiter)
-    if view is None or isinstance(view, HTMLResponse):
-        return view or form
+    sent = await _sent_form(request, token, backend, links, limiter)
+    if isinstance(sent, HTMLResponse):
+        return sent
+    form, view = sent
     try:
         report = CheckInAnswer.model_validate(
             {k: v.strip() for k, v in form.items() if k in ("status", "note", "support_needed")}

@@ -26,11 +26,13 @@ TITLES = {
 
 
 def get_links(request: Request) -> PartnerLinks:
-    return request.app.state.partner_links
+    found: PartnerLinks = request.app.state.partner_links  # the app's state holds Any
+    return found
 
 
 def get_limiter(request: Request) -> SharedLimiter:
-    return request.app.state.respond_limiter
+    found: SharedLimiter = request.app.state.respond_limiter  # the app's state holds Any
+    return found
 
 
 LinksDep = Annotated[PartnerLinks, Depends(get_links)]

@@ -5,6 +5,8 @@ says why: tampered 400, expired 410 (with a button asking for a fresh link), unk
 404, already answered or no longer open 409 with what was recorded or where the match stands.
 """
 
+from collections.abc import Mapping
+
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -14,6 +16,7 @@ from api.deps import BackendDep
 from domain.enums import PromptStatus
 from infra.signing import LinkExpired, LinkTampered, PartnerLinks
 from services import partner
+from services.backend import Backend
 from services.errors import MatchNotFound, MoveRefused
 from web import pages
 from web.forms import FORM_ERROR, answer_from_form, field_errors
@@ -43,9 +46,9 @@ def _closed(request: Request, page: partner.PromptPage, links: PartnerLinks) -> 
 async def _expired(
     request: Request,
     token: str,
-    backend,
+    backend: Backend,
     links: PartnerLinks,
-    exc: LinkExpired,  # type: ignore[no-untyped-def]
+    exc: LinkExpired,
 ) -> HTMLResponse:
     expired = N_(
         "This link expired on %(date)s. We can email you a fresh link to the same question."
@@ -60,7 +63,9 @@ async def _expired(
     )
 
 
-async def _open(request: Request, backend, links: PartnerLinks, token: str):  # type: ignore[no-untyped-def]
+async def _open(
+    request: Request, backend: Backend, links: PartnerLinks, token: str
+) -> partner.PromptPage | HTMLResponse:
     try:
         return await partner.open_link(backend, links, token, now=pages.now())
     except LinkExpired as exc:
@@ -76,7 +81,7 @@ def _form(
     links: PartnerLinks,
     *,
     values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
+    errors: Mapping[str, str | Said] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     errors = errors or {}
@@ -143,7 +148,7 @@ async def submit(
 async def _not_taken(
     request: Request,
     token: str,
-    backend,  # type: ignore[no-untyped-def]
+    backend: Backend,
     links: PartnerLinks,
     form: dict[str, str],
     exc: Exception,

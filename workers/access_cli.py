@@ -11,7 +11,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.access import Role
 from services import access
@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 
 def run_on_database(
-    use: Callable[[async_sessionmaker], Awaitable[T]],
+    use: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]],
     *,
     refusals: tuple[type[Exception], ...] = (),
 ) -> T:
@@ -42,9 +42,10 @@ def run_on_database(
         finally:
             await engine.dispose()
 
+    refused: tuple[type[Exception], ...] = (access.AccessError, *refusals)
     try:
         return asyncio.run(run())
-    except (access.AccessError, *refusals) as exc:
+    except refused as exc:
         raise _fail(str(exc), 1) from None
     except Unavailable as exc:
         raise _fail(

@@ -6,6 +6,7 @@ from typing import Any
 
 import uvicorn
 from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.app import create_app
@@ -19,7 +20,9 @@ from store.engine import make_engine, make_sessionmaker
 from workers.observe import metrics_endpoint
 
 
-def backend_for(settings: Settings, *, client: Client, sessions) -> Backend:  # type: ignore[no-untyped-def]
+def backend_for(
+    settings: Settings, *, client: Client, sessions: async_sessionmaker[AsyncSession]
+) -> Backend:
     """The services' backend from settings and clients built by the caller."""
     return Backend(
         client=client,

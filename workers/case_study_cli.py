@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.enums import FocusArea
 from services import access, case_studies
@@ -31,7 +31,7 @@ ActingUser = Annotated[
 ]
 
 
-def _run(use: Callable[[async_sessionmaker], Awaitable[T]]) -> T:
+def _run(use: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
     """Run a use case on the configured database; its refusals become one-line errors."""
     return run_on_database(use, refusals=(CaseStudyNotFound, CaseStudyConflict))
 
@@ -114,7 +114,7 @@ def edit(
 
     text = file.read_text(encoding="utf-8")
 
-    async def use(sessions: async_sessionmaker) -> CaseStudyRead:
+    async def use(sessions: async_sessionmaker[AsyncSession]) -> CaseStudyRead:
         actor = await case_studies.staff_actor(sessions, email=acting)
         current = revision
         if current is None:
@@ -138,7 +138,7 @@ def _mover(step: Literal["review", "publish", "unpublish"], done: str, doc: str)
             int | None, typer.Option(help="refuse if the case study is no longer at it")
         ] = None,
     ) -> None:
-        async def use(sessions: async_sessionmaker) -> CaseStudyRead:
+        async def use(sessions: async_sessionmaker[AsyncSession]) -> CaseStudyRead:
             actor = await case_studies.staff_actor(sessions, email=acting)
             return await case_studies.move(
                 sessions, match_id=match_id, step=step, actor=actor, revision=revision

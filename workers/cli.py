@@ -4,8 +4,9 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -20,6 +21,15 @@ from workers.import_cli import eoi_import
 from workers.mail_cli import mail_app
 from workers.report_cli import report_app
 from workers.steering_cli import register as register_steering
+
+if TYPE_CHECKING:  # imported where used: the CLI starts without them
+    from datetime import datetime
+
+    from rich.console import Console
+
+    from services.views import MatchDetail, MatchList
+
+T = TypeVar("T")
 
 app = typer.Typer(help="Matchmaker: the SSN4PSI match lifecycle engine.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -43,7 +53,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _settings(**overrides: object) -> Settings:
+def _settings(**overrides: Any) -> Settings:
     try:
         settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
@@ -281,7 +291,7 @@ def match_list(
             waiting_on=waiting_on,
             needs_attention=attention,
             text=text,
-            sort=sort,  # type: ignore[arg-type] - validated here
+            sort=sort,  # validated here
             limit=limit,
             offset=offset,
             after=after,
@@ -293,14 +303,14 @@ def match_list(
         raise typer.Exit(2) from None
     settings = _settings()
 
-    async def read():  # type: ignore[no-untyped-def]
+    async def read() -> "MatchList":
         from services.reading import list_matches
         from workers.api import open_backend
 
         async with open_backend(settings) as backend:
             return await list_matches(backend, filters=filters)
 
-    def show(page) -> None:  # type: ignore[no-untyped-def]
+    def show(page: "MatchList") -> None:
         from workers.console import match_table
 
         if as_json:
@@ -319,14 +329,14 @@ def match_show(
     """Show one match: where it stands, its live state, its whole timeline and its emails."""
     settings = _settings()
 
-    async def read():  # type: ignore[no-untyped-def]
+    async def read() -> "MatchDetail":
         from services.reading import get_match
         from workers.api import open_backend
 
         async with open_backend(settings) as backend:
             return await get_match(backend, match_id=match_id)
 
-    def show(match) -> None:  # type: ignore[no-untyped-def]
+    def show(match: "MatchDetail") -> None:
         from workers.console import print_match
 
         if as_json:
@@ -337,19 +347,19 @@ def match_show(
     exit_without_teardown(_run_read(read, show))
 
 
-def _console():  # type: ignore[no-untyped-def]
+def _console() -> "Console":
     from rich.console import Console
 
     return Console()
 
 
-def _now():  # type: ignore[no-untyped-def]
+def _now() -> "datetime":
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
 
 
-def _run_read(read, show) -> int:  # type: ignore[no-untyped-def]
+def _run_read(read: Callable[[], Coroutine[Any, Any, T]], show: Callable[[T], None]) -> int:
     """Run a read use case and show its answer; say in one line why not, with an exit code."""
     from services.errors import MatchNotFound, Unavailable
 

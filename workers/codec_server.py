@@ -19,7 +19,7 @@ from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from google.protobuf import json_format
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.api.common.v1 import Payloads
 
 from api.deps import not_refused
@@ -62,7 +62,7 @@ async def _bounded_body(request: Request, limit: int) -> bytes:
 
 
 def create_codec_app(
-    settings: Settings, *, codec: EncryptionCodec, sessions: async_sessionmaker | None
+    settings: Settings, *, codec: EncryptionCodec, sessions: async_sessionmaker[AsyncSession] | None
 ) -> FastAPI:
     """The codec server's app; ``sessions`` verify API keys (None: only the UI token)."""
     app = FastAPI(

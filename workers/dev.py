@@ -12,6 +12,8 @@ from typing import Any
 import structlog
 import uvicorn
 from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
 
 from api.app import create_app
 from infra.heap import freeze_startup_heap
@@ -68,7 +70,9 @@ def _write_secret(path: Path, text: str) -> None:
         file.write(text + "\n")
 
 
-async def ensure_admin_key(settings: Settings, sessions) -> str | None:  # type: ignore[no-untyped-def]
+async def ensure_admin_key(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> str | None:
     """Give the dev stack an admin API key on its first start (in ``admin_key_path``); return
     it to be shown that once, or None when the kept one still works."""
     path = admin_key_path(settings)
@@ -90,7 +94,9 @@ def admin_password_path(settings: Settings) -> Path:
     return settings.data_dir / ADMIN_PASSWORD_FILE
 
 
-async def ensure_admin_password(settings: Settings, sessions) -> str | None:  # type: ignore[no-untyped-def]
+async def ensure_admin_password(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> str | None:
     """Give the dev stack's admin a console password on its first start (in
     ``admin_password_path``); return it to be shown that once, or None when they have one
     (kept from an earlier start, or set since with `matchmaker users set-password`)."""
@@ -195,7 +201,7 @@ async def _wait_for_temporal(
     process: asyncio.subprocess.Process,
     log_file: Path,
     client_options: dict[str, Any],
-):  # type: ignore[no-untyped-def]
+) -> Client:
     deadline = asyncio.get_running_loop().time() + 60
     while True:
         if process.returncode is not None:

@@ -105,7 +105,7 @@ def eoi_import(
 
     Exit code 0 when every row was started or already present, 1 when rows were invalid or
     refused, 2 when the file could not be imported at all."""
-    from services.imports import ImportInvalid, import_file, validate
+    from services.imports import Format, ImportInvalid, import_file, validate
     from workers.api import open_backend
     from workers.cli import _fail, _settings, exit_without_teardown
 
@@ -114,14 +114,14 @@ def eoi_import(
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(sys.stderr)
     data = file.read_bytes()
-    fmt = (
+    fmt: Format | None = (
         "json"
         if file.suffix.lower() == ".json"
         else "csv"
         if file.suffix.lower() == ".csv"
         else None
     )
-    parsed = validate(data, fmt=fmt)  # type: ignore[arg-type]
+    parsed = validate(data, fmt=fmt)
     if policy is not None:
         parsed.policy = _workshop_policy(policy, parsed.policy is not None)
     console = Console(stderr=as_json)

@@ -13,14 +13,16 @@ from infra.i18n import LANGUAGES
 
 mail_app = typer.Typer(help="Emails: preview any kind in any language.", no_args_is_help=True)
 
-Kind = StrEnum("Kind", {kind: kind for kind in KINDS})  # type: ignore[misc]
-Language = StrEnum("Language", {language: language for language in LANGUAGES})  # type: ignore[misc]
+# the choices typer offers, made from the kinds and languages there are (mypy reads an enum's
+# members only from a literal)
+Kind = StrEnum("Kind", {kind: kind for kind in KINDS})  # type: ignore[misc]  # members computed
+Language = StrEnum("Language", {language: language for language in LANGUAGES})  # type: ignore[misc]  # members computed
 
 
 @mail_app.command("preview")
 def preview(
     kind: Annotated[Kind, typer.Argument(help="the kind of email", show_default=False)],
-    lang: Annotated[Language, typer.Option("--lang", help="the recipient's language")] = "en",  # type: ignore[assignment]
+    lang: Annotated[Language, typer.Option("--lang", help="the recipient's language")] = "en",  # type: ignore[assignment]  # typer takes a choice's value as its default
     html: Annotated[bool, typer.Option("--html", help="print the HTML body, not the text")] = False,
     round: Annotated[
         int, typer.Option(min=1, help="1: the first email; n > 1: reminder n - 1")

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from functools import partial
 
 import structlog
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from infra.metrics import MetricsServer, serve_metrics
 from infra.settings import Settings
@@ -17,7 +17,10 @@ logger = structlog.get_logger()
 
 @contextlib.contextmanager
 def metrics_endpoint(
-    settings: Settings, port: int | None, *, sessions: async_sessionmaker | None = None
+    settings: Settings,
+    port: int | None,
+    *,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
 ) -> Iterator[MetricsServer | None]:
     """Serve ``/metrics`` at ``metrics_host:port`` while the block runs (nothing when the port
     is unset); with ``sessions``, the database's figures too, read on each scrape. Call it on

@@ -18,4 +18,5 @@ def free_port(host: str = "127.0.0.1") -> int:
     """Return a port the OS considers free now (it may be taken by the time it is used)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port

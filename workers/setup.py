@@ -8,6 +8,7 @@ import asyncio
 from dataclasses import dataclass
 
 import structlog
+from temporalio.client import Client
 
 from infra.settings import Settings
 from infra.temporal import connect, ensure_search_attributes
@@ -36,7 +37,7 @@ class SetupReport:
     admin: FirstAdmin | None
 
 
-async def _temporal_client(settings: Settings, wait_seconds: float):  # type: ignore[no-untyped-def]
+async def _temporal_client(settings: Settings, wait_seconds: float) -> Client:
     """Connect, retrying while the server starts (compose starts this job beside it)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_seconds

@@ -7,8 +7,9 @@ as their key's would be over HTTP."""
 import asyncio
 import re
 import uuid
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Annotated, Any, get_args
+from typing import TYPE_CHECKING, Annotated, Any, get_args
 
 import typer
 from pydantic import TypeAdapter, ValidationError
@@ -16,6 +17,11 @@ from pydantic import TypeAdapter, ValidationError
 from domain.access import Role
 from domain.enums import CloseReason, FocusArea, MatchStatus, Party, Stage, VisitFormat
 from domain.lifecycle import events as ev
+
+if TYPE_CHECKING:  # imported where used: the CLI starts without them
+    from rich.console import Console
+
+    from services.backend import Backend
 
 # Action names as the URLs have them (api/routes/steering.py): the kind with dashes.
 URL_NAMES = {"add_note": "note"}
@@ -185,13 +191,13 @@ def _action_fields(**given: Any) -> dict[str, Any]:
     }
 
 
-async def _actor(backend, email: str) -> str:  # type: ignore[no-untyped-def]
+async def _actor(backend: "Backend", email: str) -> str:
     from services.access import acting_user
 
     return (await acting_user(backend.sessions, email=email, needs=Role.STAFF)).email
 
 
-def _run(use) -> int:  # type: ignore[no-untyped-def]
+def _run(use: Callable[[], Coroutine[Any, Any, int]]) -> int:
     """Run a use case; say in one line why it could not be, with an exit code."""
     from services.access import AccessError
     from services.errors import Busy, MatchNotFound, MoveRefused, Unavailable
@@ -386,7 +392,7 @@ def bulk(
     _exit(_run(use))
 
 
-def _console(*, stderr: bool = False):  # type: ignore[no-untyped-def]
+def _console(*, stderr: bool = False) -> "Console":
     from rich.console import Console
 
     return Console(stderr=stderr)

@@ -8,7 +8,7 @@ from typing import Any
 
 import structlog
 from opentelemetry.sdk.trace import TracerProvider
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -47,7 +47,8 @@ def workflow_runner(*, sandboxed: bool) -> WorkflowRunner:
 
 
 def _default(setting: str) -> int:
-    return Settings.model_fields[setting].default  # type: ignore[no-any-return]
+    default: int = Settings.model_fields[setting].default
+    return default
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class Resources:
     """What the activities need from the outside world, built once per process."""
 
     engine: AsyncEngine
-    sessions: async_sessionmaker
+    sessions: async_sessionmaker[AsyncSession]
     mailer: SmtpMailer
     identity: MailIdentity
     links: PartnerLinks | None = None  # None: emails ask partners to reply instead

@@ -25,10 +25,13 @@ from temporalio.exceptions import (
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
         DraftCaseStudyInput,
+        DraftCaseStudyResult,
         MarkUndeliverableInput,
         MatchSnapshot,
         RecordHistoryInput,
+        RecordHistoryResult,
         RecordMatchInput,
+        RecordMatchResult,
         SendEmailInput,
     )
     from activities.failures import DATA_REJECTED
@@ -66,7 +69,9 @@ def snapshot(state: MatchState) -> MatchSnapshot:
     )
 
 
-def record_history(decision: Decision, *, first: bool, workflow_id: str):  # type: ignore[no-untyped-def]
+def record_history(
+    decision: Decision, *, first: bool, workflow_id: str
+) -> Awaitable[RecordMatchResult | RecordHistoryResult]:
     """The activity that records a decision: the match itself for the first, else its history."""
     state = decision.state
     if first:
@@ -93,7 +98,7 @@ def record_history(decision: Decision, *, first: bool, workflow_id: str):  # typ
     )
 
 
-def draft_case_study(decision: Decision):  # type: ignore[no-untyped-def]
+def draft_case_study(decision: Decision) -> Awaitable[DraftCaseStudyResult]:
     case = decision.case_study
     assert case is not None
     return workflow.execute_activity_method(

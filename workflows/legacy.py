@@ -7,6 +7,7 @@ before the patch is open (the replay test then has no history that needs it).
 """
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -33,7 +34,10 @@ PARALLEL_EFFECTS = "parallel-effects-and-search-attribute-diffs"
 class LegacyEffects:
     """Effects performed inside the update (runs begun before the effect pump)."""
 
-    state_: "MatchState"
+    if TYPE_CHECKING:  # the workflow's own (a read-only property)
+
+        @property
+        def state_(self) -> "MatchState": ...
 
     _lock: asyncio.Lock
     _ready: bool
@@ -51,7 +55,7 @@ class LegacyEffects:
 
     async def _perform(self, decision: Decision) -> None:
         """Record history, draft a case study and send emails."""
-        steps = []
+        steps: list[Awaitable[object]] = []
         if decision.history:
             steps.append(
                 record_history(decision, first=False, workflow_id=workflow.info().workflow_id)

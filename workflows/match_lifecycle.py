@@ -8,6 +8,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.enums import Party
     from domain.lifecycle import InvalidMove, decide, start
     from domain.lifecycle import events as ev
     from domain.lifecycle.effects import Decision
@@ -264,9 +265,9 @@ class MatchLifecycle(LegacyUpdates, LegacyEffects):
             + (f" ({s.close_reason})" if s.close_reason else "")
             + f"\n\n**Next deadline:** {f'{deadline:%Y-%m-%d %H:%M} UTC' if deadline else '—'}"
             + f"\n\n**Adopter:** {eoi.adopter.institution.name} ({eoi.adopter.institution.country}), "
-            f"{s.contacts['adopter'].email}"
+            f"{s.contacts[Party.ADOPTER].email}"
             + f"\n\n**Provider:** {eoi.solution.provider.name} ({eoi.solution.provider.country}), "
-            f"{s.contacts['provider'].email}"
+            f"{s.contacts[Party.PROVIDER].email}"
             + (f"\n\n**Open prompts:**\n{prompts}" if prompts else "")
             + (f"\n\n**Needs attention:** {'; '.join(s.attention.values())}" if s.attention else "")
             + (f"\n\n**Last event:** {s.history[-1].summary}" if s.history else "")

@@ -25,7 +25,7 @@ PROVIDER_COUNTRY = SearchAttributeKey.for_keyword("ProviderCountry")
 WORKSHOP_ID = SearchAttributeKey.for_keyword("WorkshopId")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
 
-ALL_KEYS: tuple[SearchAttributeKey, ...] = (
+ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (
     MATCH_STAGE,
     MATCH_STATUS,
     FOCUS_AREA,
@@ -42,7 +42,7 @@ def values(
     stage: Stage = Stage.FOLLOW_UP,
     status: MatchStatus = MatchStatus.ACTIVE,
     next_deadline: datetime | None = None,
-) -> dict[SearchAttributeKey, Any]:
+) -> dict[SearchAttributeKey[Any], Any]:
     """Return every search attribute of a match (None: unset)."""
     return {
         MATCH_STAGE: stage.value,
@@ -62,13 +62,13 @@ def at_start(eoi: ExpressionOfInterest) -> TypedSearchAttributes:
     )
 
 
-def updates(current: dict[SearchAttributeKey, Any]) -> list[SearchAttributeUpdate]:
+def updates(current: dict[SearchAttributeKey[Any], Any]) -> list[SearchAttributeUpdate[Any]]:
     """Turn attribute values into the upserts that set them (None unsets)."""
     return [k.value_set(v) if v is not None else k.value_unset() for k, v in current.items()]
 
 
 def changed(
-    wanted: dict[SearchAttributeKey, Any], current: TypedSearchAttributes
-) -> dict[SearchAttributeKey, Any]:
+    wanted: dict[SearchAttributeKey[Any], Any], current: TypedSearchAttributes
+) -> dict[SearchAttributeKey[Any], Any]:
     """The attributes whose wanted value (None: unset) differs from the workflow's current one."""
     return {k: v for k, v in wanted.items() if current.get(k) != v}

@@ -23,7 +23,7 @@ router = APIRouter(
     responses=PROTECTED,
 )
 
-FORMATS = {"text/csv": "csv", "application/json": "json"}
+FORMATS: dict[str, imports.Format] = {"text/csv": "csv", "application/json": "json"}
 UPLOAD = "multipart/form-data"  # a browser's file upload
 EXTENSIONS = {".csv": "text/csv", ".json": "application/json"}
 
@@ -39,20 +39,23 @@ async def _uploaded(request: Request) -> tuple[str, bytes] | JSONResponse:
         form = await request.form(max_files=1, max_fields=10)
     except Exception as exc:  # the multipart parser's errors have no common type
         return _refused(422, f"the upload could not be read: {exc}")
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        return _refused(422, "send the workshop file in a form part named file")
-    media = (upload.content_type or "").split(";", 1)[0].strip().lower()
-    if media not in FORMATS:
-        suffix = "." + (upload.filename or "").rsplit(".", 1)[-1].lower()
-        media = EXTENSIONS.get(suffix, "")
-    if not media:
-        return _refused(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            f"the uploaded file {upload.filename or '(unnamed)'} is neither CSV nor JSON; "
-            "accepted: a file named *.csv or *.json, or typed text/csv or application/json",
-        )
-    return media, await upload.read()
+    try:  # the form's file is a temporary file: closed however this ends
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            return _refused(422, "send the workshop file in a form part named file")
+        media = (upload.content_type or "").split(";", 1)[0].strip().lower()
+        if media not in FORMATS:
+            suffix = "." + (upload.filename or "").rsplit(".", 1)[-1].lower()
+            media = EXTENSIONS.get(suffix, "")
+        if not media:
+            return _refused(
+                status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                f"the uploaded file {upload.filename or '(unnamed)'} is neither CSV nor JSON; "
+                "accepted: a file named *.csv or *.json, or typed text/csv or application/json",
+            )
+        return media, await upload.read()
+    finally:
+        await form.close()
 
 
 class ImportOptions(BaseModel):
@@ -154,7 +157,7 @@ async def import_file(
             "application/json, or multipart/form-data with the file in a part named file",
         )
     # ~1 ms a row: a file near the body limit would hold every other request up for seconds
-    parsed = await asyncio.to_thread(imports.validate, body, fmt=FORMATS[media])  # type: ignore[arg-type]
+    parsed = await asyncio.to_thread(imports.validate, body, fmt=FORMATS[media])
     try:
         summary = await imports.import_file(
             backend, parsed=parsed, skip_invalid=options.skip_invalid, dry_run=options.dry_run

@@ -94,7 +94,7 @@ async def act(
 def _route_for(model: type) -> Callable[..., Awaitable[UpdateResult]]:
     async def route(
         match_id: str,
-        action: model,  # type: ignore[valid-type]
+        action: model,  # type: ignore[valid-type]  # the model given at run time: FastAPI reads it
         backend: BackendDep,
         user: CurrentUser,
         idempotency_key: IdempotencyKey = None,

@@ -1,11 +1,14 @@
 """Secretariat actions: pause, resume, extend, change contact, advance, close, note, resend, visits."""
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from domain.enums import Exchange, Party, PromptKind, Stage
 from domain.lifecycle import events as e
 from domain.lifecycle.partners import visit_reported
-from domain.lifecycle.run import ENDED, STAGE_ORDER, InvalidMove, Run, other
+from domain.lifecycle.refusals import InvalidMove
+from domain.lifecycle.run import ENDED, STAGE_ORDER, Run, other
 from domain.lifecycle.state import Visit
 
 
@@ -277,7 +280,8 @@ def _record_visit(run: Run, action: e.RecordVisit) -> None:
     visit_reported(run, action.visit_report(), actor=actor)
 
 
-ACTIONS = {
+# each takes the event type it is keyed by
+ACTIONS: dict[type[e.Event], Callable[[Run, Any], None]] = {
     e.Pause: _pause,
     e.Resume: _resume,
     e.ExtendDeadline: _extend,

@@ -1,6 +1,7 @@
 """The draft case study of a completed match (Markdown), written from what happened."""
 
 from datetime import date
+from typing import Any
 
 import pycountry
 
@@ -128,7 +129,7 @@ def _held_visit(state: MatchState) -> tuple[VisitPlan, str] | None:
     return None
 
 
-def _answer(state: MatchState, kind: PromptKind, field: str):
+def _answer(state: MatchState, kind: PromptKind, field: str) -> Any:
     """Return a field of the last answer to a prompt kind, or None."""
     for prompt in reversed(state.prompts):
         if prompt.kind == kind and prompt.status == PromptStatus.ANSWERED and prompt.answer:

@@ -83,7 +83,7 @@ def _is_model(t: type) -> bool:
     return False
 
 
-def _copy_model(x: BaseModel, t: type, key: int, memo: dict[int, Any]) -> BaseModel:
+def _copy_model(x: BaseModel, t: type[BaseModel], key: int, memo: dict[int, Any]) -> BaseModel:
     """As pydantic's ``BaseModel.__deepcopy__`` (a model with private attributes: by it)."""
     if getattr(x, "__pydantic_private__", None) is not None:
         return copy.deepcopy(x, memo)

@@ -8,8 +8,9 @@ from domain.lifecycle import events as e
 from domain.lifecycle.actions import apply_action
 from domain.lifecycle.effects import Decision
 from domain.lifecycle.partners import answered, report_progress
+from domain.lifecycle.refusals import InvalidMove
 from domain.lifecycle.requests import help_requested, link_requested
-from domain.lifecycle.run import InvalidMove, Run
+from domain.lifecycle.run import Run
 from domain.lifecycle.state import RULES_VERSION, MatchState
 from domain.lifecycle.suggestions import suggest
 from domain.lifecycle.timers import tick

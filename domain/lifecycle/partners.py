@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from domain.enums import (
     CheckInStatus,
@@ -16,7 +17,8 @@ from domain.enums import (
 from domain.lifecycle import answers as a
 from domain.lifecycle import events as e
 from domain.lifecycle.effects import DraftCaseStudy
-from domain.lifecycle.run import ENDED, InvalidMove, Run, other
+from domain.lifecycle.refusals import InvalidMove
+from domain.lifecycle.run import ENDED, Run, other
 from domain.lifecycle.state import Prompt
 
 
@@ -215,7 +217,8 @@ def _outcome_confirmation(run: Run, prompt: Prompt, answer: a.OutcomeConfirmatio
     )
 
 
-HANDLERS: dict[PromptKind, Callable] = {
+# each takes the answer type of its prompt kind (the answer is validated against it first)
+HANDLERS: dict[PromptKind, Callable[[Run, Prompt, Any], None]] = {
     PromptKind.INTRODUCTION_ADOPTER: _introduction,
     PromptKind.INTRODUCTION_PROVIDER: _introduction,
     PromptKind.VISIT_PROPOSAL: _visit_proposal,

@@ -6,6 +6,8 @@ the domain stays free of any catalog. Parameters are strings (ids, codes, ISO da
 travel with the refusal out of the workflow (Temporal failure details) unchanged.
 """
 
+from collections.abc import Callable
+
 # Every code a refusal may carry, with what it means (the sentence says it with the details).
 REFUSALS: dict[str, str] = {
     # answers and partner requests
@@ -51,7 +53,8 @@ class InvalidMove(Exception):
         self.code = code
         self.params = {k: _plain(v) for k, v in params.items() if v is not None}
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]  # pickles (and copies) with its code
+    def __reduce__(self) -> tuple[Callable[..., "InvalidMove"], tuple[str, str, dict[str, str]]]:
+        # pickles (and copies) with its code
         return (_rebuild, (str(self), self.code, self.params))
 
 
@@ -64,5 +67,5 @@ def _plain(value: object) -> str:
     if hasattr(value, "value"):
         return str(value.value)
     if hasattr(value, "isoformat"):
-        return value.isoformat()  # type: ignore[no-any-return]
+        return str(value.isoformat())
     return str(value)

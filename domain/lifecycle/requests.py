@@ -8,7 +8,8 @@ from datetime import timedelta
 
 from domain.enums import NoticeKind, Party
 from domain.lifecycle import events as e
-from domain.lifecycle.run import ENDED, InvalidMove, Run
+from domain.lifecycle.refusals import InvalidMove
+from domain.lifecycle.run import ENDED, Run
 
 FRESH_LINK_EVERY = timedelta(days=1)
 

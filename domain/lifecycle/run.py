@@ -175,7 +175,7 @@ class Run(VisitMoves):
         kind: PromptKind,
         party: Party,
         *,
-        reminders: tuple[int, ...] | None = None,
+        reminders: tuple[float, ...] | None = None,
         escalate: bool = True,
         lapse: bool = True,
         **context: Any,

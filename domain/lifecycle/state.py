@@ -180,13 +180,13 @@ class MatchState(BaseModel):
             parties.add(Party.SECRETARIAT)
         return sorted(parties)
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy allows no decorator over @property
     @property
     def next_deadline(self) -> datetime | None:
         """When a timer next fires (reminder, escalation, lapse, visit, check-in)."""
         return next_timer(self)
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # pydantic's documented form; mypy allows no decorator over @property
     @property
     def waiting_for(self) -> list[Party]:
         return self.waiting_on()

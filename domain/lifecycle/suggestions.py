@@ -3,12 +3,15 @@
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic_extra_types.language_code import LanguageAlpha2
+
 from domain.enums import CloseReason, Party, PromptKind, Stage
 from domain.lifecycle import events as e
 from domain.lifecycle.actions import apply_action
 from domain.lifecycle.answers import VisitPlan
 from domain.lifecycle.effects import SendEmail
-from domain.lifecycle.run import InvalidMove, Run
+from domain.lifecycle.refusals import InvalidMove
+from domain.lifecycle.run import Run
 from domain.lifecycle.state import MatchState, Prompt
 from domain.model import Contact
 
@@ -22,14 +25,16 @@ def suggest(run: Run) -> None:
     for notice, prompt_id in run.escalations:  # a notice may name several silent prompts
         about.setdefault(id(notice), (notice, []))[1].append(prompt_id)
     for notice, prompt_ids in about.values():
-        moves: dict[tuple[str, str], dict] = {}
+        moves: dict[tuple[str, str], dict[str, Any]] = {}
         for prompt_id in prompt_ids:
             for move in suggested_actions(run.s, run.at, prompt_id):
                 moves.setdefault((move["kind"], repr(sorted(move["params"].items()))), move)
         notice.context["suggested_actions"] = list(moves.values())
 
 
-def suggested_actions(state: MatchState, at: datetime, prompt_id: str | None) -> list[dict]:
+def suggested_actions(
+    state: MatchState, at: datetime, prompt_id: str | None
+) -> list[dict[str, Any]]:
     """Return the Secretariat's moves for an escalation about a prompt (None: check-ins).
 
     Each is ``{"action": URL name, "kind": event kind, "params": fields, "text": sentence}``:
@@ -121,7 +126,9 @@ def _about_check_ins(state: MatchState) -> list[Candidate]:
 def _change_contact(state: MatchState, party: Party) -> Candidate:
     current = state.contacts[party].email
     # a stand-in for whoever the Secretariat names: any address but the two in use
-    stand_in = Contact.model_construct(name="a new contact", email="", language="en")
+    stand_in = Contact.model_construct(
+        name="a new contact", email="", language=LanguageAlpha2("en")
+    )
     return (
         e.ChangeContact(party=party, contact=stand_in, reason=_REASON),
         {"party": str(party)},

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from domain.enums import CloseReason, NoticeKind, Party, PromptKind, PromptStatus
 from domain.lifecycle.run import Run
@@ -9,15 +10,16 @@ from domain.lifecycle.state import Prompt
 
 
 def _due(run: Run) -> list[tuple[datetime, int, Callable[[], None]]]:
-    s, at, due = run.s, run.at, []
+    s, at = run.s, run.at
+    due: list[tuple[datetime, int, Callable[[], None]]] = []
     if s.paused_at is None:
         for p in s.open_prompts():
             if p.reminders_due and p.reminders_due[0] <= at:
-                due.append((p.reminders_due[0], 0, lambda p=p: _remind(run, p)))
+                due.append((p.reminders_due[0], 0, partial(_remind, run, p)))
             if p.escalate_at and p.escalate_at <= at and not p.escalated:
-                due.append((p.escalate_at, 1, lambda p=p: _escalate(run, p)))
+                due.append((p.escalate_at, 1, partial(_escalate, run, p)))
             if p.lapse_at and p.lapse_at <= at:
-                due.append((p.lapse_at, 2, lambda p=p: _lapse(run, p)))
+                due.append((p.lapse_at, 2, partial(_lapse, run, p)))
         if s.next_checkin_at and s.next_checkin_at <= at:
             due.append((s.next_checkin_at, 3, lambda: _check_in_due(run)))
     visit = s.visit
@@ -52,6 +54,7 @@ def _remind(run: Run, prompt: Prompt) -> None:
 
 
 def _escalate(run: Run, prompt: Prompt) -> None:
+    assert prompt.escalate_at is not None  # _due escalates only a prompt that has the date
     prompt.escalated = True
     prompt.escalations += 1
     days = run.s.clock.days_between(prompt.opened_at, run.at)

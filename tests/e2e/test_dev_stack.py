@@ -66,13 +66,14 @@ class DevStack:
         return f"http://127.0.0.1:{self.ports['api']}"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [str(binary_path("matchmaker")), "dev"],
-            cwd=self.data_dir.parent,
-            env=self.env,
-            stdout=(self.data_dir.parent / "dev.log").open("ab"),
-            stderr=subprocess.STDOUT,
-        )
+        with (self.data_dir.parent / "dev.log").open("ab") as log:  # the child keeps its own
+            self.process = subprocess.Popen(
+                [str(binary_path("matchmaker")), "dev"],
+                cwd=self.data_dir.parent,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log()

@@ -40,7 +40,8 @@ class SignInNeeded(Exception):
 
 
 def settings_of(request: Request) -> Settings:
-    return request.app.state.settings
+    found: Settings = request.app.state.settings  # the app's state holds Any
+    return found
 
 
 def safe_next(value: str | None) -> str:

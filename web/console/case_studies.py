@@ -6,7 +6,7 @@ form carries the revision the page showed; a change made since is refused, and a
 keeps the text typed, shows the current one beside it and says what happened."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeGuard
 from urllib.parse import quote, urlencode
 
 import structlog
@@ -28,7 +28,8 @@ router = APIRouter(include_in_schema=False)
 
 STATUSES = ("draft", "reviewed", "published")
 PER_PAGE = 50
-STEPS = {"review": "Mark reviewed", "publish": "Publish", "unpublish": "Unpublish"}
+Step = Literal["review", "publish", "unpublish"]
+STEPS: dict[Step, str] = {"review": "Mark reviewed", "publish": "Publish", "unpublish": "Unpublish"}
 DONE = {"edit": "Your edit is saved.", "review": "Marked reviewed.", "publish": "Published.",
         "unpublish": "Unpublished: it is reviewed again and can be edited."}  # fmt: skip
 
@@ -43,7 +44,7 @@ async def list_page(
     """The case studies, newest first, one status or all."""
     if status and status not in STATUSES:
         raise ConsoleProblem(422, f"There is no status {status!r}; one of: {', '.join(STATUSES)}.")
-    filters = CaseStudyFilter(status=status or None, limit=PER_PAGE, offset=offset)  # type: ignore[arg-type]
+    filters = CaseStudyFilter(status=status or None, limit=PER_PAGE, offset=offset)
     found = await case_studies.list_case_studies(
         request.app.state.backend.sessions, filters=filters
     )
@@ -161,20 +162,23 @@ async def edit(request: Request, match_id: str, user: Staff) -> Response:
     return _here(match_id, "edit")
 
 
+def _is_step(step: str) -> TypeGuard[Step]:
+    return step in STEPS
+
+
 @router.post("/console/case-studies/{match_id}/{step}", response_class=HTMLResponse)
 async def move(request: Request, match_id: str, step: str, user: Staff) -> Response:
     """Mark reviewed, publish or unpublish, at the revision the page showed."""
-    if step not in STEPS:
+    if not _is_step(step):
         raise ConsoleProblem(404, f"There is no step {step!r}; one of: {', '.join(STEPS)}.")
     revision = _revision_of((await request.form()).get("revision"))
     if revision is None:
         raise ConsoleProblem(422, "The form names no revision: reload the case study and retry.")
-    chosen: Literal["review", "publish", "unpublish"] = step  # type: ignore[assignment]
     try:
         await case_studies.move(
             request.app.state.backend.sessions,
             match_id=match_id,
-            step=chosen,
+            step=step,
             actor=user.actor,
             revision=revision,
         )

@@ -29,8 +29,8 @@ from web.console.layout import ConsoleProblem, render
 logger = structlog.get_logger()
 router = APIRouter(include_in_schema=False)
 
-EXTENSIONS = {"csv": "csv", "json": "json"}
-MEDIA = {"text/csv": "csv", "application/json": "json"}
+EXTENSIONS: dict[str, imports.Format] = {"csv": "csv", "json": "json"}
+MEDIA: dict[str, imports.Format] = {"text/csv": "csv", "application/json": "json"}
 
 
 def _owner(user: ConsoleUser) -> str:
@@ -64,7 +64,7 @@ def _tasks(request: Request) -> set[asyncio.Task[None]]:
     return state.console_import_tasks  # type: ignore[no-any-return]
 
 
-def _format(upload: UploadFile) -> str | None:
+def _format(upload: UploadFile) -> imports.Format | None:
     media = (upload.content_type or "").split(";", 1)[0].strip().lower()
     if media in MEDIA:
         return MEDIA[media]
@@ -93,27 +93,30 @@ async def check(request: Request, user: Staff) -> HTMLResponse:
     except Exception as exc:  # noqa: BLE001 - the multipart parser's errors have no common type
         said = f"The upload could not be read ({exc}); send the file again."
         raise ConsoleProblem(422, said) from None
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        raise ConsoleProblem(422, "Choose the workshop file (CSV or JSON) to upload.")
-    fmt = _format(upload)
-    if fmt is None:
-        raise ConsoleProblem(
-            415,
-            f"The file {upload.filename} is neither CSV nor JSON: upload a file named *.csv "
-            "or *.json (docs/import.md describes both).",
-        )
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise ConsoleProblem(413, f"The file is over {limit:,} bytes: split the workshop.")
-    if not data.strip():
-        raise ConsoleProblem(422, f"The file {upload.filename} is empty.")
-    parsed = await asyncio.to_thread(imports.validate, data, fmt=fmt)  # type: ignore[arg-type]
+    try:  # the form's file is a temporary file: closed however the check ends
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise ConsoleProblem(422, "Choose the workshop file (CSV or JSON) to upload.")
+        fmt = _format(upload)
+        if fmt is None:
+            raise ConsoleProblem(
+                415,
+                f"The file {upload.filename} is neither CSV nor JSON: upload a file named *.csv "
+                "or *.json (docs/import.md describes both).",
+            )
+        data = await upload.read(limit + 1)
+        if len(data) > limit:
+            raise ConsoleProblem(413, f"The file is over {limit:,} bytes: split the workshop.")
+        if not data.strip():
+            raise ConsoleProblem(422, f"The file {upload.filename} is empty.")
+    finally:
+        await form.close()
+    parsed = await asyncio.to_thread(imports.validate, data, fmt=fmt)
     held = await uploads.hold(
         request.app.state.backend.sessions,
         owner=_owner(user),
         name=upload.filename,
-        fmt=fmt,  # type: ignore[arg-type]
+        fmt=fmt,
         data=data,
         parsed=parsed,
     )
@@ -139,7 +142,8 @@ async def start(request: Request, upload_id: str, user: Staff) -> Response:
     held = await _find(request, user, upload_id, with_rows=True)
     parsed = held.parsed
     assert parsed is not None
-    skip_invalid = (await request.form()).get("skip_invalid") == "yes"
+    async with request.form() as form:
+        skip_invalid = form.get("skip_invalid") == "yes"
     if parsed.errors and not (skip_invalid and parsed.rows):
         raise ConsoleProblem(
             422,

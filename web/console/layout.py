@@ -56,7 +56,8 @@ def _when(context: Context, moment: datetime | None) -> str:
         return "—"
     calendar = context.get("calendar")
     if calendar is not None:  # the training stack's own time, which its emails speak
-        return calendar.time_at(moment).strftime("%Y-%m-%d %H:%M")
+        shown: str = calendar.time_at(moment).strftime("%Y-%m-%d %H:%M")
+        return shown
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 

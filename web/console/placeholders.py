@@ -1,6 +1,8 @@
 """Pages of the navigation not built yet: each says so (a page that is built replaces its
 entry here by its own module in ``PAGES``)."""
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -12,7 +14,7 @@ router = APIRouter(include_in_schema=False)
 COMING: dict[str, str] = {}
 
 
-def _placeholder(title: str):  # type: ignore[no-untyped-def]
+def _placeholder(title: str) -> Callable[[Request, Viewer], Awaitable[HTMLResponse]]:
     async def page(request: Request, user: Viewer) -> HTMLResponse:
         return render(request, "placeholder.html", user=user, title=title)
 

@@ -30,7 +30,8 @@ FIELD_MAX = 1024
 
 
 def limiter_of(request: Request) -> SharedLimiter:
-    return request.app.state.console_sign_in_failures
+    found: SharedLimiter = request.app.state.console_sign_in_failures  # the app's state holds Any
+    return found
 
 
 def _form_page(
