@@ -18,8 +18,11 @@ install:
 run: install
 	$(UV) run --frozen matchmaker dev
 
+# Tests in parallel processes (pytest-xdist): more than the cores, as most tests wait on a
+# server; tests sharing a wider fixture stay together (tests/conftest.py). TEST_WORKERS=0: one.
+TEST_WORKERS ?= 3
 test: install
-	$(UV) run --frozen pytest $(PYTEST_ARGS)
+	$(UV) run --frozen pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
 	$(UV) run --frozen ruff check .
