@@ -1,6 +1,8 @@
 """Shared fixtures: real PostgreSQL and SQLite databases, SMTP server, Temporal test server."""
 
+import asyncio
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -86,6 +88,9 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
+WORKER_SHUTDOWN_S = 60
+
+
 @dataclass
 class Stack:
     client: Client
@@ -123,10 +128,21 @@ async def stack(temporal_env, sessions, smtp) -> AsyncIterator[Stack]:
     handler, port = smtp
     resources = resources_for_tests(sessions, port)
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    async with build_worker(temporal_env.client, task_queue=task_queue, resources=resources):
+    worker = build_worker(temporal_env.client, task_queue=task_queue, resources=resources)
+    running = asyncio.create_task(worker.run())
+    try:
         yield Stack(
             client=temporal_env.client, task_queue=task_queue, resources=resources, mail=handler
         )
+    finally:
+        # The test is over: its worker's shutdown must not hold up the session. Against the
+        # time-skipping server it once waited forever (a poll never answered, in a parallel
+        # run); its task queue is the test's own, so a worker left polling harms no other test.
+        try:
+            await asyncio.wait_for(asyncio.shield(worker.shutdown()), timeout=WORKER_SHUTDOWN_S)
+            await running
+        except TimeoutError:
+            sys.stderr.write(f"worker of {task_queue} still shutting down; left to the session\n")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
