@@ -1,23 +1,22 @@
-"""The HTTP API: thin routes over services/, which hold the use cases."""
+"""The JSON API: thin routes over services/, which hold the use cases. The pages for people
+(web/) are added to it by the composition root (workers/http.py): neither edge imports the
+other's routes."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from api.middleware import BodyLimit, RequestLog
 from api.routes import bulk, case_studies, eois, health, imports, matches, reports, steering
 from api.schemas import ErrorResponse
-from api.throttle import API_KEYS, PARTNER_FORMS, SharedLimiter
+from api.throttle import API_KEYS, SharedLimiter
 from infra.settings import Settings
-from infra.signing import PartnerLinks
 from services.backend import Backend
 from services.errors import (
     Busy,
@@ -29,8 +28,6 @@ from services.errors import (
     MatchNotFound,
     MoveRefused,
 )
-from web import console, match_page, partner
-from web.assets import STATIC_DIR, STATIC_PATH
 
 
 def _field_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -109,8 +106,9 @@ async def close_form(request: Request) -> AsyncIterator[None]:
         await request.close()
 
 
-def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
-    """Build the FastAPI application over a backend the caller built (and will close)."""
+def create_api(settings: Settings, *, backend: Backend) -> FastAPI:
+    """The JSON API over a backend the caller built (and will close), with the state, error
+    answers and middleware every route of the application shares."""
     app = FastAPI(
         title="Matchmaker",
         version="0.1.0",
@@ -124,12 +122,6 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
     sessions = backend.sessions if backend is not None else None
     app.state.auth_failures = SharedLimiter(
         sessions, scope=API_KEYS, limit=settings.api_auth_failures_per_minute
-    )
-    app.state.partner_links = PartnerLinks(
-        settings.link_secrets, grace=timedelta(days=settings.link_grace_days)
-    )
-    app.state.respond_limiter = SharedLimiter(
-        sessions, scope=PARTNER_FORMS, limit=settings.partner_answers_per_minute
     )
 
     @app.exception_handler(RequestValidationError)
@@ -147,11 +139,6 @@ def create_app(settings: Settings, *, backend: Backend) -> FastAPI:
 
     for module in ROUTERS:
         app.include_router(module.router)
-    # partner pages: HTML, outside the JSON API's schema, their signed link the credential
-    app.include_router(partner.router)
-    app.include_router(match_page.router)
-    console.install(app)  # the Secretariat's pages: HTML, a session cookie the credential
-    app.mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="static")
     # the last added runs first: every request is logged, even one refused for its host
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)

@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
-from api.app import create_app  # noqa: E402
 from bench.bare import BareAnswer  # noqa: E402
 from bench.cpu import own_cpu, server_cpu  # noqa: E402
 from bench.drivers import to_visit_proposed  # noqa: E402
@@ -39,6 +38,7 @@ from infra.settings import Settings  # noqa: E402
 from services.backend import Backend  # noqa: E402
 from services.intake import submit_eoi  # noqa: E402
 from workers.cli import exit_without_teardown  # noqa: E402
+from workers.http import create_app  # noqa: E402
 from workers.worker import WorkerLimits, build_worker, partner_links, workflow_runner  # noqa: E402
 
 QUEUE = "bench-matchmaker"

@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
-from api.app import create_app  # noqa: E402
 from bench.seed import quantile, seed, touch  # noqa: E402
 from domain.access import Role  # noqa: E402
 from infra.heap import freeze_startup_heap  # noqa: E402
@@ -42,6 +41,7 @@ from services.backend import Backend  # noqa: E402
 from store.engine import make_engine, make_sessionmaker, upgrade_database  # noqa: E402
 from store.tables import MatchHistoryRow, OutboxRow  # noqa: E402
 from web.console.auth import COOKIE  # noqa: E402
+from workers.http import create_app  # noqa: E402
 
 TARGET_MS = 200.0
 TIMED_MATCH = "match-B0000100"

@@ -25,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from api.app import create_app  # noqa: E402
 from bench.seed import quantile, seed, touch  # noqa: E402
 from domain.access import Role  # noqa: E402
 from infra.log import configure_logging  # noqa: E402
@@ -33,6 +32,7 @@ from infra.settings import Settings  # noqa: E402
 from services import access  # noqa: E402
 from services.backend import Backend  # noqa: E402
 from store.engine import make_engine, make_sessionmaker, upgrade_database  # noqa: E402
+from workers.http import create_app  # noqa: E402
 from workers.ports import free_port  # noqa: E402
 
 

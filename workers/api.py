@@ -9,7 +9,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from api.app import create_app
 from infra.heap import freeze_startup_heap
 from infra.settings import Settings
 from infra.telemetry import client_options as telemetry_options
@@ -17,6 +16,7 @@ from infra.telemetry import instrument_app, instrument_engine, tracer_provider
 from infra.temporal import connect
 from services.backend import Backend
 from store.engine import make_engine, make_sessionmaker
+from workers.http import create_app
 from workers.observe import metrics_endpoint
 
 

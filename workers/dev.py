@@ -15,7 +15,6 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
-from api.app import create_app
 from infra.heap import freeze_startup_heap
 from infra.settings import Settings
 from infra.telemetry import client_options as telemetry_options
@@ -31,6 +30,7 @@ from services import access, console_auth
 from store.engine import upgrade_database
 from workers.api import backend_for, uvicorn_options
 from workers.codec_server import create_codec_app
+from workers.http import create_app
 from workers.mailcatcher import start_mail_catcher
 from workers.observe import metrics_endpoint
 from workers.ports import free_port, port_is_free

@@ -9,10 +9,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from api.app import create_app
 from infra.settings import Settings
 from tests.support import bearer, http, migrated_sqlite
 from workers.api import open_backend
+from workers.http import create_app
 from workers.ports import free_port
 
 

@@ -6,12 +6,12 @@ import httpx
 import pytest
 from temporalio.service import RPCError
 
-from api.app import create_app
 from api.routes.steering import URL_NAMES
 from domain.lifecycle import events as ev
 from infra.settings import Settings
 from tests.support import EXAMPLES, unique_eoi, wait_for
 from workers.api import open_backend
+from workers.http import create_app
 from workers.ports import free_port
 
 

@@ -4,10 +4,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from api.app import create_app
 from infra.settings import Settings
 from tests.support import bearer, http
 from workers.api import open_backend
+from workers.http import create_app
 
 CHUNK = 64 * 1024
 

@@ -5,10 +5,10 @@ import json
 import httpx
 import pytest
 
-from api.app import create_app
 from infra.settings import Settings
 from tests.support import as_admin, unique_eoi
 from workers.api import open_backend
+from workers.http import create_app
 from workers.ports import free_port
 
 

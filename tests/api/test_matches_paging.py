@@ -23,7 +23,7 @@ T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 @pytest.fixture
 async def api(sessions, database_url):  # type: ignore[no-untyped-def]
     """The API over a database with 23 matches in two workshops (no Temporal needed)."""
-    from api.app import create_app
+    from workers.http import create_app
 
     rng = random.Random(3)
     async with sessions() as session:

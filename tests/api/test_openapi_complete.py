@@ -13,8 +13,9 @@ import pytest
 from fastapi.routing import APIRoute
 
 import api.routes
-from api.app import ROUTERS, create_app
+from api.app import ROUTERS
 from infra.settings import Settings
+from workers.http import create_app
 
 # Routes left out of the document on purpose, with why.
 HIDDEN = {

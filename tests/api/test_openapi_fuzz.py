@@ -28,12 +28,12 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from api.app import create_app
 from domain.model import match_id_for
 from infra.settings import Settings
 from infra.temporal import binary_path
 from store.engine import upgrade_database
 from tests.support import api_key_in, example_eoi, smtp_server
+from workers.http import create_app
 from workers.ports import free_port
 
 # Matches that exist: every other generated request on a match goes to one of them, so the

@@ -7,13 +7,13 @@ import httpx
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.app import create_app
 from infra.keys import mint_key
 from infra.settings import Settings
 from services.backend import Backend
 from services.outages import UPDATE_LIMIT_MESSAGE
 from tests.support import as_admin, http, unique_eoi
 from workers.api import open_backend
+from workers.http import create_app
 from workers.ports import free_port
 
 ANSWER = {

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from api.app import create_app
 from domain.access import Role
 from infra.settings import Settings
 from tests.store.test_reports import COMPLETED, START, VISITED, _match
 from tests.support import bearer, http
 from workers.api import open_backend
+from workers.http import create_app
 from workers.ports import free_port
 
 ROUTES = ["/api/reports/funnel", "/api/reports/stalled", "/api/reports/network"]

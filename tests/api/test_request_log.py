@@ -8,10 +8,10 @@ import structlog
 from starlette.types import ASGIApp, Receive, Scope, Send
 from structlog.testing import LogCapture
 
-from api.app import create_app
 from infra.settings import Settings
 from services.backend import Backend
 from tests.support import as_admin, http
+from workers.http import create_app
 
 FRESH_ID = re.compile(r"[0-9a-f]{32}")
 

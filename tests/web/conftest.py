@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from api.app import create_app
 from infra.settings import Settings
 from tests.support import http, sqlite_database_url  # noqa: F401
+from workers.http import create_app
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from email.message import Message
 import pytest
 from icalendar import Calendar as ICalendar
 
-from api.app import create_app
 from domain.enums import CloseReason, Stage
 from domain.policy import SECONDS_PER_DAY, TimingPolicy
 from infra.i18n import full_date
@@ -30,6 +29,7 @@ from tests.support import (  # a test server of its own: this test skips a month
     unique_eoi,
     wait_for,
 )
+from workers.http import create_app
 from workers.worker import build_worker
 
 DAY_SECONDS = 60.0

@@ -13,7 +13,6 @@ from playwright.async_api import Page, expect
 
 from activities.notifications import MailIdentity
 from activities.smtp import SmtpMailer
-from api.app import create_app
 from domain.enums import Party, PromptStatus
 from infra.settings import Settings
 from services import intake, steering
@@ -27,6 +26,7 @@ from tests.web.browser import (
     violations,
 )
 from tests.web.test_partner_pages import _text
+from workers.http import create_app
 from workers.ports import free_port
 from workers.serving import served
 from workers.worker import Resources, build_worker, partner_links

@@ -13,7 +13,6 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.client import Client
 
-from api.app import create_app
 from infra.log import add_trace_id
 from infra.settings import Settings
 from infra.telemetry import client_options, install, instrument_app, instrument_engine
@@ -27,6 +26,7 @@ from tests.support import (
     unique_eoi,
     wait_for,
 )
+from workers.http import create_app
 from workers.worker import build_worker
 
 

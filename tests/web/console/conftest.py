@@ -9,11 +9,11 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
-from api.app import create_app
 from infra import passwords
 from infra.settings import Settings
 from tests.support import http
 from workers.api import open_backend
+from workers.http import create_app
 from workers.ports import free_port
 
 BASE = "https://matchmaker.test"

@@ -12,7 +12,6 @@ import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import update
 
-from api.app import create_app
 from domain.access import Role
 from services import intake
 from services.backend import Backend
@@ -21,6 +20,7 @@ from tests.support import unique_eoi, wait_for
 from tests.web.browser import CHROMIUM, artifacts_dir, chromium, overflowing, violations
 from tests.web.console.conftest import console_settings
 from tests.web.console.support import PASSWORD, console_user
+from workers.http import create_app
 from workers.ports import free_port
 from workers.serving import served
 
