@@ -43,9 +43,21 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _settings(**overrides: object) -> Settings:
+def _settings(*, discover: bool = True, **overrides: object) -> Settings:
+    """The command's settings: the environment (and `.env`), then ``overrides``; with
+    ``discover``, what it was not given is taken from the dev stack running from its data
+    directory (workers/devstate.py), so a stack on other ports is found without exports."""
+    from workers.devstate import running_stack
+
+    given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = Settings(**given)
+        if discover:
+            found, note = running_stack(settings)
+            if note:
+                typer.secho(f"matchmaker: note: {note}", err=True, fg=typer.colors.YELLOW)
+            if found:
+                settings = Settings(**given, **found)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "settings"
@@ -78,6 +90,7 @@ def dev(
     if api_port is not None and "public_base_url" not in Settings().model_fields_set:
         public = f"http://{Settings().api_host}:{api_port}"
     settings = _settings(
+        discover=False,
         data_dir=data_dir,
         api_port=api_port,
         public_base_url=public,
@@ -101,7 +114,7 @@ def worker() -> None:
     """Run a Temporal worker (production: one per replica)."""
     from workers.run import run_worker
 
-    settings = _settings()
+    settings = _settings(discover=False)
     try:
         asyncio.run(run_worker(settings))
     except KeyboardInterrupt:
@@ -113,7 +126,7 @@ def api() -> None:
     """Serve the HTTP API with uvicorn."""
     from workers.api import serve_api
 
-    settings = _settings()
+    settings = _settings(discover=False)
     try:
         asyncio.run(serve_api(settings))
     except KeyboardInterrupt:
