@@ -16,7 +16,7 @@ install:
 	@$(UV) run --frozen --no-sync python -m compileall -q $(PACKAGES) >/dev/null
 
 run: install
-	$(UV) run --frozen matchmaker dev
+	$(UV) run --frozen matchmaker dev $(RUN_ARGS)
 
 test: install
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
