@@ -20,7 +20,7 @@ logger = structlog.get_logger()
 Probe = Callable[[], Awaitable[bool]]
 
 ANSI = re.compile(rb"\x1b\[[0-9;]*m")
-LINE_LIMIT = 1 << 20  # a longer line (a huge traceback) is passed on in pieces
+LINE_LIMIT = 1 << 20  # a longer line is left out, and said to be
 TAIL_LINES = 20
 
 
@@ -48,7 +48,6 @@ class Child:
         self.stop_timeout = stop_timeout
         self.process: asyncio.subprocess.Process | None = None
         self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
-        self.stopping = False  # the supervisor asked it to stop: its exit is expected
         self._forward: asyncio.Task[None] | None = None
         self._exited: asyncio.Task[int] | None = None
 
@@ -109,8 +108,8 @@ class Child:
         while True:
             try:
                 line = await stream.readline()
-            except ValueError:  # longer than LINE_LIMIT: pass on what there is
-                line = await stream.read(LINE_LIMIT)
+            except ValueError:  # longer than LINE_LIMIT: the stream dropped it
+                line = f"(a line of more than {LINE_LIMIT} bytes, left out)\n".encode()
             if not line:
                 return
             text = ANSI.sub(b"", line).decode(errors="replace").strip()
@@ -159,7 +158,6 @@ class Child:
         """SIGTERM, then SIGKILL after ``stop_timeout``; wait until it is gone."""
         if self.process is None:
             return
-        self.stopping = True
         if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(signal.SIGTERM)
