@@ -16,7 +16,7 @@ install:
 	@$(UV) run --frozen --no-sync python -m compileall -q $(PACKAGES) >/dev/null
 
 run: install
-	$(UV) run --frozen matchmaker dev
+	$(UV) run --frozen matchmaker dev $(RUN_ARGS)
 
 # Tests in parallel processes (pytest-xdist): more than the cores, as most tests wait on a
 # server; tests sharing a wider fixture stay together (tests/conftest.py). TEST_WORKERS=0: one.

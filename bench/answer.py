@@ -60,10 +60,15 @@ class Inbox:
         self.total = 0
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.receive(envelope.rcpt_tos, envelope.content)
+        return "250 OK"
+
+    def receive(self, recipients: list[str], content: bytes) -> None:
+        """Take one email (its recipients and its bytes), as the SMTP catcher received it."""
         self.total += 1
-        to = {r.lower() for r in envelope.rcpt_tos}
+        to = {r.lower() for r in recipients}
         if self.adopter in to or self.provider in to:
-            message = message_from_bytes(envelope.content)
+            message = message_from_bytes(content)
             parts = list(message.walk())
             self.invitations += any(p.get_content_type() == "text/calendar" for p in parts)
             text = next(p for p in parts if p.get_content_type() == "text/plain")
@@ -73,7 +78,6 @@ class Inbox:
                 self.links[reference.group(1)] = link.group(1)
             if reference and link and self.provider in to:
                 self.provider_links.setdefault(reference.group(1), []).append(link.group(1))
-        return "250 OK"
 
     async def provider_link(self, match_id: str, number: int) -> str:
         """The path of the provider's ``number``-th link of the match, once it has come."""

@@ -100,3 +100,37 @@ def test_the_answer_benchmark_can_time_the_visit_confirmation_that_sends_the_inv
     # each confirmed visit invited both delegations
     invited = re.search(r"\((\d+) with a calendar invitation\); answer: visit$", out, re.M)
     assert invited and int(invited.group(1)) == 2 * 2, out
+
+
+def test_the_dev_stack_benchmark_answers_with_and_without_an_import_on_make_runs_stack():
+    run = run_bench(
+        "bench/devstack.py",
+        *("--rows", "6", "--answers", "2", "--import-answers", "3", "--rounds", "1"),
+        *("--warm-up", "1"),
+        timeout=600,
+    )
+    out = run.stdout
+    # `make run`'s shape: a process per part, found by the stack's state file
+    assert re.search(
+        r"^stack: matchmaker dev in .* \(pids: supervisor \d+, temporal \d+, mail-catcher \d+, "
+        r"worker \d+, api \d+, codec-server \d+\)",
+        out,
+        re.M,
+    ), out
+    assert re.search(
+        r"^round 1: quiet 2 answers p50 [\d.]+ ms p99 [\d.]+ ms \| import of 6 rows in [\d.]+ s: "
+        r"[1-3] answers p50 [\d.]+ ms p99 [\d.]+ ms max [\d.]+ ms.* \| p99 ratio \d+\.\d\d$",
+        out,
+        re.M,
+    ), out
+    assert re.search(
+        r"^  CPU seconds in the import: supervisor [\d.]+, temporal .*; load average", out, re.M
+    )
+    for figure in ("quiet p50", "quiet p99", "import p50", "import p99"):
+        assert re.search(rf"^  {figure}: min [\d.]+ ms, median [\d.]+ ms$", out, re.M), out
+    assert re.search(r"^  p99 import / quiet: min \d+\.\d\d, median \d+\.\d\d$", out, re.M)
+    assert re.search(r"^target \(.*\): (met|NOT met)$", out, re.M), out
+    # two introductions per match: the warm-up's, the round's 2 + 3 ready to answer and the
+    # workshop's 6; every answer was taken from the link in an email; Ctrl-C stopped the stack
+    assert f"emails caught by the stack: {2 * (1 + 2 + 3 + 6)}; " in out, out
+    assert out.rstrip().endswith("the stack stopped with exit code 0"), out

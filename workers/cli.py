@@ -53,9 +53,21 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _settings(**overrides: Any) -> Settings:
+def _settings(*, discover: bool = True, **overrides: Any) -> Settings:
+    """The command's settings: the environment (and `.env`), then ``overrides``; with
+    ``discover``, what it was not given is taken from the dev stack running from its data
+    directory (workers/devstate.py), so a stack on other ports is found without exports."""
+    from workers.devstate import running_stack
+
+    given = {k: v for k, v in overrides.items() if v is not None}
     try:
-        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = Settings(**given)
+        if discover:
+            found, note = running_stack(settings)
+            if note:
+                typer.secho(f"matchmaker: note: {note}", err=True, fg=typer.colors.YELLOW)
+            if found:
+                settings = Settings(**given, **found)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "settings"
@@ -68,42 +80,81 @@ def _settings(**overrides: Any) -> Settings:
     return settings
 
 
+def _port(what: str, default: str, variable: str) -> object:
+    """A port option of `matchmaker dev`, its help naming its default and its variable."""
+    return typer.Option(min=1, max=65535, help=f"{what} [{default}; or {variable}]")
+
+
 @app.command()
 def dev(
     data_dir: Annotated[
-        Path | None, typer.Option(help="where Temporal, SQLite and mail live")
+        Path | None,
+        typer.Option(help="where Temporal, SQLite and mail live [.data; or MATCHMAKER_DATA_DIR]"),
     ] = None,
-    api_port: Annotated[int | None, typer.Option(help="HTTP API port")] = None,
-    ui_port: Annotated[int | None, typer.Option(help="Temporal Web UI port")] = None,
-    temporal_port: Annotated[int | None, typer.Option(help="Temporal gRPC port")] = None,
-    smtp_port: Annotated[int | None, typer.Option(help="SMTP catcher port")] = None,
+    temporal_port: Annotated[
+        int | None, _port("Temporal gRPC", "7233", "MATCHMAKER_TEMPORAL_TARGET")
+    ] = None,
+    ui_port: Annotated[
+        int | None, _port("Temporal Web UI", "8233", "MATCHMAKER_TEMPORAL_UI_PORT")
+    ] = None,
+    api_port: Annotated[
+        int | None,
+        _port("HTTP API, the links in emails follow it", "8000", "MATCHMAKER_API_PORT"),
+    ] = None,
+    smtp_port: Annotated[int | None, _port("SMTP catcher", "1025", "MATCHMAKER_SMTP_PORT")] = None,
+    codec_port: Annotated[
+        int | None, _port("codec server", "8081", "MATCHMAKER_CODEC_PORT")
+    ] = None,
+    api_metrics_port: Annotated[
+        int | None, _port("the API's /metrics", "9464 when free", "MATCHMAKER_API_METRICS_PORT")
+    ] = None,
+    sdk_metrics_port: Annotated[
+        int | None,
+        _port(
+            "the worker's Temporal SDK /metrics",
+            "9465 when free",
+            "MATCHMAKER_TEMPORAL_METRICS_PORT",
+        ),
+    ] = None,
+    worker_metrics_port: Annotated[
+        int | None,
+        _port("the worker's /metrics", "9466 when free", "MATCHMAKER_WORKER_METRICS_PORT"),
+    ] = None,
 ) -> None:
-    """Run the whole embedded stack: Temporal + UI, worker, API, SMTP catcher, SQLite."""
+    """Run the whole embedded stack, each part a process of its own: Temporal + UI, the
+    worker, the API, the codec server and an SMTP catcher, on SQLite. Every port is an option
+    (or its MATCHMAKER_ variable); a taken one is named with the option that moves it."""
     from infra.temporal import MissingBinaryError
     from workers.dev import DevStackError, run_dev
 
-    base = Settings() if temporal_port is not None else None
+    base = _settings(discover=False, data_dir=data_dir)
     # links in emails must reach this API: follow --api-port unless the URL was configured
     public = None
-    if api_port is not None and "public_base_url" not in Settings().model_fields_set:
-        public = f"http://{Settings().api_host}:{api_port}"
+    if api_port is not None and "public_base_url" not in base.model_fields_set:
+        public = f"http://{base.api_host}:{api_port}"
+    temporal_host = base.temporal_target.rsplit(":", 1)[0]
     settings = _settings(
+        discover=False,
         data_dir=data_dir,
         api_port=api_port,
         public_base_url=public,
         temporal_ui_port=ui_port,
         smtp_port=smtp_port,
-        temporal_target=f"{base.temporal_target.rsplit(':', 1)[0]}:{temporal_port}"
-        if base
-        else None,
+        codec_port=codec_port,
+        temporal_target=f"{temporal_host}:{temporal_port}" if temporal_port else None,
+        api_metrics_port=api_metrics_port,
+        temporal_metrics_port=sdk_metrics_port,
+        worker_metrics_port=worker_metrics_port,
     )
     try:
         code = asyncio.run(run_dev(settings))
     except (DevStackError, MissingBinaryError) as exc:
-        raise _fail(str(exc)) from None
+        for line in str(exc).splitlines():
+            typer.secho(f"matchmaker: {line}", err=True, fg=typer.colors.RED)
+        exit_without_teardown(2)
     except KeyboardInterrupt:
         code = 0
-    raise typer.Exit(code)
+    exit_without_teardown(code)  # the supervisor's Temporal client, as in any client command
 
 
 @app.command()
@@ -111,7 +162,7 @@ def worker() -> None:
     """Run a Temporal worker (production: one per replica)."""
     from workers.run import run_worker
 
-    settings = _settings()
+    settings = _settings(discover=False)
     try:
         asyncio.run(run_worker(settings))
     except KeyboardInterrupt:
@@ -123,9 +174,22 @@ def api() -> None:
     """Serve the HTTP API with uvicorn."""
     from workers.api import serve_api
 
-    settings = _settings()
+    settings = _settings(discover=False)
     try:
         asyncio.run(serve_api(settings))
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command("mail-catcher")
+def mail_catcher() -> None:
+    """Catch every email sent to 127.0.0.1:<smtp port> into the Maildir under the data
+    directory (the dev stack's; production sends through a relay)."""
+    from workers.mailcatcher import serve_mail_catcher
+
+    settings = _settings(discover=False)
+    try:
+        asyncio.run(serve_mail_catcher(settings))
     except KeyboardInterrupt:
         pass
 

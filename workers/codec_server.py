@@ -189,7 +189,7 @@ def codec_server_command() -> None:
 
     from workers.cli import _settings
 
-    settings = _settings()
+    settings = _settings(discover=False)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_codec(settings))
 

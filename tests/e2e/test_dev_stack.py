@@ -1,11 +1,14 @@
 """End to end: `matchmaker dev` on free ports, driven like a newcomer would."""
 
+import contextlib
+import json
 import mailbox
 import os
 import signal
 import socket
 import sqlite3
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from email.header import decode_header, make_header
@@ -27,14 +30,21 @@ from workflows.match_lifecycle import MatchLifecycle
 pytestmark = pytest.mark.e2e
 
 
+BANNER_END = b"Press Ctrl-C to stop."
+PROCESSES = {"temporal", "mail-catcher", "worker", "api", "codec-server"}
+
+
 class DevStack:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.ports = {
             name: free_port()
-            for name in ("temporal", "ui", "api", "smtp", "codec", "metrics", "sdk")
+            for name in ("temporal", "ui", "api", "smtp", "codec", "metrics", "sdk", "worker")
         }
         self.process: subprocess.Popen | None = None
+        self.seen_pids: set[int] = set()  # every process of the stack, to clean up after
+        self._announced = threading.Event()
+        self._log_file = data_dir.parent / "dev.log"
 
     @property
     def env(self) -> dict[str, str]:
@@ -49,6 +59,7 @@ class DevStack:
             "MATCHMAKER_CODEC_PORT": str(self.ports["codec"]),
             "MATCHMAKER_API_METRICS_PORT": str(self.ports["metrics"]),
             "MATCHMAKER_TEMPORAL_METRICS_PORT": str(self.ports["sdk"]),
+            "MATCHMAKER_WORKER_METRICS_PORT": str(self.ports["worker"]),
             "MATCHMAKER_LOG_JSON": "true",
         }
 
@@ -66,34 +77,47 @@ class DevStack:
         return f"http://127.0.0.1:{self.ports['api']}"
 
     def start(self) -> None:
-        with (self.data_dir.parent / "dev.log").open("ab") as log:  # the child keeps its own
-            self.process = subprocess.Popen(
-                [str(binary_path("matchmaker")), "dev"],
-                cwd=self.data_dir.parent,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log()
-            try:
-                if httpx.get(f"{self.api}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError(f"stack not healthy in 90 s:\n{self.log()}")
+        """Start `matchmaker dev`; return once it printed its banner (its output is copied to
+        the log by a thread, which tells when the banner's last line has come)."""
+        self._announced.clear()
+        self.process = subprocess.Popen(
+            [str(binary_path("matchmaker")), "dev"],
+            cwd=self.data_dir.parent,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        threading.Thread(target=self._copy_output, args=(self.process,), daemon=True).start()
+        self._announced.wait(timeout=180)
+        assert self.process.poll() is None and BANNER_END in self._log_file.read_bytes(), (
+            f"no banner in 180 s:\n{self.log()}"
+        )
+        self.seen_pids |= set(self.processes().values())
+
+    def _copy_output(self, process: subprocess.Popen) -> None:
+        with self._log_file.open("ab") as log, process.stdout:  # both closed at the end
+            for line in process.stdout:
+                log.write(line)
+                log.flush()
+                if BANNER_END in line:
+                    self._announced.set()
+        self._announced.set()  # ended without a banner: whoever waits looks why
+
+    def processes(self) -> dict[str, int]:
+        """The stack's processes by name, as its state file names them."""
+        state = json.loads((self.data_dir / "dev-stack.json").read_text())
+        assert state["pid"] == self.process.pid
+        return {name: entry["pid"] for name, entry in state["processes"].items()}
 
     def stop(self) -> int:
         assert self.process is not None
         self.process.send_signal(signal.SIGINT)
-        code = self.process.wait(timeout=60)
+        code = self.process.wait(timeout=90)
         self.process = None
         return code
 
     def log(self, *, whole: bool = False) -> str:
-        text = (self.data_dir.parent / "dev.log").read_text(errors="replace")
+        text = self._log_file.read_text(errors="replace")
         return text if whole else text[-4000:]
 
     @property
@@ -108,6 +132,18 @@ class DevStack:
         return list(mailbox.Maildir(self.data_dir / "mail", create=False))
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _command(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+
+
 @pytest.fixture
 def dev_stack(tmp_path: Path) -> Iterator[DevStack]:
     stack = DevStack(tmp_path / ".data")
@@ -117,12 +153,25 @@ def dev_stack(tmp_path: Path) -> Iterator[DevStack]:
         if stack.process is not None:
             stack.process.kill()
             stack.process.wait()
-        # the dev server runs in its own session: make sure it is gone
-        subprocess.run(["pkill", "-f", "--", f"db-filename {stack.data_dir}"], check=False)
+        # its processes run in sessions of their own: make sure they are gone
+        for pid in stack.seen_pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
     dev_stack.start()
+    # the banner came once every process answers: the API's health, at once
+    assert httpx.get(f"{dev_stack.api}/healthz", timeout=10).status_code == 200
+    # each part is a process of its own, through its production entry point, none of them
+    # the supervisor
+    processes = dev_stack.processes()
+    assert set(processes) == PROCESSES
+    assert len(set(processes.values())) == len(PROCESSES)
+    assert dev_stack.process.pid not in processes.values()
+    for name in ("api", "worker", "codec-server", "mail-catcher"):
+        assert _command(processes[name])[-1] == name, _command(processes[name])
+    assert _command(processes["temporal"])[1:3] == ["server", "start-dev"]
     # the first start made an admin key: kept for its owner only, printed this once
     key_file = dev_stack.data_dir / "admin-api-key"
     assert key_file.stat().st_mode & 0o777 == 0o600
@@ -141,10 +190,12 @@ async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
         assert shown.status_code == 200, shown.text
 
         await wait_for(lambda: len(dev_stack.mails()) == 2, timeout=30)
-        # the stack's metrics: the database's figures, and the Temporal SDK's own
+        # the stack's metrics: the database's figures (the API's), the emails sent (the
+        # worker's), and the worker's Temporal SDK's own
         metrics = httpx.get(f"http://127.0.0.1:{dev_stack.ports['metrics']}/metrics").text
         assert 'matchmaker_matches{stage="follow_up",status="active"} 1.0' in metrics
-        assert 'matchmaker_email_attempts_total{result="sent"} 2.0' in metrics
+        worker = httpx.get(f"http://127.0.0.1:{dev_stack.ports['worker']}/metrics").text
+        assert 'matchmaker_email_attempts_total{result="sent"} 2.0' in worker
         sdk = httpx.get(f"http://127.0.0.1:{dev_stack.ports['sdk']}/metrics").text
         assert "temporal_activity_execution_latency_bucket" in sdk
         client = await connect(dev_stack.settings())
@@ -200,10 +251,13 @@ async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
         assert db.execute("select count(*) from matches").fetchone() == (1,)
         assert db.execute("select count(*) from notification_outbox").fetchone() == (2,)
 
-    # the CLI goes through the same intake
+    # the CLI goes through the same intake; it finds the stack's ports from its data
+    # directory, with none of them exported
+    client_env = {k: v for k, v in dev_stack.env.items() if not k.startswith("MATCHMAKER_")}
+    client_env["MATCHMAKER_DATA_DIR"] = str(dev_stack.data_dir)
     cli = subprocess.run(
         [str(binary_path("matchmaker")), "eoi", "submit", str(EXAMPLES / "eoi.json")],
-        env=dev_stack.env,
+        env=client_env,
         capture_output=True,
         text=True,
         timeout=60,
@@ -228,6 +282,9 @@ async def test_newcomer_flow_submit_find_resubmit_restart(dev_stack: DevStack):
     await wait_for(lambda: len(dev_stack.mails()) == 4, timeout=60)  # NS21-015's two
 
     assert dev_stack.stop() == 0
+    # one Ctrl-C stopped every process, and the state file went with them
+    assert [name for name, pid in processes.items() if _alive(pid)] == []
+    assert not (dev_stack.data_dir / "dev-stack.json").exists()
     # a second start resumes the open workflow (the query needs a live worker), and keeps
     # the admin key without showing it again
     first_key = dev_stack.admin_key
@@ -262,9 +319,75 @@ def test_busy_port_is_a_one_line_error(dev_stack: DevStack):
         )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"matchmaker: port {dev_stack.ports['api']} (api) is already in use; stop what holds it or choose another"
+        f"matchmaker: port {dev_stack.ports['api']} (API) is already in use: stop what holds "
+        "it, or choose another with --api-port (or MATCHMAKER_API_PORT)"
     ]
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_every_port_is_an_option_and_a_taken_one_is_named_with_its_option(dev_stack: DevStack):
+    taken = free_port()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", taken))
+        holder.listen()
+        result = subprocess.run(
+            [str(binary_path("matchmaker")), "dev", "--ui-port", str(taken)]
+            + ["--sdk-metrics-port", str(taken)],
+            env=dev_stack.env,
+            cwd=dev_stack.data_dir.parent,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"matchmaker: port {taken} (Temporal UI) is already in use: stop what holds it, or "
+        "choose another with --ui-port (or MATCHMAKER_TEMPORAL_UI_PORT)",
+        f"matchmaker: port {taken} (SDK metrics) is already in use: stop what holds it, or "
+        "choose another with --sdk-metrics-port (or MATCHMAKER_TEMPORAL_METRICS_PORT)",
+        f"matchmaker: port {taken} is chosen twice (Temporal UI and SDK metrics): give each "
+        "its own",
+    ]
+    help_text = subprocess.run(
+        [str(binary_path("matchmaker")), "dev", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    ).stdout
+    for option in PORT_OPTIONS:
+        assert option in help_text, option
+
+
+PORT_OPTIONS = (
+    "--temporal-port",
+    "--ui-port",
+    "--api-port",
+    "--smtp-port",
+    "--codec-port",
+    "--api-metrics-port",
+    "--sdk-metrics-port",
+    "--worker-metrics-port",
+)
+
+
+def test_a_process_that_dies_is_named_and_the_others_are_stopped(dev_stack: DevStack):
+    dev_stack.start()
+    processes = dev_stack.processes()
+    os.kill(processes["worker"], signal.SIGKILL)
+    assert dev_stack.process.wait(timeout=90) == 1
+    dev_stack.process = None
+    errors = [
+        json.loads(line)
+        for line in dev_stack.log(whole=True).splitlines()
+        if line.startswith("{") and '"level": "error"' in line and "workers.dev" in line
+    ]
+    assert [(e["event"], e["process"]) for e in errors] == [
+        ("a process of the stack stopped unexpectedly; stopping the others", "worker")
+    ]
+    assert errors[0]["reason"].startswith("worker was killed by signal 9 while running")
+    assert [name for name, pid in processes.items() if _alive(pid)] == []
+    assert not (dev_stack.data_dir / "dev-stack.json").exists()
 
 
 def test_invalid_eoi_file_is_refused_by_the_cli(tmp_path: Path):
