@@ -231,26 +231,16 @@ def migrated_sqlite(path: Path) -> str:
 async def migrated_postgres(server: PostgresServer) -> str:
     """A migrated PostgreSQL database: ``CREATE DATABASE … TEMPLATE`` of one Alembic built once
     per server (no connection to the template stays open, so the copy is never refused)."""
-    import asyncpg
-
     template = _postgres_templates.get(server.directory)
     if template is None:
         url = await create_database(server)
         await asyncio.to_thread(upgrade_database, url)
         template = _postgres_templates.setdefault(server.directory, url.rsplit("/", 1)[1])
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    conn = await asyncpg.connect(
-        host="127.0.0.1", port=server.port, user="matchmaker", database="postgres"
-    )
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await conn.close()
-    return server.url(name)
+    return await create_database(server, template=template)
 
 
-async def create_database(server: PostgresServer) -> str:
-    """Create an empty database on the server and return its URL."""
+async def create_database(server: PostgresServer, *, template: str | None = None) -> str:
+    """Create a database on the server (empty, or a copy of ``template``); return its URL."""
     import asyncpg
 
     name = f"t_{uuid.uuid4().hex[:16]}"
@@ -258,7 +248,8 @@ async def create_database(server: PostgresServer) -> str:
         host="127.0.0.1", port=server.port, user="matchmaker", database="postgres"
     )
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{copy}')
     finally:
         await conn.close()
     return server.url(name)
@@ -391,3 +382,19 @@ async def matchmaker_process(
     )
     assert process.returncode is not None
     return CliRun(process.returncode, out.decode(), err.decode())
+
+
+def service_env(service: dict[str, Any]) -> dict[str, str]:
+    """A compose service's environment, whether written as a mapping or a list."""
+    env = service.get("environment", {})
+    return dict(env) if isinstance(env, dict) else dict(item.split("=", 1) for item in env)
+
+
+def repository_mounts(service: dict[str, Any]) -> dict[str, str]:
+    """Each file or folder of the repository a compose service mounts, and where it lands."""
+    out = {}
+    for volume in service.get("volumes", []):
+        source, target = volume.split(":")[:2]
+        if source.startswith("./"):
+            out[source] = target
+    return out

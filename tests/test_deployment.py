@@ -18,7 +18,15 @@ from typer.main import get_command
 
 from infra.settings import Settings
 from infra.temporal import binary_path
-from tests.support import ROOT, PostgresServer, migrated_postgres, settings_for_tests, unique_eoi
+from tests.support import (
+    ROOT,
+    PostgresServer,
+    migrated_postgres,
+    repository_mounts,
+    service_env,
+    settings_for_tests,
+    unique_eoi,
+)
 from workers.alerting import alertmanager_config
 from workers.cli import app
 
@@ -42,11 +50,6 @@ def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def _env(service: dict) -> dict[str, str]:
-    env = service.get("environment", {})
-    return dict(env) if isinstance(env, dict) else dict(item.split("=", 1) for item in env)
-
-
 def _default(value: str) -> str:
     """``${NAME:-default}`` → default; ``${NAME:?message}`` → ``<NAME>``; text kept."""
     value = re.sub(r"\$\{(\w+):\?[^}]*\}", r"<\1>", value)
@@ -61,7 +64,7 @@ def test_matchmaker_variables_are_real_settings(compose):
     fields = {name.upper() for name in Settings.model_fields}
     seen = set()
     for name, service in compose["services"].items():
-        for key in _env(service):
+        for key in service_env(service):
             if key.startswith("MATCHMAKER_") and key not in SETUP_VARIABLES:
                 assert key.removeprefix("MATCHMAKER_") in fields, f"{name}: {key} is not a setting"
                 seen.add(key)
@@ -70,7 +73,7 @@ def test_matchmaker_variables_are_real_settings(compose):
         "MATCHMAKER_SIGNING_SECRET",
         "MATCHMAKER_TEMPORAL_TARGET",
     } <= seen
-    assert set(_env(compose["services"]["setup"])) >= SETUP_VARIABLES
+    assert set(service_env(compose["services"]["setup"])) >= SETUP_VARIABLES
 
 
 def test_secrets_are_required_from_the_environment(compose):
@@ -85,13 +88,13 @@ def test_secrets_are_required_from_the_environment(compose):
         "MATCHMAKER_FIRST_ADMIN_EMAIL",
     ):
         assert re.search(rf"\$\{{{name}:\?", text), name
-    env = _env(compose["services"]["api"])
+    env = service_env(compose["services"]["api"])
     assert env["MATCHMAKER_ENV"] == "production"
     assert env["MATCHMAKER_DATABASE_URL"].startswith("postgresql+asyncpg://")
 
 
 def test_production_accepts_the_public_address_compose_gives_and_nothing_weaker(compose):
-    env = _env(compose["services"]["api"])
+    env = service_env(compose["services"]["api"])
     public = _default(env["MATCHMAKER_PUBLIC_BASE_URL"]).replace("<MATCHMAKER_DOMAIN>", "mm.org")
     assert public == "https://mm.org"
     production = {
@@ -111,7 +114,7 @@ def test_only_the_tls_proxy_is_published(compose):
     assert published == {"proxy": ["80:80", "443:443", "443:443/udp"]}
     proxy = compose["services"]["proxy"]
     assert proxy["image"].startswith("caddy:2")
-    assert _mounts(proxy)["./deploy/Caddyfile"] == "/etc/caddy/Caddyfile"
+    assert repository_mounts(proxy)["./deploy/Caddyfile"] == "/etc/caddy/Caddyfile"
 
 
 def _sites() -> dict[str, str]:
@@ -155,10 +158,10 @@ def test_the_proxy_routes_each_site_and_guards_the_operators_tools(compose):
         assert "edge" in services[host]["networks"], f"{host} is not on the proxy's network"
     # the API trusts the proxy's forwarded address, and only the proxy's
     address = services["proxy"]["networks"]["edge"]["ipv4_address"]
-    assert _env(services["api"])["MATCHMAKER_TRUSTED_PROXIES"] == address
+    assert service_env(services["api"])["MATCHMAKER_TRUSTED_PROXIES"] == address
     assert Settings(trusted_proxies=address).trusted_proxies == [address]
     # the UI calls the codec server through the proxy, and the codec server allows that origin
-    ui, codec = _env(services["temporal-ui"]), _env(services["codec-server"])
+    ui, codec = service_env(services["temporal-ui"]), service_env(services["codec-server"])
     assert _default(ui["TEMPORAL_CODEC_ENDPOINT"]) == "https://codec.<MATCHMAKER_DOMAIN>"
     assert (
         _default(codec["MATCHMAKER_CODEC_CORS_ORIGINS"]) == "https://temporal.<MATCHMAKER_DOMAIN>"
@@ -236,9 +239,9 @@ def test_start_order_waits_on_health(compose):
 
 def test_the_production_worker_runs_the_workflow_outside_the_sandbox(compose):
     # the tests and the replay checks run it in the sandbox (tests/workflows/test_replay.py)
-    value = _env(compose["services"]["worker"])["MATCHMAKER_WORKER_WORKFLOW_SANDBOX"]
+    value = service_env(compose["services"]["worker"])["MATCHMAKER_WORKER_WORKFLOW_SANDBOX"]
     assert Settings(worker_workflow_sandbox=value).worker_workflow_sandbox is False
-    assert "MATCHMAKER_WORKER_WORKFLOW_SANDBOX" not in _env(compose["services"]["api"])
+    assert "MATCHMAKER_WORKER_WORKFLOW_SANDBOX" not in service_env(compose["services"]["api"])
 
 
 def test_env_example_documents_every_setting():
@@ -267,15 +270,6 @@ def test_the_image_compiles_the_projects_bytecode():
     compiled = re.search(r"python -m compileall -q ([\w ]+)", (ROOT / "Dockerfile").read_text())
     assert compiled, "the Dockerfile compiles no bytecode"
     assert set(packages) <= set(compiled.group(1).split())
-
-
-def _mounts(service: dict) -> dict[str, str]:
-    out = {}
-    for volume in service.get("volumes", []):
-        source, target = volume.split(":")[:2]
-        if source.startswith("./"):
-            out[source] = target
-    return out
 
 
 # --- alerts reach someone ---------------------------------------------------------------------
@@ -323,7 +317,7 @@ def test_the_alertmanager_configuration_follows_the_mail_settings():
 # --- backups, made and restored for real -------------------------------------------------------
 
 
-def _client_env(server: PostgresServer, **extra: str) -> dict[str, str]:
+def _clientservice_env(server: PostgresServer, **extra: str) -> dict[str, str]:
     """The libpq variables of the test cluster, and its client programs on PATH."""
     pg_bin = str(Path(server.pg_ctl).parent)
     return (
@@ -371,7 +365,7 @@ async def test_backups_are_made_kept_and_restored(postgres, tmp_path):
     finally:
         await engine.dispose()
     backups = tmp_path / "backups"
-    env = _client_env(
+    env = _clientservice_env(
         postgres, BACKUP_DIR=str(backups), BACKUP_DATABASES=database, BACKUP_KEEP_DAYS="14"
     )
     # what a crashed run left, and a backup past its keeping

@@ -8,17 +8,12 @@ import pytest
 import yaml
 
 from infra.settings import Settings
-from tests.support import ROOT, migrated_sqlite
+from tests.support import ROOT, migrated_sqlite, repository_mounts, service_env
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-
-
-def _env(service: dict) -> dict[str, str]:
-    env = service.get("environment", {})
-    return dict(env) if isinstance(env, dict) else dict(item.split("=", 1) for item in env)
 
 
 # --- metrics, dashboard and traces -------------------------------------------------------------
@@ -54,30 +49,22 @@ def _deploy(path: str) -> dict:
     return yaml.safe_load((ROOT / "deploy" / path).read_text())
 
 
-def _mounts(service: dict) -> dict[str, str]:
-    """Each file or folder of the repository a service mounts, and where it lands."""
-    out = {}
-    for volume in service.get("volumes", []):
-        source, target = volume.split(":")[:2]
-        if source.startswith("./"):
-            out[source] = target
-    return out
-
-
 def test_every_file_the_compose_file_mounts_is_in_the_repository(compose):
     mounted = {
-        s: t for service in compose["services"].values() for s, t in _mounts(service).items()
+        s: t
+        for service in compose["services"].values()
+        for s, t in repository_mounts(service).items()
     }
     assert mounted, "no configuration is mounted"
     for source in mounted:
         assert (ROOT / source).exists(), source
-    prometheus = _mounts(compose["services"]["prometheus"])
+    prometheus = repository_mounts(compose["services"]["prometheus"])
     assert prometheus["./deploy/prometheus.yml"] == "/etc/prometheus/prometheus.yml"
     assert _deploy("prometheus.yml")["rule_files"] == [prometheus["./deploy/alerts.yml"]]
     collector = compose["services"]["otel-collector"]
     config = collector["command"][0].split("=", 1)[1]
-    assert _mounts(collector)["./deploy/otel-collector.yml"] == config
-    grafana = _mounts(compose["services"]["grafana"])
+    assert repository_mounts(collector)["./deploy/otel-collector.yml"] == config
+    grafana = repository_mounts(compose["services"]["grafana"])
     provider = _deploy("grafana/provisioning/dashboards/matchmaker.yml")["providers"][0]
     assert grafana["./deploy/grafana/dashboards"] == provider["options"]["path"]
     assert grafana["./deploy/grafana/provisioning"] == "/etc/grafana/provisioning"
@@ -85,9 +72,9 @@ def test_every_file_the_compose_file_mounts_is_in_the_repository(compose):
 
 def test_prometheus_scrapes_the_ports_the_settings_give(compose):
     services = compose["services"]
-    shared = _env(services["worker"])
+    shared = service_env(services["worker"])
     ports = {
-        ("api", int(_env(services["api"])["MATCHMAKER_API_METRICS_PORT"])),
+        ("api", int(service_env(services["api"])["MATCHMAKER_API_METRICS_PORT"])),
         ("worker", int(shared["MATCHMAKER_WORKER_METRICS_PORT"])),
         ("api", int(shared["MATCHMAKER_TEMPORAL_METRICS_PORT"])),
         ("worker", int(shared["MATCHMAKER_TEMPORAL_METRICS_PORT"])),
@@ -111,7 +98,7 @@ def test_prometheus_scrapes_the_ports_the_settings_give(compose):
 
 def test_traces_go_from_the_settings_to_the_collector_to_jaeger(compose):
     services = compose["services"]
-    endpoint = _env(services["api"])["MATCHMAKER_OTLP_ENDPOINT"]
+    endpoint = service_env(services["api"])["MATCHMAKER_OTLP_ENDPOINT"]
     url = re.search(r"(http://[^}]+)\}", endpoint).group(1)  # the default of ${...:-default}
     host, port = url.removeprefix("http://").split(":")
     assert host == "otel-collector" and host in services
