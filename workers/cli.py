@@ -14,12 +14,15 @@ from pydantic import ValidationError
 from domain.enums import CloseReason, FocusArea, MatchStatus, Party, Stage
 from infra.log import configure_logging
 from infra.settings import Settings
+from services.access import AccessError
 from workers.access_cli import keys_app, users_app
+from workers.alerting import render as render_alertmanager_config
 from workers.case_study_cli import case_study_app
 from workers.codec_server import register as register_codec
 from workers.import_cli import eoi_import
 from workers.mail_cli import mail_app
 from workers.report_cli import report_app
+from workers.setup import AdminRequest, SetupError, set_up
 from workers.steering_cli import register as register_steering
 
 if TYPE_CHECKING:  # imported where used: the CLI starts without them
@@ -221,8 +224,6 @@ def setup(
     """Prepare a deployment (each step idempotent): migrate the database, register the search
     attributes, make the first admin. Their console password comes from
     MATCHMAKER_FIRST_ADMIN_PASSWORD, or is made up and shown here, once."""
-    from services.access import AccessError
-    from workers.setup import AdminRequest, SetupError, set_up
 
     settings = _settings()
     password = os.environ.get("MATCHMAKER_FIRST_ADMIN_PASSWORD") or None
@@ -254,9 +255,8 @@ def alertmanager_config(
 ) -> None:
     """Alertmanager's configuration from these settings: the alerts emailed to
     MATCHMAKER_ALERT_EMAIL over the stack's SMTP relay (the compose deployment's job)."""
-    from workers.alerting import render
 
-    text = render(_settings())
+    text = render_alertmanager_config(_settings())
     if output is None:
         typer.echo(text, nl=False)
         return
